@@ -1,0 +1,3 @@
+from codellama_ls.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,261 @@
+"""Command line: serve (default), complete, models, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from codellama_ls import __version__
+from codellama_ls.config import SettingsLayers, config_path, normalize, resolve
+from codellama_ls.engine.base import EngineError
+
+COMMANDS = ("serve", "complete", "models", "doctor")
+
+
+class UsageError(Exception):
+    """Bad arguments: reported with the usage line and exit status 2."""
+
+
+def _add_settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="preset name or path to a .gguf file")
+    parser.add_argument("--fim-format", choices=("auto", "psm", "spm", "none"))
+    parser.add_argument("--n-gpu-layers", type=int, help="layers to offload (-1: all when available)")
+    parser.add_argument("--n-ctx", type=int, help="context size in tokens")
+    parser.add_argument("--max-tokens", type=int, help="generation budget per suggestion")
+    parser.add_argument("--log-level", choices=("error", "warning", "info", "debug"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codellama-ls",
+        description="Inline code completions from a local Code Llama model, over the Language Server Protocol.",
+        epilog="With no command, serves LSP on stdio.",
+    )
+    parser.add_argument("--version", action="version", version=f"codellama-ls {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve LSP on stdio (the default) or TCP")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--log-file", type=Path, help="also write the log to this file")
+    _add_settings_options(serve)
+
+    complete = sub.add_parser("complete", help="print the completion at FILE:LINE:COL (1-based)")
+    complete.add_argument("location", metavar="FILE:LINE:COL")
+    complete.add_argument("--json", action="store_true", help="print a JSON object with the text and statistics")
+    complete.add_argument("--show-prompt", action="store_true", help="print the prompt (text and token ids) only")
+    complete.add_argument("--language", help="LSP languageId of the file (default: from its extension)")
+    _add_settings_options(complete)
+
+    models = sub.add_parser("models", help="list the model presets and where they are cached")
+    models.add_argument("--download", metavar="PRESET", help="download a preset now")
+
+    sub.add_parser("doctor", help="report the llama.cpp build, the model, the grammars and the config")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    argv = list(argv)
+    # `codellama-ls [--tcp ...]` means `codellama-ls serve [--tcp ...]`: editors spawn it without a command.
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["serve", *argv]
+    return build_parser().parse_args(argv)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("model", "fim_format", "n_gpu_layers", "n_ctx", "max_tokens", "log_level")
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def _settings(args: argparse.Namespace) -> tuple[Any, tuple[str, ...]]:
+    base = SettingsLayers().resolve()
+    overrides, problems = normalize(_overrides(args), "command line")
+    resolved = resolve([("settings", dataclasses.asdict(base.settings)), ("command line", overrides)])
+    return resolved.settings, (*base.problems, *problems, *resolved.problems)
+
+
+def _setup_logging(level: str, log_file: Path | None = None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file is not None:
+        handlers.append(logging.FileHandler(log_file))
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.getLogger("codellama_ls").setLevel(level.upper())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from codellama_ls.server import create_server
+
+    _setup_logging(args.log_level or "info", args.log_file)
+    server = create_server(**_overrides(args))
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--tcp wants HOST:PORT, got {args.tcp!r}")
+        server.start_tcp(host, int(port))
+        return 0
+    # The LSP stream gets its own copy of stdout; fd 1 then points at stderr, so
+    # anything a native library prints cannot corrupt the protocol.
+    transport = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    server.start_io(sys.stdin.buffer, transport)
+    return 0
+
+
+def _parse_location(location: str) -> tuple[Path, int, int]:
+    parts = location.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise UsageError(f"expected FILE:LINE:COL with 1-based numbers, got {location!r}")
+    line, col = int(parts[1]), int(parts[2])
+    if line < 1 or col < 1:
+        raise UsageError(f"LINE and COL start at 1, got {line}:{col}")
+    return Path(parts[0]), line, col
+
+
+def _load_engine(settings: Any) -> Any:
+    from codellama_ls.engine.llama import LlamaEngine
+    from codellama_ls.models import resolve_model
+
+    path = resolve_model(settings)
+    return LlamaEngine(
+        path, n_ctx=settings.n_ctx, n_gpu_layers=settings.n_gpu_layers,
+        n_threads=settings.n_threads, n_batch=settings.n_batch,
+    )
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    from codellama_ls.completion import Snapshot, complete, plan
+    from codellama_ls.engine.base import vocab_of
+    from codellama_ls.languages import language_for
+    from codellama_ls.positions import LineIndex, PositionEncoding, PositionError
+
+    _setup_logging(args.log_level or "warning")
+    path, line, col = _parse_location(args.location)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if b"\0" in data:
+        raise UsageError(f"{path} looks binary (contains NUL bytes); not completing it")
+    text = data.decode("utf-8", errors="replace")
+    try:
+        # COL counts characters (code points), as most compilers and editors print it.
+        offset = LineIndex(text).offset(line - 1, col - 1, PositionEncoding.UTF32)
+    except PositionError as exc:
+        raise UsageError(f"{args.location}: {exc}") from None
+    settings, problems = _settings(args)
+    for problem in problems:
+        print(f"codellama-ls: {problem}", file=sys.stderr)
+    spec = language_for(args.language or "", path.as_uri() if path.is_absolute() else path.name)
+    snapshot = Snapshot(text, offset, args.language or (spec.name if spec else ""))
+    engine = _load_engine(settings)
+    try:
+        if args.show_prompt:
+            the_plan = plan(vocab_of(engine), engine.info.n_ctx, snapshot, settings)
+            return _print_prompt(engine, the_plan, args.json)
+        result = complete(engine, snapshot, settings, lambda: False)
+    finally:
+        engine.close()
+    if args.json:
+        print(json.dumps({
+            "text": result.text,
+            "mode": result.plan.mode.value,
+            "unit": result.plan.unit.value,
+            "stats": dataclasses.asdict(result.stats),
+        }, indent=2))
+    else:
+        print(result.text)
+    return 0
+
+
+def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
+    pieces = [engine.token_text(token) for token in the_plan.tokens]
+    if as_json:
+        print(json.dumps({"mode": the_plan.mode.value, "unit": the_plan.unit.value,
+                          "text": "".join(pieces), "tokens": the_plan.tokens}, indent=2))
+        return 0
+    print(f"# mode: {the_plan.mode.value}, unit: {the_plan.unit.value}, {len(the_plan.tokens)} tokens")
+    print("# text:")
+    print("".join(pieces))
+    print("# token ids:")
+    print(" ".join(str(token) for token in the_plan.tokens))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from codellama_ls.models import PRESETS, download_preset, preset_path
+
+    settings, _ = _settings(args)
+    if args.download:
+        preset = PRESETS.get(args.download)
+        if preset is None:
+            raise UsageError(f"unknown preset {args.download!r}; choose from {', '.join(PRESETS)}")
+        print(f"Downloading {preset.filename} from {preset.repo} (~{preset.size_gb:.1f} GB)...", file=sys.stderr)
+        try:
+            path = download_preset(preset, settings)
+        except Exception as exc:
+            print(f"codellama-ls: download failed: {exc}", file=sys.stderr)
+            return 1
+        print(path)
+        return 0
+    print(f"{'preset':24} {'fim':4} {'size':>7}  location")
+    for preset in PRESETS.values():
+        path = preset_path(preset, settings)
+        where = str(path) if path.is_file() else f"not downloaded ({path})"
+        default = " (default)" if preset.name == "codellama-7b" else ""
+        print(f"{preset.name + default:24} {'yes' if preset.fim else 'no':4} {preset.size_gb:5.1f}GB  {where}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from codellama_ls.engine.llama import llama_cpp_version, supports_gpu_offload
+    from codellama_ls.languages import grammar_status
+    from codellama_ls.models import resolve_model
+
+    settings, problems = _settings(args)
+    ok = True
+    print(f"codellama-ls {__version__}, Python {sys.version.split()[0]}")
+    print(f"llama-cpp-python: {llama_cpp_version()}")
+    print(f"GPU offload: {'yes' if supports_gpu_offload() else 'no (CPU build; see the README for CUDA/Metal)'}")
+    cfg = config_path()
+    print(f"config file: {cfg} ({'found' if cfg.is_file() else 'not present'})")
+    for problem in problems:
+        ok = False
+        print(f"  problem: {problem}")
+    try:
+        path = resolve_model(settings, download=False)
+        print(f"model: {settings.model} -> {path} ({path.stat().st_size / 1e9:.2f} GB)")
+    except EngineError as exc:
+        ok = False
+        print(f"model: {exc}")
+    status = grammar_status()
+    have = [name for name, present in status.items() if present]
+    missing = [name for name, present in status.items() if not present]
+    print(f"grammars: {', '.join(have) or 'none'}" + (f"; missing: {', '.join(missing)}" if missing else ""))
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    handlers = {"serve": cmd_serve, "complete": cmd_complete, "models": cmd_models, "doctor": cmd_doctor}
+    try:
+        return handlers[args.command](args)
+    except UsageError as exc:
+        build_parser().print_usage(sys.stderr)
+        print(f"codellama-ls: error: {exc}", file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print(f"codellama-ls: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,89 @@
+"""The contract between the completion pipeline and whatever runs the model.
+
+The whole contract is `tokenize` and `generate`; `ScriptedEngine` implements it
+for tests, `LlamaEngine` with llama.cpp.  An engine is used from one thread at a
+time (the engine worker); nothing here is thread-safe by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from codellama_ls.prompt import FimTokens, Vocab
+
+
+class EngineError(RuntimeError):
+    """A problem with the model that the user must fix (missing file, corrupt GGUF, ...)."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: str
+    name: str
+    n_ctx: int
+    n_vocab: int
+    gpu_layers: int
+    fim: FimTokens | None
+    bos: int | None
+    adds_space_prefix: bool
+    end_tokens: frozenset[int] = frozenset()
+    """Tokens that end generation: EOS/EOG and the FIM end-of-middle token."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    max_tokens: int = 128
+    temperature: float = 0.0
+    top_k: int = 40
+    top_p: float = 0.95
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    evaluated_tokens: int = 0
+    generated_tokens: int = 0
+    prompt_ms: float = 0.0
+    first_token_ms: float = 0.0
+    total_ms: float = 0.0
+    stop_reason: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+Cancelled = Callable[[], bool]
+
+
+class Engine(Protocol):
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def last_stats(self) -> GenerationStats: ...
+
+    def tokenize(self, text: str) -> list[int]:
+        """Tokens of `text` without BOS, with the implicit leading space if the vocab adds one."""
+        ...
+
+    def token_text(self, token: int) -> str:
+        """How a token reads in a displayed prompt (special tokens by name)."""
+        ...
+
+    def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
+        """Decoded text pieces, one per sampled token, until an end token, the
+        token limit, or `cancelled()` turns true (checked before every decode step)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def vocab_of(engine: Engine) -> Vocab:
+    info = engine.info
+    return Vocab(
+        encode=engine.tokenize,
+        bos=info.bos,
+        fim=info.fim,
+        adds_space_prefix=info.adds_space_prefix,
+    )

@@ -1,0 +1,246 @@
+"""The llama.cpp engine (llama-cpp-python).  The only module that imports llama_cpp.
+
+One `Llama` per server, owned by the engine worker thread.  The prompt is
+evaluated in chunks so a cancelled request stops within one chunk, and the KV
+cache keeps the longest common prefix with the previous prompt.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from codellama_ls.engine.base import (
+    Cancelled,
+    EngineError,
+    GenerationStats,
+    ModelInfo,
+    Sampling,
+)
+from codellama_ls.prompt import FimTokens
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("llama.cpp")
+
+# Small enough that cancellation lands quickly, large enough to keep batching efficient.
+EVAL_CHUNK = 64
+_END_TEXTS = ("▁<EOT>", "<EOT>")
+# ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
+_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
+
+
+def _import_llama() -> Any:
+    try:
+        import llama_cpp
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise EngineError(
+            f"llama-cpp-python is not installed or failed to load ({exc}). "
+            "Install it with `pip install llama-cpp-python` (see the README for GPU builds)."
+        ) from exc
+    _route_llama_logs(llama_cpp)
+    return llama_cpp
+
+
+_log_callback: Any = None
+
+
+def _route_llama_logs(llama_cpp: Any) -> None:
+    """Send llama.cpp's C logs to Python logging instead of the process's stderr."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        message = text.decode("utf-8", "replace").rstrip()
+        if message:
+            llama_log.log(_LEVELS.get(level, logging.DEBUG), message)
+
+    _log_callback = callback  # a reference keeps the ctypes thunk alive
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
+def supports_gpu_offload() -> bool:
+    try:
+        return bool(_import_llama().llama_supports_gpu_offload())
+    except EngineError:
+        return False
+
+
+def llama_cpp_version() -> str:
+    try:
+        return str(_import_llama().__version__)
+    except EngineError as exc:
+        return f"unavailable: {exc}"
+
+
+class LlamaEngine:
+    def __init__(self, path: Path, *, n_ctx: int = 4096, n_gpu_layers: int = -1,
+                 n_threads: int = 0, n_batch: int = 512) -> None:
+        llama_cpp = _import_llama()
+        if not path.is_file():
+            raise EngineError(f"Model file not found: {path}")
+        with path.open("rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise EngineError(f"{path} is not a GGUF model file (wrong magic bytes); re-download or convert it.")
+        gpu_layers = n_gpu_layers
+        if gpu_layers < 0:
+            gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
+        kwargs: dict[str, Any] = dict(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_batch=n_batch,
+            n_gpu_layers=gpu_layers,
+            # verbose=False would dup2() stdout to /dev/null while loading, which
+            # swallows LSP messages on stdio; our log callback keeps it quiet instead.
+            verbose=True,
+        )
+        if n_threads > 0:
+            kwargs["n_threads"] = n_threads
+        try:
+            self._llm = llama_cpp.Llama(**kwargs)
+        except Exception as exc:
+            raise EngineError(f"llama.cpp could not load {path}: {exc}. The file may be corrupt or truncated.") from exc
+        self._llama_cpp = llama_cpp
+        self._info = self._read_info(path, gpu_layers)
+        self._stats = GenerationStats()
+
+    def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
+        model = self._llm._model
+        vocab = model.vocab
+        lc = self._llama_cpp
+        pre, suf, mid = lc.llama_vocab_fim_pre(vocab), lc.llama_vocab_fim_suf(vocab), lc.llama_vocab_fim_mid(vocab)
+        fim = None
+        end_tokens = {t for t in (model.token_eos(), model.token_eot()) if t >= 0}
+        if min(pre, suf, mid) >= 0:
+            eot = model.token_eot()
+            if eot < 0:
+                eot = self._find_token(_END_TEXTS)
+            fim = FimTokens(prefix=pre, suffix=suf, middle=mid, end=eot if eot >= 0 else None)
+            if eot >= 0:
+                end_tokens.add(eot)
+        bos = model.token_bos() if model.add_bos_token() and model.token_bos() >= 0 else None
+        probe = self._llm.tokenize(b"x", add_bos=False, special=False)
+        adds_space = self._llm.detokenize(probe).startswith(b" ")
+        name = str(self._llm.metadata.get("general.name") or path.stem)
+        return ModelInfo(
+            path=str(path),
+            name=name,
+            n_ctx=self._llm.n_ctx(),
+            n_vocab=self._llm.n_vocab(),
+            gpu_layers=gpu_layers,
+            fim=fim,
+            bos=bos,
+            adds_space_prefix=adds_space,
+            end_tokens=frozenset(end_tokens),
+        )
+
+    def _find_token(self, texts: tuple[str, ...]) -> int:
+        # GGUFs converted without tokenizer.ggml.eot_token_id still carry the token itself.
+        model = self._llm._model
+        wanted = set(texts)
+        for token in range(model.n_vocab()):
+            if model.token_get_text(token) in wanted:
+                return token
+        return -1
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    def tokenize(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def token_text(self, token: int) -> str:
+        return bytes(self._llm._model.token_to_piece(token, special=True)).decode("utf-8", "replace")
+
+    def _is_end(self, token: int) -> bool:
+        return token in self._info.end_tokens or bool(
+            self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token)
+        )
+
+    def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
+        llm = self._llm
+        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
+        started = time.perf_counter()
+        if not prompt:
+            return
+        if len(prompt) + sampling.max_tokens > self._info.n_ctx:
+            raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
+        reuse = self._reusable_prefix(prompt)
+        stats.reused_tokens = reuse
+        if not self._eval_prompt(prompt, reuse, cancelled):
+            stats.stop_reason = "cancelled"
+            stats.total_ms = (time.perf_counter() - started) * 1000
+            return
+        stats.evaluated_tokens = len(prompt) - reuse
+        stats.prompt_ms = (time.perf_counter() - started) * 1000
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        tokens = llm.generate(
+            prompt,
+            top_k=sampling.top_k,
+            top_p=sampling.top_p,
+            temp=sampling.temperature,
+            repeat_penalty=1.0,
+            min_p=0.0,
+        )
+        stats.stop_reason = "max_tokens"
+        try:
+            for token in tokens:
+                if stats.generated_tokens == 0:
+                    stats.first_token_ms = (time.perf_counter() - started) * 1000
+                if self._is_end(token):
+                    stats.stop_reason = "eot"
+                    break
+                stats.generated_tokens += 1
+                piece = decoder.decode(llm._model.token_to_piece(token, special=False))
+                if piece:
+                    yield piece
+                if stats.generated_tokens >= sampling.max_tokens:
+                    break
+                if cancelled():
+                    stats.stop_reason = "cancelled"
+                    break
+            else:
+                stats.stop_reason = "end"
+        finally:
+            tokens.close()
+            stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _reusable_prefix(self, prompt: list[int]) -> int:
+        llm = self._llm
+        cached = llm.input_ids[: llm.n_tokens]
+        common = 0
+        for a, b in zip(cached, prompt):
+            if a != b:
+                break
+            common += 1
+        # At least one prompt token must be decoded so there are fresh logits to sample from.
+        return min(common, len(prompt) - 1)
+
+    def _eval_prompt(self, prompt: list[int], reuse: int, cancelled: Cancelled) -> bool:
+        llm = self._llm
+        llm._ctx.kv_cache_seq_rm(-1, reuse, -1)
+        llm.n_tokens = reuse
+        for start in range(reuse, len(prompt), EVAL_CHUNK):
+            if cancelled():
+                return False
+            llm.eval(prompt[start : start + EVAL_CHUNK])
+        return True
+
+    def close(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None:
+            llm.close()
+            self._llm = None

@@ -1,0 +1,121 @@
+"""An engine that answers from a script: the test double for the whole pipeline.
+
+Its tokenizer is one token per character (code point + OFFSET), so a prompt
+decodes back to the exact prefix and suffix the pipeline chose.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from codellama_ls.engine.base import Cancelled, GenerationStats, ModelInfo, Sampling
+from codellama_ls.prompt import FimTokens
+
+OFFSET = 16
+BOS, EOS = 1, 2
+FIM = FimTokens(prefix=3, suffix=4, middle=5, end=6)
+SPACE_PREFIX = " "
+
+
+@dataclass(frozen=True)
+class ScriptedPrompt:
+    prefix: str
+    suffix: str
+    mode: str
+    tokens: tuple[int, ...]
+
+
+Script = Callable[[ScriptedPrompt], str]
+
+
+def _decode(tokens: list[int]) -> str:
+    return "".join(chr(t - OFFSET) for t in tokens)
+
+
+def parse_prompt(tokens: list[int], adds_space_prefix: bool) -> ScriptedPrompt:
+    body = tokens[1:] if tokens and tokens[0] == BOS else list(tokens)
+
+    def strip_space(text: str) -> str:
+        return text[1:] if adds_space_prefix and text.startswith(SPACE_PREFIX) else text
+
+    if body[:2] == [FIM.prefix, FIM.suffix]:  # SPM
+        middle = body.index(FIM.middle)
+        suffix, prefix = _decode(body[2:middle]), strip_space(_decode(body[middle + 1 :]))
+        return ScriptedPrompt(prefix, suffix, "spm", tuple(tokens))
+    if body[:1] == [FIM.prefix]:
+        cut = body.index(FIM.suffix)
+        prefix = strip_space(_decode(body[1:cut]))
+        suffix = _decode(body[cut + 1 : -1])
+        return ScriptedPrompt(prefix, suffix, "psm", tuple(tokens))
+    return ScriptedPrompt(strip_space(_decode(body)), "", "none", tuple(tokens))
+
+
+class ScriptedEngine:
+    def __init__(
+        self,
+        script: Script | str = "",
+        *,
+        fim: bool = True,
+        adds_space_prefix: bool = True,
+        n_ctx: int = 4096,
+        token_delay_s: float = 0.0,
+        chunk: int = 1,
+    ) -> None:
+        self._script: Script = script if callable(script) else (lambda _p, s=script: s)
+        self._adds_space_prefix = adds_space_prefix
+        self._info = ModelInfo(
+            path="<scripted>",
+            name="scripted",
+            n_ctx=n_ctx,
+            n_vocab=0x110000 + OFFSET,
+            gpu_layers=0,
+            fim=FIM if fim else None,
+            bos=BOS,
+            adds_space_prefix=adds_space_prefix,
+            end_tokens=frozenset({EOS, FIM.end}),
+        )
+        self._stats = GenerationStats()
+        self.token_delay_s = token_delay_s
+        self.chunk = chunk
+        self.prompts: list[ScriptedPrompt] = []
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    def tokenize(self, text: str) -> list[int]:
+        if self._adds_space_prefix and text:
+            text = SPACE_PREFIX + text
+        return [ord(ch) + OFFSET for ch in text]
+
+    def token_text(self, token: int) -> str:
+        names = {BOS: "<s>", EOS: "</s>", FIM.prefix: "<PRE>", FIM.suffix: "<SUF>", FIM.middle: "<MID>", FIM.end: "<EOT>"}
+        return names.get(token) or chr(token - OFFSET)
+
+    def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
+        parsed = parse_prompt(prompt, self._adds_space_prefix)
+        self.prompts.append(parsed)
+        output = self._script(parsed)
+        stats = self._stats = GenerationStats(prompt_tokens=len(prompt), evaluated_tokens=len(prompt))
+        started = time.perf_counter()
+        pieces = [output[i : i + self.chunk] for i in range(0, len(output), self.chunk)]
+        for piece in pieces[: sampling.max_tokens]:
+            if cancelled():
+                stats.stop_reason = "cancelled"
+                break
+            if self.token_delay_s:
+                time.sleep(self.token_delay_s)
+            stats.generated_tokens += 1
+            yield piece
+        else:
+            stats.stop_reason = "eot" if len(pieces) <= sampling.max_tokens else "max_tokens"
+        stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,134 @@
+"""The one thread that owns the engine: loading, tokenizing and generating all run here.
+
+llama.cpp contexts are not thread-safe, and inference must never block the
+asyncio loop that reads `didChange` and `$/cancelRequest`; a single worker thread
+gives both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from enum import Enum
+from typing import TypeVar
+
+from codellama_ls.config import Settings
+from codellama_ls.engine.base import Engine, EngineError
+from codellama_ls.models import Progress
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+EngineFactory = Callable[[Settings, Progress], Engine]
+
+
+class EngineState(str, Enum):
+    IDLE = "idle"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
+    from codellama_ls.engine.llama import LlamaEngine
+    from codellama_ls.models import resolve_model
+
+    path = resolve_model(settings, progress)
+    progress(f"Loading {path.name}", 0, None)
+    return LlamaEngine(
+        path,
+        n_ctx=settings.n_ctx,
+        n_gpu_layers=settings.n_gpu_layers,
+        n_threads=settings.n_threads,
+        n_batch=settings.n_batch,
+    )
+
+
+class CancelToken:
+    """Set by the event loop, read by the worker between decode steps."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def __call__(self) -> bool:
+        return self._event.is_set()
+
+
+class EngineWorker:
+    def __init__(self, factory: EngineFactory = load_llama_engine) -> None:
+        self._factory = factory
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        self._engine: Engine | None = None
+        self.state = EngineState.IDLE
+        self.error: str | None = None
+        self._generation = 0
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    async def load(self, settings: Settings, progress: Progress) -> None:
+        """(Re)load the model; on failure `state` is FAILED and `error` says why."""
+        self._generation += 1
+        generation = self._generation
+        self.state, self.error = EngineState.LOADING, None
+
+        def work() -> Engine:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+            return self._factory(settings, progress)
+
+        try:
+            engine = await self.run_raw(work)
+        except EngineError as exc:
+            if generation == self._generation:
+                self.state, self.error = EngineState.FAILED, str(exc)
+            return
+        except Exception as exc:  # a bug or an unexpected library error: report, stay up
+            log.exception("loading the model failed")
+            if generation == self._generation:
+                self.state, self.error = EngineState.FAILED, f"Loading the model failed: {exc}"
+            return
+        if generation != self._generation:
+            # A newer load was asked for while this one ran; it will replace this engine.
+            await self.run_raw(engine.close)
+            return
+        self._engine = engine
+        self.state = EngineState.READY
+
+    async def run_raw(self, work: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, work)
+
+    async def run(self, work: Callable[[Engine], T]) -> T:
+        """Run `work(engine)` on the worker thread; the engine must be READY."""
+
+        def call() -> T:
+            if self._engine is None:
+                raise EngineError("the model is not loaded")
+            return work(self._engine)
+
+        return await self.run_raw(call)
+
+    def close(self) -> None:
+        def work() -> None:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+
+        try:
+            self._executor.submit(work).result(timeout=10)
+        except Exception:  # closing is best effort at shutdown
+            log.debug("closing the engine failed", exc_info=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)

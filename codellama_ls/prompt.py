@@ -1,0 +1,102 @@
+"""Fill-in-the-middle prompts at token level (pure).
+
+Meta's reference (facebookresearch/codellama, `infilling_prompt_tokens`) builds
+  PSM: [BOS, PRE] + encode(prefix) + [SUF] + encode_infilling(suffix) + [MID]
+  SPM: [BOS, PRE, SUF] + encode_infilling(suffix) + [MID] + encode(prefix)
+where `encode` adds SentencePiece's implicit leading space and `encode_infilling`
+does not.  Building the list ourselves avoids llama-cpp-python's `suffix=` path,
+which in 0.3.36 emits token id 0 where the FIM tokens belong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+Encode = Callable[[str], list[int]]
+
+
+class PromptMode(str, Enum):
+    PSM = "psm"
+    SPM = "spm"
+    PREFIX_ONLY = "none"
+
+
+@dataclass(frozen=True)
+class FimTokens:
+    prefix: int
+    suffix: int
+    middle: int
+    end: int | None
+    """The end-of-middle token (Code Llama's ▁<EOT>); None when the vocab lacks one."""
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """What prompt building needs to know about a model's tokenizer."""
+
+    encode: Encode
+    """Text to tokens, with the tokenizer's implicit leading space if it adds one; no BOS."""
+    bos: int | None
+    """Prepended when the model wants a BOS token."""
+    fim: FimTokens | None
+    adds_space_prefix: bool = True
+    """SentencePiece-style vocabs prepend a space to every encoded text."""
+    sentinel_tokens: tuple[int, ...] = ()
+    """encode(SENTINEL): stripped by `encode_infilling` to drop the implicit space."""
+
+
+# A character that no piece merges across, so tokens after it are exactly the
+# tokens of the text alone, minus the implicit leading space (Meta uses "☺").
+SENTINEL = "\n"
+
+
+def encode_infilling(vocab: Vocab, text: str) -> list[int]:
+    """Encode without the implicit leading space, as Meta's `encode_infilling`."""
+    if not text:
+        return []
+    if not vocab.adds_space_prefix:
+        return vocab.encode(text)
+    tokens = vocab.encode(SENTINEL + text)
+    head = vocab.sentinel_tokens or tuple(vocab.encode(SENTINEL))
+    if tuple(tokens[: len(head)]) == head:
+        return tokens[len(head):]
+    # The sentinel merged with the text (an unusual vocab): fall back to plain encoding.
+    return vocab.encode(text)
+
+
+def encode(vocab: Vocab, text: str) -> list[int]:
+    return vocab.encode(text) if text else []
+
+
+def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> list[int]:
+    bos = [vocab.bos] if vocab.bos is not None else []
+    if mode is PromptMode.PREFIX_ONLY or vocab.fim is None:
+        return bos + encode(vocab, prefix)
+    fim = vocab.fim
+    if mode is PromptMode.PSM:
+        return (
+            bos
+            + [fim.prefix]
+            + encode(vocab, prefix)
+            + [fim.suffix]
+            + encode_infilling(vocab, suffix)
+            + [fim.middle]
+        )
+    return (
+        bos
+        + [fim.prefix, fim.suffix]
+        + encode_infilling(vocab, suffix)
+        + [fim.middle]
+        + encode(vocab, prefix)
+    )
+
+
+def choose_mode(fim_format: str, vocab: Vocab) -> PromptMode:
+    """`auto` picks PSM when the model has FIM tokens: it is right even when the prefix ends mid-token."""
+    if vocab.fim is None or fim_format == "none":
+        return PromptMode.PREFIX_ONLY
+    if fim_format == "spm":
+        return PromptMode.SPM
+    return PromptMode.PSM

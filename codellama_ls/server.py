@@ -1,0 +1,102 @@
+"""LSP wiring.  Handlers are thin: they convert LSP types and call the session."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from codellama_ls import __version__
+from codellama_ls.engine.worker import EngineFactory, load_llama_engine
+from codellama_ls.session import Session, Suggestion
+
+log = logging.getLogger(__name__)
+
+STATUS_REQUEST = "codellama/status"
+
+
+class CodeLlamaServer(LanguageServer):
+    def __init__(self, factory: EngineFactory = load_llama_engine, **overrides: Any) -> None:
+        super().__init__("codellama-ls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.session = Session(self, factory, overrides)
+
+
+def _range(suggestion: Suggestion) -> types.Range:
+    start = types.Position(*suggestion.start)
+    end = types.Position(*suggestion.end)
+    return types.Range(start, end)
+
+
+def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) -> CodeLlamaServer:
+    """A fresh server; `overrides` are settings that win over every other layer (the CLI's --model)."""
+    server = CodeLlamaServer(factory, **overrides)
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
+        ls.session.initialize(params, ls.workspace.position_encoding)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
+        ls.session.start_loading()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        ls.session.open(doc.uri, doc.language_id, doc.version, doc.text)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.session.change(params.text_document.uri, params.text_document.version, params.content_changes)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.session.close(params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: CodeLlamaServer, params: types.DidChangeConfigurationParams) -> None:
+        ls.session.change_configuration(params.settings)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: CodeLlamaServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        suggestion = await ls.session.suggest(params.text_document.uri, params.position, invoked=invoked)
+        if suggestion is None:
+            return types.InlineCompletionList(items=[])
+        item = types.InlineCompletionItem(insert_text=suggestion.text, range=_range(suggestion))
+        return types.InlineCompletionList(items=[item])
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+    async def completion(ls: CodeLlamaServer, params: types.CompletionParams) -> types.CompletionList:
+        invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+        suggestion = await ls.session.suggest(
+            params.text_document.uri, params.position, invoked=invoked, with_word=True
+        )
+        # Incomplete, so clients ask again as the user types instead of filtering a stale suggestion.
+        if suggestion is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        first_line = suggestion.text.split("\n", 1)[0]
+        item = types.CompletionItem(
+            label=first_line if len(first_line) <= 80 else first_line[:79] + "…",
+            kind=types.CompletionItemKind.Text,
+            detail="codellama-ls",
+            documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=suggestion.text),
+            filter_text=suggestion.text,
+            sort_text="0",
+            insert_text_format=types.InsertTextFormat.PlainText,
+            text_edit=types.TextEdit(range=_range(suggestion), new_text=suggestion.text),
+        )
+        return types.CompletionList(is_incomplete=True, items=[item])
+
+    @server.feature(STATUS_REQUEST)
+    def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+        return ls.session.status()
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: CodeLlamaServer, params: Any) -> None:
+        ls.session.shutdown()
+
+    return server

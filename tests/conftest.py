@@ -1,0 +1,50 @@
+"""Shared fixtures: generated GGUF models (never committed) and engines."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
+needs_llama = pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python is not installed")
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def codellama_gguf(models_dir: Path) -> Path:
+    from tests.gguf_models import write_codellama_gguf
+
+    return write_codellama_gguf(models_dir / "codellama-fim.gguf")
+
+
+@pytest.fixture(scope="session")
+def codellama_no_eot_gguf(models_dir: Path) -> Path:
+    from tests.gguf_models import write_codellama_gguf
+
+    return write_codellama_gguf(models_dir / "codellama-no-eot.gguf", eot_metadata=False)
+
+
+@pytest.fixture(scope="session")
+def python_gguf(models_dir: Path) -> Path:
+    """Shaped like Code Llama - Python: the plain 32000-token vocab, no FIM tokens."""
+    from tests.gguf_models import write_codellama_gguf
+
+    return write_codellama_gguf(models_dir / "codellama-python.gguf", fim=False, name="CodeLlama Python Test")
+
+
+@pytest.fixture(scope="session")
+def llama_engine(codellama_gguf: Path) -> Iterator[object]:
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python is not installed")
+    from codellama_ls.engine.llama import LlamaEngine
+
+    engine = LlamaEngine(codellama_gguf, n_ctx=1024, n_gpu_layers=0)
+    yield engine
+    engine.close()

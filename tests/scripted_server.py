@@ -1,0 +1,35 @@
+"""The real server over stdio with a scripted engine, for end-to-end tests that
+need exact control over the model's output (positions, cancellation).
+
+The completion echoes the text around the cursor, so a test sees exactly which
+prefix and suffix the server cut: `<prefix tail|suffix head>`.
+Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from codellama_ls.config import Settings
+from codellama_ls.engine.scripted import ScriptedEngine, ScriptedPrompt
+from codellama_ls.models import Progress
+from codellama_ls.server import create_server
+
+
+def echo(prompt: ScriptedPrompt) -> str:
+    fixed = os.environ.get("SCRIPTED_OUTPUT")
+    if fixed is not None:
+        return fixed
+    return f"<{prompt.prefix[-6:]}|{prompt.suffix[:6]}>".replace("\n", "⏎").replace("\r", "␍")
+
+
+def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
+    return ScriptedEngine(echo, token_delay_s=float(os.environ.get("SCRIPTED_DELAY", "0")))
+
+
+if __name__ == "__main__":
+    server = create_server(factory)
+    transport = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    server.start_io(sys.stdin.buffer, transport)

@@ -1,0 +1,66 @@
+"""Settings: one precedence order, invalid values reported and replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    layers = SettingsLayers(file_path=Path("/nonexistent/config.toml"), environ={})
+    resolved = layers.resolve()
+    assert resolved.settings == Settings()
+    assert resolved.problems == ()
+
+
+def test_precedence_file_env_init_client(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "config.toml", 'model = "from-file.gguf"\nmax_tokens = 10\nn_ctx = 1024\ntemperature = 0.5\n')
+    env = {"CODELLAMA_LS_MODEL": "from-env.gguf", "CODELLAMA_LS_MAX_TOKENS": "20", "CODELLAMA_LS_N_CTX": "2048"}
+    layers = SettingsLayers(file_path=cfg, environ=env)
+    assert layers.resolve().settings.model == "from-env.gguf"
+    assert layers.resolve().settings.temperature == 0.5  # only the file sets it
+    layers.set_init_options({"model": "from-init.gguf", "maxTokens": 30})
+    settings = layers.resolve().settings
+    assert (settings.model, settings.max_tokens, settings.n_ctx) == ("from-init.gguf", 30, 2048)
+    layers.set_client({"codellama": {"maxTokens": 40}})
+    settings = layers.resolve().settings
+    assert (settings.model, settings.max_tokens) == ("from-init.gguf", 40)
+
+
+def test_invalid_values_keep_lower_layer_and_report(tmp_path: Path) -> None:
+    layers = SettingsLayers(file_path=Path("/nonexistent"), environ={"CODELLAMA_LS_MAX_TOKENS": "64"})
+    layers.set_init_options({"maxTokens": "lots", "fimFormat": "middle", "nGpuLayers": 3.5, "bogus": 1})
+    resolved = layers.resolve()
+    assert resolved.settings.max_tokens == 64
+    assert resolved.settings.fim_format == "auto"
+    assert resolved.settings.n_gpu_layers == -1
+    text = "\n".join(resolved.problems)
+    assert "maxTokens must be an integer" in text
+    assert "fimFormat must be one of auto, psm, spm, none" in text
+    assert "unknown setting 'bogus'" in text
+
+
+def test_broken_toml_is_reported_not_raised(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "config.toml", "model = [unclosed\n")
+    resolved = SettingsLayers(file_path=cfg, environ={}).resolve()
+    assert resolved.settings == Settings()
+    assert any("config file" in p and "ignoring it" in p for p in resolved.problems)
+
+
+def test_non_object_options() -> None:
+    values, problems = normalize("not an object", "initializationOptions")  # type: ignore[arg-type]
+    assert values == {} and problems
+
+
+def test_bool_and_range_coercion() -> None:
+    resolved = resolve([("env", {"enabled": "off", "max_lines": 0, "top_p": "0.5"})])
+    assert resolved.settings.enabled is False
+    assert resolved.settings.top_p == 0.5
+    assert resolved.settings.max_lines == Settings().max_lines
+    assert any("maxLines must be between" in p for p in resolved.problems)

@@ -1,0 +1,62 @@
+"""The prefix/suffix window: line boundaries, budget, suffix share."""
+
+from __future__ import annotations
+
+import pytest
+
+from codellama_ls.context import cut_window
+
+
+def count(text: str) -> int:
+    return len(text.split()) + text.count("\n")
+
+
+def doc(lines: int) -> str:
+    return "".join(f"line {i} a b c\n" for i in range(lines))
+
+
+def test_whole_document_when_it_fits() -> None:
+    text = doc(10)
+    offset = text.index("line 5") + 4
+    window = cut_window(text, offset, 10_000, count)
+    assert window.prefix + window.suffix == text
+    assert (window.start, window.end) == (0, len(text))
+
+
+def test_cut_at_line_boundaries_with_suffix_share() -> None:
+    text = doc(1000)
+    offset = text.index("line 500 ") + 6
+    window = cut_window(text, offset, 600, count, suffix_share=0.25)
+    assert window.start == 0 or text[window.start - 1] == "\n"
+    assert window.end == len(text) or text[window.end - 1] == "\n"
+    assert count(window.suffix) <= 150
+    assert count(window.prefix) <= 600 - count(window.suffix)
+    assert count(window.prefix) > 400  # the prefix takes what the suffix leaves
+    assert window.prefix.endswith("line 5") and window.suffix.startswith("00 a b c")
+
+
+def test_short_suffix_leaves_budget_to_prefix() -> None:
+    text = doc(1000)
+    window = cut_window(text, len(text), 400, count)
+    assert window.suffix == ""
+    assert 300 < count(window.prefix) <= 400
+
+
+@pytest.mark.parametrize("offset", [0, 1, 13])
+def test_edges(offset: int) -> None:
+    text = doc(3)
+    window = cut_window(text, offset, 1000, count)
+    assert window.prefix == text[:offset]
+
+
+def test_huge_single_line_is_cut_not_dropped() -> None:
+    text = "x = [" + "1, " * 100_000 + "]\n"
+    offset = len(text) - 2
+    window = cut_window(text, offset, 500, lambda s: len(s) // 2)
+    assert text[window.start:offset] == window.prefix
+    assert 0 < len(window.prefix) <= 1000
+
+
+def test_offset_outside_document() -> None:
+    with pytest.raises(ValueError):
+        cut_window("abc", 4, 10, count)

@@ -1,0 +1,190 @@
+"""End to end over stdio with a scripted engine: capabilities, positions, cancellation, superseding."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+
+from tests.lsp_support import SCRIPTED_SERVER, cursor, inline, open_doc, server_env, start, status, wait_ready
+
+URI = "file:///tmp/example.py"
+
+
+async def test_initialize_advertises_inline_completion_fallback_and_incremental_sync() -> None:
+    client, result = await start(SCRIPTED_SERVER, server_env())
+    try:
+        caps = result.capabilities
+        assert caps.inline_completion_provider is not None
+        assert caps.completion_provider is not None
+        sync = caps.text_document_sync
+        assert isinstance(sync, types.TextDocumentSyncOptions)
+        assert sync.change == types.TextDocumentSyncKind.Incremental and sync.open_close
+        assert caps.position_encoding == types.PositionEncodingKind.Utf16
+        assert (await wait_ready(client))["state"] == "ready"
+    finally:
+        await client.shutdown_session()
+
+
+POSITION_CASES = [
+    "x = 1\ny = █\n",
+    "s = '😀😀'; t = █ # end\n",
+    "名前 = '日本語'█\nnext\n",
+    "\tif a:\n\t\tb = █\n",
+    "a = 1\r\nb = █\r\nc = 3\r\n",
+    "é = 'é'█",
+    "😀█😀\n",
+]
+
+
+def echo_of(marked: str) -> str:
+    """What the scripted engine answers when the server cut the text exactly at the marker."""
+    index = marked.index("█")
+    prefix, suffix = marked[:index], marked[index + 1 :]
+    return f"<{prefix[-6:]}|{suffix[:6]}>".replace("\n", "⏎").replace("\r", "␍")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+async def test_suggestion_lands_exactly_at_the_cursor(encoding: str) -> None:
+    client, result = await start(SCRIPTED_SERVER, server_env(), encodings=[encoding])
+    try:
+        assert result.capabilities.position_encoding == encoding
+        await wait_ready(client)
+        for number, marked in enumerate(POSITION_CASES):
+            text, line, character = cursor(marked, encoding=encoding)
+            uri = f"file:///tmp/pos{number}.py"
+            open_doc(client, uri, text)
+            items = (await inline(client, uri, line, character)).items
+            assert len(items) == 1, marked
+            echoed = items[0].insert_text
+            assert isinstance(echoed, str)
+            assert echoed == echo_of(marked), marked
+            position = types.Position(line, character)
+            assert items[0].range == types.Range(position, position)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_completion_fallback_uses_text_edit_from_word_start() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="urn total"))
+    try:
+        await wait_ready(client)
+        text, line, character = cursor("def f(total):\n    ret█\n")
+        open_doc(client, URI, text)
+        result = await client.text_document_completion_async(
+            types.CompletionParams(types.TextDocumentIdentifier(URI), types.Position(line, character))
+        )
+        assert isinstance(result, types.CompletionList) and result.is_incomplete
+        (item,) = result.items
+        assert isinstance(item.text_edit, types.TextEdit)
+        assert item.text_edit.new_text == "return total"
+        assert item.text_edit.range == types.Range(types.Position(1, 4), types.Position(1, 7))
+    finally:
+        await client.shutdown_session()
+
+
+async def test_incremental_changes_are_applied() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env())
+    try:
+        await wait_ready(client)
+        open_doc(client, URI, "a = 1\n")
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(types.Position(1, 0), types.Position(1, 0)), text="b = 😀"
+                    ),
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(types.Position(1, 4), types.Position(1, 6)), text="2"
+                    ),
+                ],
+            )
+        )
+        items = (await inline(client, URI, 1, 5)).items
+        assert items[0].insert_text == "<\nb = 2|>".replace("\n", "⏎")
+    finally:
+        await client.shutdown_session()
+
+
+async def test_cancel_request_stops_generation_and_is_answered() -> None:
+    # 10 s of output at 0.1 s a piece: only cancellation can end it quickly.
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="x" * 100, SCRIPTED_DELAY="0.1"))
+    try:
+        await wait_ready(client)
+        open_doc(client, URI, "value = \n")
+        params = types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(uri=URI),
+            position=types.Position(0, 8),
+        )
+        future = asyncio.ensure_future(
+            client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id="slow-1")
+        )
+        await asyncio.sleep(0.3)
+        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="slow-1"))
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(Exception, match="cancel"):
+            await asyncio.wait_for(future, 5)
+        assert asyncio.get_running_loop().time() - started < 2
+        # The worker is free again: a new request is served.
+        recent = (await status(client))["recent"]
+        for _ in range(50):
+            if recent and recent[-1]["stop_reason"] == "cancelled":
+                break
+            await asyncio.sleep(0.05)
+            recent = (await status(client))["recent"]
+        assert recent[-1]["stop_reason"] == "cancelled"
+        assert recent[-1]["generated_tokens"] < 30
+    finally:
+        await client.shutdown_session()
+
+
+async def test_newer_request_supersedes_older_and_every_request_is_answered() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="abc", SCRIPTED_DELAY="0.2"))
+    try:
+        await wait_ready(client)
+        open_doc(client, URI, "value = \n")
+        first = asyncio.ensure_future(inline(client, URI, 0, 8))
+        await asyncio.sleep(0.25)
+        second = asyncio.ensure_future(inline(client, URI, 0, 8))
+        old, new = await asyncio.wait_for(asyncio.gather(first, second), 10)
+        assert not old.items
+        assert [item.insert_text for item in new.items] == ["abc"]
+    finally:
+        await client.shutdown_session()
+
+
+async def test_bad_input_answers_empty_and_server_stays_up() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="ok"), init_options={"maxTokens": "many"})
+    try:
+        await wait_ready(client)
+        assert not (await inline(client, "file:///never/opened.py", 0, 0)).items
+        open_doc(client, URI, "a\n")
+        assert not (await inline(client, URI, 5, 0)).items  # line out of range
+        assert not (await inline(client, URI, 0, 99)).items  # beyond the line's end
+        open_doc(client, "file:///tmp/blob.bin", "\x00\x01binary", language="plaintext")
+        assert not (await inline(client, "file:///tmp/blob.bin", 0, 1)).items
+        assert [i.insert_text for i in (await inline(client, URI, 0, 1)).items] == ["ok"]
+        messages = " | ".join(m.message for m in client.messages)
+        assert "maxTokens must be an integer" in messages
+        assert "not open" in messages
+    finally:
+        await client.shutdown_session()
+
+
+async def test_configuration_change_applies() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="line one\nline two"))
+    try:
+        await wait_ready(client)
+        open_doc(client, URI, "def f():\n    \n")
+        assert [i.insert_text for i in (await inline(client, URI, 1, 4)).items] == ["line one\nline two"]
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codellama": {"maxLines": 1}})
+        )
+        assert [i.insert_text for i in (await inline(client, URI, 1, 4)).items] == ["line one"]
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"enabled": False}))
+        assert not (await inline(client, URI, 1, 4)).items
+    finally:
+        await client.shutdown_session()
