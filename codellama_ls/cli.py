@@ -91,6 +91,8 @@ def _setup_logging(level: str, log_file: Path | None = None) -> None:
         force=True,
     )
     logging.getLogger("codellama_ls").setLevel(level.upper())
+    # llama.cpp warns about harmless vocab details on every load; show them when debugging.
+    logging.getLogger("llama.cpp").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -103,13 +105,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not host or not port.isdigit():
             raise UsageError(f"--tcp wants HOST:PORT, got {args.tcp!r}")
         server.start_tcp(host, int(port))
-        return 0
+        return server.session.exit_code
     # The LSP stream gets its own copy of stdout; fd 1 then points at stderr, so
     # anything a native library prints cannot corrupt the protocol.
     transport = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     server.start_io(sys.stdin.buffer, transport)
-    return 0
+    return server.session.exit_code
 
 
 def _parse_location(location: str) -> tuple[Path, int, int]:

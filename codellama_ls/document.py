@@ -65,7 +65,7 @@ class Document:
         self.language_id = language_id
         self.version = version
         self.encoding = encoding
-        self.max_bytes = max_bytes
+        self._max_bytes = max_bytes
         self.language: LanguageSpec | None = language_for(language_id, uri)
         self._parser: tree_sitter.Parser | None = (
             new_parser(self.language) if self.language is not None else None
@@ -80,18 +80,15 @@ class Document:
     def _load(self, text: str) -> None:
         self._index = LineIndex(text)
         self._binary = "\x00" in text
-        if self._parser is not None and not self._binary:
-            raw = encode_utf8(text)
-            self._nbytes = len(raw)
-            if self._nbytes <= self.max_bytes:
-                self._index.track_bytes(raw)
-                self._source = raw
-                self._tree = self._parser.parse(raw)
-                self._stale = False
-                return
-        else:
-            self._nbytes = utf8_len(text)
         self._drop_tree()
+        if self._parser is None or self._binary:
+            self._nbytes = utf8_len(text)
+            return
+        raw = encode_utf8(text)
+        self._nbytes = len(raw)
+        if self._nbytes <= self._max_bytes:
+            self._index.track_bytes(raw)
+            self._source = raw  # parsed when the tree is first asked for
 
     def _drop_tree(self) -> None:
         self._tree = None
@@ -118,6 +115,21 @@ class Document:
         return self._nbytes
 
     @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        was_skipped = self.skip_reason is not None
+        self._max_bytes = value
+        if self._parser is None or was_skipped == (self.skip_reason is not None):
+            return
+        if self.skip_reason is None:
+            self._load(self.text)
+        else:
+            self._drop_tree()
+
+    @property
     def binary(self) -> bool:
         return self._binary
 
@@ -137,11 +149,15 @@ class Document:
     @property
     def tree(self) -> tree_sitter.Tree | None:
         """The syntax tree of the current text; None without a usable grammar
-        or when the document is skipped."""
-        if self._stale and self._tree is not None and self._parser is not None:
-            assert self._source is not None
+        or when the document is skipped. Parsed here, on demand."""
+        if self._source is None:
+            return None
+        assert self._parser is not None
+        if self._tree is None:
+            self._tree = self._parser.parse(self._source)
+        elif self._stale:
             self._tree = self._parser.parse(self._source, old_tree=self._tree)
-            self._stale = False
+        self._stale = False
         return self._tree
 
     @property
@@ -205,44 +221,47 @@ class Document:
 
     def _splice(self, start: int, end: int, text: str) -> None:
         index = self._index
-        old_len = self._nbytes
+        parsing = self._source is not None
         tree = self._tree
-        if tree is not None:
-            assert self._source is not None
-            start_byte, start_point = index.byte_offset(start), index.point(start)
-            end_byte, end_point = index.byte_offset(end), index.point(end)
+        if parsing:
+            start_byte, end_byte = index.byte_offset(start), index.byte_offset(end)
             removed = end_byte - start_byte
+            if tree is not None:
+                start_point, end_point = index.point(start), index.point(end)
         else:
             removed = utf8_len(index.text[start:end])
         raw = encode_utf8(text)
         index.replace(start, end, text)
-        self._nbytes = old_len + len(raw) - removed
+        self._nbytes += len(raw) - removed
         self._binary = "\x00" in index.text if self._binary else "\x00" in text
 
         if self._parser is None:
             return
         if self.skip_reason is not None:
             self._drop_tree()
-        elif tree is None:
-            self._load(index.text)  # was skipped, is parseable now
-        else:
-            assert self._source is not None
-            # memoryview slices copy nothing: one allocation instead of three.
-            src = memoryview(self._source)
-            self._source = b"".join((src[:start_byte], raw, src[end_byte:]))
-            if not self._stale:
-                # Someone may still hold the tree from the last parse; edit a
-                # copy so theirs keeps matching the text they saw.
-                tree = self._tree = tree.copy()
-            tree.edit(
-                start_byte,
-                end_byte,
-                start_byte + len(raw),
-                start_point,
-                end_point,
-                index.point(start + len(text)),
-            )
-            self._stale = True
+            return
+        if not parsing:  # was skipped, is parseable now
+            self._load(index.text)
+            return
+        assert self._source is not None
+        # memoryview slices copy nothing: one allocation instead of three.
+        src = memoryview(self._source)
+        self._source = b"".join((src[:start_byte], raw, src[end_byte:]))
+        if tree is None:
+            return
+        if not self._stale:
+            # Someone may still hold the tree from the last parse; edit a copy
+            # so theirs keeps matching the text they saw.
+            tree = self._tree = tree.copy()
+        tree.edit(
+            start_byte,
+            end_byte,
+            start_byte + len(raw),
+            start_point,
+            end_point,
+            index.point(start + len(text)),
+        )
+        self._stale = True
 
 
 class UnknownDocument(KeyError):
@@ -267,7 +286,7 @@ class DocumentStore:
     ) -> None:
         self._docs: dict[str, Document] = {}
         self._encoding = PositionEncoding(encoding)
-        self.max_bytes = max_bytes
+        self._max_bytes = max_bytes
 
     @property
     def encoding(self) -> PositionEncoding:
@@ -275,9 +294,22 @@ class DocumentStore:
 
     @encoding.setter
     def encoding(self, value: PositionEncoding | str) -> None:
+        """Set once initialize has negotiated positionEncoding; applies to
+        open documents too."""
         self._encoding = PositionEncoding(getattr(value, "value", value))
         for doc in self._docs.values():
             doc.encoding = self._encoding
+
+    @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, value: int) -> None:
+        """Applies to open documents too: they start or stop being parsed."""
+        self._max_bytes = value
+        for doc in self._docs.values():
+            doc.max_bytes = value
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> Document:
         """Open (or re-open, replacing) a document."""

@@ -483,7 +483,7 @@ class LineIndex:
             prev, acc = start, b_start - start
             for e in ends:
                 seg = text[prev:e]
-                acc += 0
+                acc += utf8_len(seg) - len(seg)
                 new_extra.append(acc)
                 prev = e
             extra.replace(lo, hi, new_extra, extra_shift)

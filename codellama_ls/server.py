@@ -99,4 +99,8 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
     def shutdown(ls: CodeLlamaServer, params: Any) -> None:
         ls.session.shutdown()
 
+    @server.feature(types.EXIT)
+    def exit_(ls: CodeLlamaServer, params: Any) -> None:
+        ls.session.exiting()
+
     return server

@@ -62,6 +62,7 @@ class Session:
         self._progress_supported = False
         self._load_task: asyncio.Task[None] | None = None
         self.recent: deque[dict[str, Any]] = deque(maxlen=32)
+        self.shut_down = False
         self._pending_problems = list(problems)
         self._apply_settings(show=False)
 
@@ -266,7 +267,18 @@ class Session:
             "recent": list(self.recent),
         }
 
+    @property
+    def exit_code(self) -> int:
+        """0 after shutdown, 1 when the client exits or disconnects without it (as the spec says)."""
+        return 0 if self.shut_down else 1
+
+    def exiting(self) -> None:
+        if not self.shut_down:
+            log.warning("exit without shutdown")
+            self.worker.close()
+
     def shutdown(self) -> None:
+        self.shut_down = True
         for uri in list(self._in_flight):
             self._cancel(uri)
         if self._load_task is not None:

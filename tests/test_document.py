@@ -418,7 +418,7 @@ def test_store_encoding_applies_to_open_and_new_documents() -> None:
     assert old.encoding is U8 and old.position_at(1) == (0, 4)
     new = store.open("file:///b.py", "python", 1, "😀x")
     assert new.encoding is U8
-    store.encoding = "utf-32"  # type: ignore[assignment]  # the raw negotiated string
+    store.encoding = "utf-32"  # the raw negotiated string
     assert store.encoding is U32 and old.position_at(1) == (0, 1)
 
 
@@ -454,3 +454,32 @@ def test_edit_overhead_is_small() -> None:
     assert per_edit < 0.005, f"{per_edit * 1e3:.2f} ms per edit"
     assert doc.line_text(10).startswith("    resux")
     assert_consistent(doc, doc.text)
+
+
+def test_store_max_bytes_applies_to_open_documents() -> None:
+    store = DocumentStore(max_bytes=10)
+    doc = store.open("file:///w/a.py", "python", 1, "x = 12345678\n")
+    assert doc.too_large and doc.tree is None
+    store.max_bytes = 1000
+    assert doc.max_bytes == 1000 and doc.skip_reason is None
+    assert_consistent(doc, "x = 12345678\n")
+    doc.apply_change(
+        TextDocumentContentChangePartial(range=Range(Position(0, 4), Position(0, 4)), text="9"),
+        2,
+    )
+    store.max_bytes = 5
+    assert doc.too_large and doc.tree is None
+    assert store.open("file:///w/b.py", "python", 1, "").max_bytes == 5
+
+
+def test_parse_is_deferred_until_the_tree_is_read() -> None:
+    uri, text = SOURCES["go"]
+    doc = Document(uri, "go", 1, text)
+    assert doc._tree is None  # nothing parsed by didOpen itself
+    doc.apply_change(
+        TextDocumentContentChangePartial(
+            range=Range(Position(0, 0), Position(0, 0)), text="// x\n"
+        ),
+        2,
+    )
+    assert_consistent(doc, "// x\n" + text)

@@ -175,11 +175,11 @@ async def test_bad_input_answers_empty_and_server_stays_up() -> None:
 
 
 async def test_configuration_change_applies() -> None:
-    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="line one\nline two"))
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="line one\n    line two"))
     try:
         await wait_ready(client)
         open_doc(client, URI, "def f():\n    \n")
-        assert [i.insert_text for i in (await inline(client, URI, 1, 4)).items] == ["line one\nline two"]
+        assert [i.insert_text for i in (await inline(client, URI, 1, 4)).items] == ["line one\n    line two"]
         client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"codellama": {"maxLines": 1}})
         )

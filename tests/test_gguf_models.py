@@ -225,12 +225,14 @@ def test_multiline_and_self_loop(model_dir: Path) -> None:
         assert out["finish_reason"] == "length"
     finally:
         llm.close()
+    # Only the listed transitions apply: ▁x loops, ▁return (not listed) is
+    # followed by the default, ▁return again.  Either way it never ends.
     llm = load(write_codellama_gguf(model_dir / "loop.gguf", transitions={"▁x": "▁x"}))
     try:
-        out = llm.create_completion(fim_prompt(llm, "x =", ""), max_tokens=8, temperature=0.0)[
-            "choices"
-        ][0]
-        assert out["text"] == " return" + " x" * 7
+        out = llm.create_completion("y = x", max_tokens=8, temperature=0.0)["choices"][0]
+        assert (out["text"], out["finish_reason"]) == (" x" * 8, "length")
+        out = llm.create_completion(fim_prompt(llm, "", ""), max_tokens=3, temperature=0.0)
+        assert out["choices"][0]["text"] == " return return return"
     finally:
         llm.close()
 

@@ -8,7 +8,9 @@ cache keeps the longest common prefix with the previous prompt.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
+import io
 import logging
 import time
 from collections.abc import Iterator
@@ -102,10 +104,16 @@ class LlamaEngine:
         )
         if n_threads > 0:
             kwargs["n_threads"] = n_threads
+        chatter = io.StringIO()
         try:
-            self._llm = llama_cpp.Llama(**kwargs)
+            # Llama(verbose=True) print()s its banner; keep it out of the user's terminal.
+            with contextlib.redirect_stderr(chatter):
+                self._llm = llama_cpp.Llama(**kwargs)
         except Exception as exc:
             raise EngineError(f"llama.cpp could not load {path}: {exc}. The file may be corrupt or truncated.") from exc
+        finally:
+            log.debug("llama.cpp: %s", chatter.getvalue().strip())
+        self._llm.verbose = False  # no per-request print()s from Llama.generate
         self._llama_cpp = llama_cpp
         self._info = self._read_info(path, gpu_layers)
         self._stats = GenerationStats()
@@ -126,7 +134,7 @@ class LlamaEngine:
                 end_tokens.add(eot)
         bos = model.token_bos() if model.add_bos_token() and model.token_bos() >= 0 else None
         probe = self._llm.tokenize(b"x", add_bos=False, special=False)
-        adds_space = self._llm.detokenize(probe).startswith(b" ")
+        adds_space = b"".join(self._piece(t, special=False) for t in probe).startswith(b" ")
         name = str(self._llm.metadata.get("general.name") or path.stem)
         return ModelInfo(
             path=str(path),
@@ -162,8 +170,19 @@ class LlamaEngine:
             return []
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
+    def _piece(self, token: int, special: bool) -> bytes:
+        # Our own call: llama-cpp-python 0.3.36's `token_to_piece` returns its whole
+        # 32-byte buffer, NUL padding included, and truncates longer pieces.
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = self._llama_cpp.llama_token_to_piece(self._llm._model.vocab, token, buf, size, 0, special)
+            if n >= 0:
+                return buf.raw[:n]
+            size = -n
+
     def token_text(self, token: int) -> str:
-        return bytes(self._llm._model.token_to_piece(token, special=True)).decode("utf-8", "replace")
+        return self._piece(token, special=True).decode("utf-8", "replace")
 
     def _is_end(self, token: int) -> bool:
         return token in self._info.end_tokens or bool(
@@ -204,7 +223,7 @@ class LlamaEngine:
                     stats.stop_reason = "eot"
                     break
                 stats.generated_tokens += 1
-                piece = decoder.decode(llm._model.token_to_piece(token, special=False))
+                piece = decoder.decode(self._piece(token, special=False))
                 if piece:
                     yield piece
                 if stats.generated_tokens >= sampling.max_tokens:
