@@ -130,8 +130,11 @@ def _load_engine(settings: Any) -> Any:
 
     path = resolve_model(settings)
     return LlamaEngine(
-        path, n_ctx=settings.n_ctx, n_gpu_layers=settings.n_gpu_layers,
-        n_threads=settings.n_threads, n_batch=settings.n_batch,
+        path,
+        n_ctx=settings.n_ctx,
+        n_gpu_layers=settings.n_gpu_layers,
+        n_threads=settings.n_threads,
+        n_batch=settings.n_batch,
     )
 
 
@@ -169,12 +172,17 @@ def cmd_complete(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     if args.json:
-        print(json.dumps({
-            "text": result.text,
-            "mode": result.plan.mode.value,
-            "unit": result.plan.unit.value,
-            "stats": dataclasses.asdict(result.stats),
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "text": result.text,
+                    "mode": result.plan.mode.value,
+                    "unit": result.plan.unit.value,
+                    "stats": dataclasses.asdict(result.stats),
+                },
+                indent=2,
+            )
+        )
     else:
         print(result.text)
     return 0
@@ -183,8 +191,17 @@ def cmd_complete(args: argparse.Namespace) -> int:
 def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
     pieces = [engine.token_text(token) for token in the_plan.tokens]
     if as_json:
-        print(json.dumps({"mode": the_plan.mode.value, "unit": the_plan.unit.value,
-                          "text": "".join(pieces), "tokens": the_plan.tokens}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "mode": the_plan.mode.value,
+                    "unit": the_plan.unit.value,
+                    "text": "".join(pieces),
+                    "tokens": the_plan.tokens,
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"# mode: {the_plan.mode.value}, unit: {the_plan.unit.value}, {len(the_plan.tokens)} tokens")
     print("# text:")

@@ -185,7 +185,9 @@ def resolve(layers: Iterable[tuple[str, Mapping[str, Any]]]) -> Resolved:
             try:
                 values[name] = _coerce(name, raw)
             except ValueError as exc:
-                problems.append(f"{source}: {_camel(name)} {exc}; keeping {values.get(name, getattr(Settings(), name))!r}")
+                problems.append(
+                    f"{source}: {_camel(name)} {exc}; keeping {values.get(name, getattr(Settings(), name))!r}"
+                )
     return Resolved(dataclasses.replace(Settings(), **values), tuple(problems))
 
 
@@ -218,7 +220,7 @@ def read_env_layer(environ: Mapping[str, str] | None = None) -> tuple[dict[str, 
     out: dict[str, Any] = {}
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX) and key != CONFIG_ENV:
-            name = key[len(ENV_PREFIX):].lower()
+            name = key[len(ENV_PREFIX) :].lower()
             if name in _FIELDS:
                 out[name] = value
     return out, []

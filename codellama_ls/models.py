@@ -27,18 +27,54 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("codellama-7b", "TheBloke/CodeLlama-7B-GGUF", "codellama-7b.Q4_K_M.gguf", 4.1, True,
-               "Code Llama 7B base, fill-in-the-middle (default)"),
-        Preset("codellama-7b-instruct", "TheBloke/CodeLlama-7B-Instruct-GGUF",
-               "codellama-7b-instruct.Q4_K_M.gguf", 4.1, True, "Code Llama 7B Instruct, fill-in-the-middle"),
-        Preset("codellama-13b", "TheBloke/CodeLlama-13B-GGUF", "codellama-13b.Q4_K_M.gguf", 7.9, True,
-               "Code Llama 13B base, fill-in-the-middle"),
-        Preset("codellama-13b-instruct", "TheBloke/CodeLlama-13B-Instruct-GGUF",
-               "codellama-13b-instruct.Q4_K_M.gguf", 7.9, True, "Code Llama 13B Instruct, fill-in-the-middle"),
-        Preset("codellama-7b-python", "TheBloke/CodeLlama-7B-Python-GGUF",
-               "codellama-7b-python.Q4_K_M.gguf", 4.1, False, "Code Llama 7B Python, prefix only (no FIM)"),
-        Preset("codellama-34b", "TheBloke/CodeLlama-34B-GGUF", "codellama-34b.Q4_K_M.gguf", 20.2, False,
-               "Code Llama 34B base, prefix only (no FIM)"),
+        Preset(
+            "codellama-7b",
+            "TheBloke/CodeLlama-7B-GGUF",
+            "codellama-7b.Q4_K_M.gguf",
+            4.1,
+            True,
+            "Code Llama 7B base, fill-in-the-middle (default)",
+        ),
+        Preset(
+            "codellama-7b-instruct",
+            "TheBloke/CodeLlama-7B-Instruct-GGUF",
+            "codellama-7b-instruct.Q4_K_M.gguf",
+            4.1,
+            True,
+            "Code Llama 7B Instruct, fill-in-the-middle",
+        ),
+        Preset(
+            "codellama-13b",
+            "TheBloke/CodeLlama-13B-GGUF",
+            "codellama-13b.Q4_K_M.gguf",
+            7.9,
+            True,
+            "Code Llama 13B base, fill-in-the-middle",
+        ),
+        Preset(
+            "codellama-13b-instruct",
+            "TheBloke/CodeLlama-13B-Instruct-GGUF",
+            "codellama-13b-instruct.Q4_K_M.gguf",
+            7.9,
+            True,
+            "Code Llama 13B Instruct, fill-in-the-middle",
+        ),
+        Preset(
+            "codellama-7b-python",
+            "TheBloke/CodeLlama-7B-Python-GGUF",
+            "codellama-7b-python.Q4_K_M.gguf",
+            4.1,
+            False,
+            "Code Llama 7B Python, prefix only (no FIM)",
+        ),
+        Preset(
+            "codellama-34b",
+            "TheBloke/CodeLlama-34B-GGUF",
+            "codellama-34b.Q4_K_M.gguf",
+            20.2,
+            False,
+            "Code Llama 34B base, prefix only (no FIM)",
+        ),
     )
 }
 DEFAULT_PRESET = "codellama-7b"
@@ -69,8 +105,7 @@ def how_to_get(preset: Preset, settings: Settings) -> str:
     )
 
 
-def resolve_model(settings: Settings, progress: Progress | None = None,
-                  download: bool | None = None) -> Path:
+def resolve_model(settings: Settings, progress: Progress | None = None, download: bool | None = None) -> Path:
     """The GGUF file to load, downloading a preset on first use; raises EngineError with advice."""
     model = settings.model.strip()
     if not model:

@@ -61,7 +61,7 @@ def encode_infilling(vocab: Vocab, text: str) -> list[int]:
     tokens = vocab.encode(SENTINEL + text)
     head = vocab.sentinel_tokens or tuple(vocab.encode(SENTINEL))
     if tuple(tokens[: len(head)]) == head:
-        return tokens[len(head):]
+        return tokens[len(head) :]
     # The sentinel merged with the text (an unusual vocab): fall back to plain encoding.
     return vocab.encode(text)
 
@@ -77,20 +77,9 @@ def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> li
     fim = vocab.fim
     if mode is PromptMode.PSM:
         return (
-            bos
-            + [fim.prefix]
-            + encode(vocab, prefix)
-            + [fim.suffix]
-            + encode_infilling(vocab, suffix)
-            + [fim.middle]
+            bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + encode_infilling(vocab, suffix) + [fim.middle]
         )
-    return (
-        bos
-        + [fim.prefix, fim.suffix]
-        + encode_infilling(vocab, suffix)
-        + [fim.middle]
-        + encode(vocab, prefix)
-    )
+    return bos + [fim.prefix, fim.suffix] + encode_infilling(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
 
 
 def choose_mode(fim_format: str, vocab: Vocab) -> PromptMode:

@@ -135,7 +135,12 @@ class Session:
             info = self.worker.engine.info
             log.info(
                 "model ready in %.1fs: %s (%s, fim=%s, n_ctx=%d, gpu_layers=%d)",
-                time.perf_counter() - started, info.name, info.path, info.fim is not None, info.n_ctx, info.gpu_layers,
+                time.perf_counter() - started,
+                info.name,
+                info.path,
+                info.fim is not None,
+                info.n_ctx,
+                info.gpu_layers,
             )
             if info.fim is None and self.settings.fim_format in ("psm", "spm"):
                 self.tell(
@@ -219,7 +224,13 @@ class Session:
         finally:
             if self._in_flight.get(uri) is token:
                 del self._in_flight[uri]
-        if token.cancelled or not result.text or doc.version != version or uri not in self.documents or self.documents.get(uri) is not doc:
+        if (
+            token.cancelled
+            or not result.text
+            or doc.version != version
+            or uri not in self.documents
+            or self.documents.get(uri) is not doc
+        ):
             return None
         text = result.text
         start = offset

@@ -79,11 +79,15 @@ async def wait_ready(client: LanguageClient, timeout: float = 60.0) -> dict[str,
 
 def open_doc(client: LanguageClient, uri: str, text: str, language: str = "python", version: int = 1) -> None:
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=version, text=text))
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id=language, version=version, text=text)
+        )
     )
 
 
-async def inline(client: LanguageClient, uri: str, line: int, character: int, invoked: bool = True) -> types.InlineCompletionList:
+async def inline(
+    client: LanguageClient, uri: str, line: int, character: int, invoked: bool = True
+) -> types.InlineCompletionList:
     kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
     result = await client.text_document_inline_completion_async(
         types.InlineCompletionParams(
@@ -99,7 +103,7 @@ async def inline(client: LanguageClient, uri: str, line: int, character: int, in
 def cursor(text_with_marker: str, marker: str = "█", encoding: str = "utf-16") -> tuple[str, int, int]:
     """Text without the marker and the marker's LSP position in `encoding`."""
     index = text_with_marker.index(marker)
-    text = text_with_marker[:index] + text_with_marker[index + len(marker):]
+    text = text_with_marker[:index] + text_with_marker[index + len(marker) :]
     before = text[:index].replace("\r\n", "\n").replace("\r", "\n")
     line = before.count("\n")
     head = before.rsplit("\n", 1)[-1]

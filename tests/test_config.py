@@ -20,7 +20,9 @@ def test_defaults() -> None:
 
 
 def test_precedence_file_env_init_client(tmp_path: Path) -> None:
-    cfg = write(tmp_path / "config.toml", 'model = "from-file.gguf"\nmax_tokens = 10\nn_ctx = 1024\ntemperature = 0.5\n')
+    cfg = write(
+        tmp_path / "config.toml", 'model = "from-file.gguf"\nmax_tokens = 10\nn_ctx = 1024\ntemperature = 0.5\n'
+    )
     env = {"CODELLAMA_LS_MODEL": "from-env.gguf", "CODELLAMA_LS_MAX_TOKENS": "20", "CODELLAMA_LS_N_CTX": "2048"}
     layers = SettingsLayers(file_path=cfg, environ=env)
     assert layers.resolve().settings.model == "from-env.gguf"

@@ -53,7 +53,7 @@ def test_huge_single_line_is_cut_not_dropped() -> None:
     text = "x = [" + "1, " * 100_000 + "]\n"
     offset = len(text) - 2
     window = cut_window(text, offset, 500, lambda s: len(s) // 2)
-    assert text[window.start:offset] == window.prefix
+    assert text[window.start : offset] == window.prefix
     assert 0 < len(window.prefix) <= 1000
 
 

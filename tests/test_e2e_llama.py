@@ -12,7 +12,17 @@ import pytest
 from lsprotocol import types
 
 from tests.conftest import needs_llama
-from tests.lsp_support import REAL_SERVER, ROOT, cursor, inline, open_doc, server_env, start, status, wait_ready
+from tests.lsp_support import (
+    REAL_SERVER,
+    ROOT,
+    cursor,
+    inline,
+    open_doc,
+    server_env,
+    start,
+    status,
+    wait_ready,
+)
 
 pytestmark = needs_llama
 
@@ -49,7 +59,9 @@ async def test_inline_and_completion_from_a_fim_model(codellama_gguf: Path) -> N
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
-                content_changes=[types.TextDocumentContentChangePartial(range=types.Range(position, position), text="a + b")],
+                content_changes=[
+                    types.TextDocumentContentChangePartial(range=types.Range(position, position), text="a + b")
+                ],
             )
         )
         items = (await inline(client, URI, line, character + 5)).items
@@ -207,8 +219,18 @@ def test_smollm2_real_weights_prefix_only(tmp_path: Path) -> None:
     source = tmp_path / "fib.py"
     source.write_text("def fibonacci(n):\n    if n < 2:\n        return n\n    return \n")
     env = server_env()
-    run = [sys.executable, "-m", "codellama_ls", "complete", f"{source}:4:12", "--model", str(model),
-           "--max-tokens", "16", "--json"]
+    run = [
+        sys.executable,
+        "-m",
+        "codellama_ls",
+        "complete",
+        f"{source}:4:12",
+        "--model",
+        str(model),
+        "--max-tokens",
+        "16",
+        "--json",
+    ]
     out = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)

@@ -7,7 +7,16 @@ import asyncio
 import pytest
 from lsprotocol import types
 
-from tests.lsp_support import SCRIPTED_SERVER, cursor, inline, open_doc, server_env, start, status, wait_ready
+from tests.lsp_support import (
+    SCRIPTED_SERVER,
+    cursor,
+    inline,
+    open_doc,
+    server_env,
+    start,
+    status,
+    wait_ready,
+)
 
 URI = "file:///tmp/example.py"
 

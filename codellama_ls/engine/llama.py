@@ -57,7 +57,7 @@ def _route_llama_logs(llama_cpp: Any) -> None:
     if _log_callback is not None:
         return
 
-    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    @llama_cpp.llama_log_callback
     def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         message = text.decode("utf-8", "replace").rstrip()
         if message:
@@ -82,8 +82,9 @@ def llama_cpp_version() -> str:
 
 
 class LlamaEngine:
-    def __init__(self, path: Path, *, n_ctx: int = 4096, n_gpu_layers: int = -1,
-                 n_threads: int = 0, n_batch: int = 512) -> None:
+    def __init__(
+        self, path: Path, *, n_ctx: int = 4096, n_gpu_layers: int = -1, n_threads: int = 0, n_batch: int = 512
+    ) -> None:
         llama_cpp = _import_llama()
         if not path.is_file():
             raise EngineError(f"Model file not found: {path}")
@@ -185,9 +186,7 @@ class LlamaEngine:
         return self._piece(token, special=True).decode("utf-8", "replace")
 
     def _is_end(self, token: int) -> bool:
-        return token in self._info.end_tokens or bool(
-            self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token)
-        )
+        return token in self._info.end_tokens or bool(self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token))
 
     def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
         llm = self._llm
@@ -241,7 +240,7 @@ class LlamaEngine:
         llm = self._llm
         cached = llm.input_ids[: llm.n_tokens]
         common = 0
-        for a, b in zip(cached, prompt):
+        for a, b in zip(cached, prompt, strict=False):
             if a != b:
                 break
             common += 1

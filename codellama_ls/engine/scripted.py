@@ -15,7 +15,8 @@ from codellama_ls.prompt import FimTokens
 
 OFFSET = 16
 BOS, EOS = 1, 2
-FIM = FimTokens(prefix=3, suffix=4, middle=5, end=6)
+EOT = 6
+FIM = FimTokens(prefix=3, suffix=4, middle=5, end=EOT)
 SPACE_PREFIX = " "
 
 
@@ -63,7 +64,13 @@ class ScriptedEngine:
         token_delay_s: float = 0.0,
         chunk: int = 1,
     ) -> None:
-        self._script: Script = script if callable(script) else (lambda _p, s=script: s)
+        if isinstance(script, str):
+            fixed = script
+
+            def script(_prompt: ScriptedPrompt) -> str:
+                return fixed
+
+        self._script: Script = script
         self._adds_space_prefix = adds_space_prefix
         self._info = ModelInfo(
             path="<scripted>",
@@ -74,7 +81,7 @@ class ScriptedEngine:
             fim=FIM if fim else None,
             bos=BOS,
             adds_space_prefix=adds_space_prefix,
-            end_tokens=frozenset({EOS, FIM.end}),
+            end_tokens=frozenset({EOS, EOT}),
         )
         self._stats = GenerationStats()
         self.token_delay_s = token_delay_s
@@ -95,7 +102,14 @@ class ScriptedEngine:
         return [ord(ch) + OFFSET for ch in text]
 
     def token_text(self, token: int) -> str:
-        names = {BOS: "<s>", EOS: "</s>", FIM.prefix: "<PRE>", FIM.suffix: "<SUF>", FIM.middle: "<MID>", FIM.end: "<EOT>"}
+        names = {
+            BOS: "<s>",
+            EOS: "</s>",
+            FIM.prefix: "<PRE>",
+            FIM.suffix: "<SUF>",
+            FIM.middle: "<MID>",
+            FIM.end: "<EOT>",
+        }
         return names.get(token) or chr(token - OFFSET)
 
     def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
