@@ -239,7 +239,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from codellama_ls.engine.llama import llama_cpp_version, supports_gpu_offload
     from codellama_ls.languages import grammar_status
-    from codellama_ls.models import resolve_model
+    from codellama_ls.models import PRESETS, resolve_model
 
     settings, problems = _settings(args)
     ok = True
@@ -249,14 +249,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     cfg = config_path()
     print(f"config file: {cfg} ({'found' if cfg.is_file() else 'not present'})")
     for problem in problems:
-        ok = False
         print(f"  problem: {problem}")
     try:
         path = resolve_model(settings, download=False)
         print(f"model: {settings.model} -> {path} ({path.stat().st_size / 1e9:.2f} GB)")
     except EngineError as exc:
-        ok = False
+        # Not an error before first use: the server downloads presets when it starts.
         print(f"model: {exc}")
+        if settings.auto_download and settings.model in PRESETS:
+            print("  (the server downloads it on first start; `autoDownload` is on)")
+    if llama_cpp_version().startswith("unavailable"):
+        ok = False
     status = grammar_status()
     have = [name for name, present in status.items() if present]
     missing = [name for name, present in status.items() if not present]
