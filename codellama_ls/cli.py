@@ -139,10 +139,11 @@ def _load_engine(settings: Any) -> Any:
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from codellama_ls.completion import Snapshot, complete, plan
+    from codellama_ls.completion import complete, plan, snapshot_of
+    from codellama_ls.document import Document
     from codellama_ls.engine.base import vocab_of
     from codellama_ls.languages import language_for
-    from codellama_ls.positions import LineIndex, PositionEncoding, PositionError
+    from codellama_ls.positions import PositionEncoding, PositionError
 
     _setup_logging(args.log_level or "warning")
     path, line, col = _parse_location(args.location)
@@ -153,16 +154,25 @@ def cmd_complete(args: argparse.Namespace) -> int:
     if b"\0" in data:
         raise UsageError(f"{path} looks binary (contains NUL bytes); not completing it")
     text = data.decode("utf-8", errors="replace")
+    uri = path.resolve().as_uri()
+    spec = language_for(args.language or "", uri)
+    doc = Document(
+        uri,
+        args.language or (spec.language_ids[0] if spec else ""),
+        0,
+        text,
+        encoding=PositionEncoding.UTF32,
+        max_bytes=len(data) + 1,
+    )
     try:
         # COL counts characters (code points), as most compilers and editors print it.
-        offset = LineIndex(text).offset(line - 1, col - 1, PositionEncoding.UTF32)
+        offset = doc.offset_at(line - 1, col - 1)
     except PositionError as exc:
         raise UsageError(f"{args.location}: {exc}") from None
     settings, problems = _settings(args)
     for problem in problems:
         print(f"codellama-ls: {problem}", file=sys.stderr)
-    spec = language_for(args.language or "", path.as_uri() if path.is_absolute() else path.name)
-    snapshot = Snapshot(text, offset, args.language or (spec.name if spec else ""))
+    snapshot = snapshot_of(doc, offset, invoked=True)
     engine = _load_engine(settings)
     try:
         if args.show_prompt:

@@ -1,22 +1,42 @@
 """One completion, from a document snapshot to the suggestion text.
 
-`plan` is pure given a tokenizer; `complete` drives an engine and must run on
-the engine worker thread.  Both are shared by the LSP server and the CLI.
+`snapshot_of` runs on the event loop (it reads the document's tree); `plan` is
+pure given a tokenizer; `complete` drives an engine and must run on the engine
+worker thread.  Both the LSP server and the CLI use them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+from codellama_ls import syntax
 from codellama_ls.config import Settings
 from codellama_ls.context import Window, cut_window
+from codellama_ls.crossfile import OtherDocument, select
+from codellama_ls.document import Document
 from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
-from codellama_ls.postprocess import Stopper, Unit, clean, completion_unit, indentation
+from codellama_ls.languages import LanguageSpec
+from codellama_ls.postprocess import (
+    Edit,
+    IndentStyle,
+    Stopper,
+    Unit,
+    clean,
+    completion_unit,
+    detect_indent,
+    indentation,
+    should_trigger,
+)
 from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode
+from codellama_ls.syntax_check import ErrorCheck
 
 # BOS and the three FIM tokens, with room to spare.
 _PROMPT_OVERHEAD = 8
+# Lines around the cursor whose identifiers pick the cross-file chunks.
+_QUERY_LINES = 20
+# Lines below the cursor that a suggestion must not repeat.
+_FOLLOWING_LINES = 8
 
 
 @dataclass(frozen=True)
@@ -26,6 +46,41 @@ class Snapshot:
     text: str
     offset: int
     language_id: str = ""
+    invoked: bool = True
+    """An explicit request always completes; automatic ones respect the trigger rules."""
+    language: LanguageSpec | None = None
+    in_comment_or_string: bool = False
+    scopes: tuple[tuple[int, int], ...] = ()
+    """Enclosing functions/classes as document offsets, innermost first."""
+    header: tuple[int, int] | None = None
+    others: tuple[OtherDocument, ...] = ()
+    """Other open documents of the same language, most recently edited first."""
+
+
+def snapshot_of(doc: Document, offset: int, *, invoked: bool = True, others: Sequence[OtherDocument] = ()) -> Snapshot:
+    """Read what the completion needs from the document and its tree (event loop only)."""
+    spec, tree = doc.language, doc.tree
+    facts: dict[str, object] = {}
+    if spec is not None and tree is not None:
+        byte = doc.byte_offset(offset)
+        header = syntax.header_span(tree, spec)
+        facts = {
+            "in_comment_or_string": syntax.in_comment_or_string(tree, spec, byte),
+            "scopes": tuple(
+                (doc.offset_of_byte(span.start), doc.offset_of_byte(span.end))
+                for span in syntax.enclosing_scopes(tree, spec, byte)
+            ),
+            "header": (doc.offset_of_byte(header.start), doc.offset_of_byte(header.end)) if header else None,
+        }
+    return Snapshot(
+        doc.text,
+        offset,
+        doc.language_id,
+        invoked,
+        spec,
+        others=tuple(others),
+        **facts,  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)
@@ -36,7 +91,9 @@ class Plan:
     unit: Unit
     line_before: str
     line_after: str
-    next_line: str
+    following: list[str] = field(default_factory=list)
+    skip: str = ""
+    """Why no completion is attempted (automatic trigger in a comment, ...); empty to go ahead."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +101,8 @@ class Completion:
     text: str
     plan: Plan
     stats: GenerationStats
+    replace_after: int = 0
+    """Characters right of the cursor that the suggestion replaces (auto-paired closers)."""
 
 
 def _line_around(text: str, offset: int) -> tuple[str, str]:
@@ -53,41 +112,63 @@ def _line_around(text: str, offset: int) -> tuple[str, str]:
     return text[start:offset], text[offset:end].rstrip("\r")
 
 
-def _next_nonblank_line(text: str, offset: int) -> str:
-    position = text.find("\n", offset)
-    while position >= 0:
-        end = text.find("\n", position + 1)
-        line = text[position + 1 : end if end >= 0 else len(text)]
-        if line.strip():
-            return line.rstrip("\r")
-        if end < 0:
-            break
-        position = end
+def _following_lines(text: str, offset: int, limit: int = _FOLLOWING_LINES) -> list[str]:
+    newline = text.find("\n", offset)
+    if newline < 0:
+        return []
+    return [line.rstrip("\r") for line in text[newline + 1 :].split("\n", limit)[:limit]]
+
+
+def _skip_reason(snapshot: Snapshot, line_after: str) -> str:
+    if snapshot.invoked:
+        return ""
+    if snapshot.in_comment_or_string:
+        return "automatic trigger inside a comment or string"
+    if not should_trigger(line_after):
+        return "automatic trigger with code right of the cursor"
     return ""
 
 
 def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Plan:
     text, offset = snapshot.text, snapshot.offset
-    mode = choose_mode(settings.fim_format, vocab)
-    budget = max(n_ctx - settings.max_tokens - _PROMPT_OVERHEAD, 16)
-    share = settings.suffix_share if mode is not PromptMode.PREFIX_ONLY else 0.0
-    window = cut_window(text, offset, budget, lambda s: len(vocab.encode(s)), share)
-    tokens = build_prompt(vocab, window.prefix, window.suffix, mode)
-    if len(tokens) > budget + _PROMPT_OVERHEAD:
-        # Per-line counts can undercount merges across lines: trim the far prefix by the excess.
-        excess = len(tokens) - budget - _PROMPT_OVERHEAD
-        window = cut_window(text, offset, budget - 2 * excess, lambda s: len(vocab.encode(s)), share)
-        tokens = build_prompt(vocab, window.prefix, window.suffix, mode)
     line_before, line_after = _line_around(text, offset)
-    return Plan(
-        tokens=tokens,
-        mode=mode,
-        window=window,
-        unit=completion_unit(line_before, line_after),
-        line_before=line_before,
-        line_after=line_after,
-        next_line=_next_nonblank_line(text, offset),
-    )
+    mode = choose_mode(settings.fim_format, vocab)
+    unit = completion_unit(line_before, line_after)
+    following = _following_lines(text, offset)
+    skip = _skip_reason(snapshot, line_after)
+    if skip:
+        return Plan([], mode, Window("", "", offset, offset), unit, line_before, line_after, following, skip)
+
+    def count(s: str) -> int:
+        return len(vocab.encode(s))
+
+    budget = max(n_ctx - settings.max_tokens - _PROMPT_OVERHEAD, 16)
+    cross = ""
+    if settings.cross_file and snapshot.others:
+        query_start = offset
+        for _ in range(_QUERY_LINES):
+            query_start = text.rfind("\n", 0, max(query_start - 1, 0)) + 1
+            if query_start == 0:
+                break
+        comment = snapshot.language.line_comment if snapshot.language else None
+        cross = select(
+            snapshot.others,
+            text[query_start:offset],
+            int(budget * settings.cross_file_share),
+            count,
+            comment,
+            settings.max_cross_file_chunks,
+        )
+        budget -= count(cross) if cross else 0
+    share = settings.suffix_share if mode is not PromptMode.PREFIX_ONLY else 0.0
+    window = cut_window(text, offset, budget, count, share, snapshot.scopes, snapshot.header)
+    tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
+    limit = budget + _PROMPT_OVERHEAD + (count(cross) if cross else 0)
+    if len(tokens) > limit:
+        # Per-line counts can undercount merges across lines: trim the far prefix by the excess.
+        window = cut_window(text, offset, budget - 2 * (len(tokens) - limit), count, share, snapshot.scopes)
+        tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
+    return Plan(tokens, mode, window, unit, line_before, line_after, following)
 
 
 def sampling_of(settings: Settings) -> Sampling:
@@ -99,6 +180,25 @@ def sampling_of(settings: Settings) -> Sampling:
     )
 
 
+def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
+    """Cut the suggestion to the longest run of whole lines that adds no syntax error; drop it if none."""
+    spec = snapshot.language
+    if spec is None or not edit.text:
+        return edit
+    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.scopes)
+    if checker is None:
+        return edit
+    lines = edit.text.split("\n")
+    for size in range(len(lines), 0, -1):
+        candidate = "\n".join(lines[:size]).rstrip()
+        if not candidate.strip():
+            break
+        replace = edit.replace_after if size == len(lines) else 0
+        if checker.added_errors(candidate, replace) <= 0:
+            return Edit(candidate, replace)
+    return Edit("")
+
+
 def complete(
     engine: Engine,
     snapshot: Snapshot,
@@ -108,11 +208,13 @@ def complete(
 ) -> Completion:
     """Generate until the completion unit is done; `on_text` sees the growing suggestion."""
     the_plan = plan(vocab_of(engine), engine.info.n_ctx, snapshot, settings)
+    if the_plan.skip:
+        return Completion("", the_plan, GenerationStats(stop_reason=the_plan.skip))
     stopper = Stopper(
         unit=the_plan.unit,
         base_indent=indentation(the_plan.line_before),
         max_lines=settings.max_lines,
-        next_line=the_plan.next_line,
+        next_line=next((line for line in the_plan.following if line.strip()), ""),
     )
     pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled)
     try:
@@ -127,5 +229,22 @@ def complete(
         if close is not None:
             close()
     raw = stopper.finish()
-    text = clean(raw, the_plan.unit, the_plan.line_after, indentation(the_plan.line_before))
-    return Completion(text=text, plan=the_plan, stats=engine.last_stats)
+    style: IndentStyle | None = None
+    if "\n" in raw:
+        cursor_indent = indentation(the_plan.line_before)
+        style = detect_indent(snapshot.text)
+        if style is None and cursor_indent:
+            # The cursor line's own indentation is the only evidence in a nearly empty file.
+            style = IndentStyle(tabs=cursor_indent.startswith("\t"), width=4)
+    edit = clean(
+        raw,
+        the_plan.unit,
+        the_plan.line_after,
+        indentation(the_plan.line_before),
+        line_before=the_plan.line_before,
+        following=the_plan.following,
+        style=style,
+    )
+    if settings.syntax_check and not cancelled():
+        edit = _syntax_gate(snapshot, edit)
+    return Completion(edit.text, the_plan, engine.last_stats, edit.replace_after)

@@ -63,6 +63,13 @@ class Settings:
     """0 is greedy decoding, the most predictable ghost text."""
     top_k: int = 40
     top_p: float = 0.95
+    cross_file: bool = True
+    """Put relevant chunks of other open documents of the same language before the prefix."""
+    cross_file_share: float = 0.2
+    """Part of the prompt budget for cross-file chunks."""
+    max_cross_file_chunks: int = 4
+    syntax_check: bool = True
+    """Cut or drop a suggestion that adds syntax errors to the document."""
     debounce_ms: int = 0
     """Wait before answering an automatic request; newer requests supersede it."""
     enabled: bool = True
@@ -141,6 +148,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "max_tokens": (1, 8192),
     "max_lines": (1, 1000),
     "suffix_share": (0.0, 0.9),
+    "cross_file_share": (0.0, 0.5),
+    "max_cross_file_chunks": (0, 32),
     "temperature": (0.0, 5.0),
     "top_k": (0, 1000),
     "top_p": (0.0, 1.0),

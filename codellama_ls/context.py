@@ -7,7 +7,7 @@ prefix takes everything the suffix leaves.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 CountTokens = Callable[[str], int]
@@ -25,6 +25,8 @@ class Window:
     """Document offset where the prefix begins."""
     end: int
     """Document offset where the suffix ends."""
+    header: str = ""
+    """File header text put before a trimmed prefix (part of `prefix`)."""
 
 
 def estimate_tokens(text: str) -> int:
@@ -73,16 +75,42 @@ def _take_prefix(text: str, offset: int, budget: int, count: CountTokens) -> int
     return start
 
 
+def _lines_cost(text: str, count: CountTokens) -> int:
+    return sum(_cost(line, count) for line in text.splitlines(keepends=True))
+
+
 def cut_window(
     text: str,
     offset: int,
     budget: int,
     count: CountTokens,
     suffix_share: float = 0.25,
+    scopes: Sequence[tuple[int, int]] = (),
+    header: tuple[int, int] | None = None,
 ) -> Window:
+    """`scopes` are the enclosing functions/classes (innermost first) as document offsets;
+    `header` is the span of the file's imports/package/includes."""
     if not 0 <= offset <= len(text):
         raise ValueError(f"offset {offset} outside the document (0..{len(text)})")
     suffix_budget = int(budget * suffix_share)
+    # The largest enclosing scope that fits stays whole: its rest goes into the suffix even past its share.
+    for scope_start, scope_end in reversed(scopes):
+        if not scope_start <= offset <= scope_end:
+            continue
+        rest = _lines_cost(text[offset:scope_end], count)
+        if _lines_cost(text[scope_start:offset], count) + rest <= budget:
+            suffix_budget = max(suffix_budget, min(rest + 1, budget))
+            break
     end, used = _take_suffix(text, offset, suffix_budget, count)
     start = _take_prefix(text, offset, budget - used, count)
-    return Window(text[start:offset], text[offset:end], start, end)
+    if header is None or start == 0 or header[1] > start:
+        return Window(text[start:offset], text[offset:end], start, end)
+    # The file is trimmed: keep its header (imports, package) and give up prefix lines for it.
+    header_end = text.find("\n", header[1])
+    header_end = len(text) if header_end < 0 else header_end + 1
+    head = text[text.rfind("\n", 0, header[0]) + 1 : header_end]
+    head_cost = _lines_cost(head, count)
+    if head_cost >= (budget - used) // 2:
+        return Window(text[start:offset], text[offset:end], start, end)
+    start = _take_prefix(text, offset, budget - used - head_cost, count)
+    return Window(head + text[start:offset], text[offset:end], start, end, header=head)

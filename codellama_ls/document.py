@@ -67,9 +67,7 @@ class Document:
         self.encoding = encoding
         self._max_bytes = max_bytes
         self.language: LanguageSpec | None = language_for(language_id, uri)
-        self._parser: tree_sitter.Parser | None = (
-            new_parser(self.language) if self.language is not None else None
-        )
+        self._parser: tree_sitter.Parser | None = new_parser(self.language) if self.language is not None else None
         self._tree: tree_sitter.Tree | None = None
         self._source: bytes | None = None  # UTF-8 of the text, kept only while parsing
         self._stale = False  # the tree has been edited but not re-parsed yet
@@ -186,9 +184,7 @@ class Document:
     def apply_change(self, change: TextDocumentContentChangeEvent, version: int) -> None:
         self.apply_changes((change,), version)
 
-    def apply_changes(
-        self, changes: Iterable[TextDocumentContentChangeEvent], version: int
-    ) -> None:
+    def apply_changes(self, changes: Iterable[TextDocumentContentChangeEvent], version: int) -> None:
         """Apply didChange events in order (each relative to the text the
         previous one left)."""
         for change in changes:
@@ -313,15 +309,11 @@ class DocumentStore:
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> Document:
         """Open (or re-open, replacing) a document."""
-        doc = Document(
-            uri, language_id, version, text, encoding=self._encoding, max_bytes=self.max_bytes
-        )
+        doc = Document(uri, language_id, version, text, encoding=self._encoding, max_bytes=self.max_bytes)
         self._docs[uri] = doc
         return doc
 
-    def change(
-        self, uri: str, version: int, changes: Iterable[TextDocumentContentChangeEvent]
-    ) -> Document:
+    def change(self, uri: str, version: int, changes: Iterable[TextDocumentContentChangeEvent]) -> Document:
         doc = self.get(uri)
         doc.apply_changes(changes, version)
         return doc

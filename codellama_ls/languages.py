@@ -35,15 +35,7 @@ class LanguageSpec:
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
-    LanguageSpec(
-        "python",
-        ("python",),
-        (".py", ".pyi", ".pyw"),
-        "tree_sitter_python",
-        "language",
-        "#",
-        None,
-    ),
+    LanguageSpec("python", ("python",), (".py", ".pyi", ".pyw"), "tree_sitter_python", "language", "#", None),
     LanguageSpec(
         "javascript",
         ("javascript", "javascriptreact", "js", "jsx"),
@@ -63,41 +55,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         _C_COMMENTS,
     ),
     LanguageSpec(
-        "tsx",
-        ("typescriptreact", "tsx"),
-        (".tsx",),
-        "tree_sitter_typescript",
-        "language_tsx",
-        "//",
-        _C_COMMENTS,
+        "tsx", ("typescriptreact", "tsx"), (".tsx",), "tree_sitter_typescript", "language_tsx", "//", _C_COMMENTS
     ),
-    LanguageSpec(
-        "go",
-        ("go",),
-        (".go",),
-        "tree_sitter_go",
-        "language",
-        "//",
-        _C_COMMENTS,
-    ),
-    LanguageSpec(
-        "rust",
-        ("rust",),
-        (".rs",),
-        "tree_sitter_rust",
-        "language",
-        "//",
-        _C_COMMENTS,
-    ),
-    LanguageSpec(
-        "c",
-        ("c",),
-        (".c", ".h"),
-        "tree_sitter_c",
-        "language",
-        "//",
-        _C_COMMENTS,
-    ),
+    LanguageSpec("go", ("go",), (".go",), "tree_sitter_go", "language", "//", _C_COMMENTS),
+    LanguageSpec("rust", ("rust",), (".rs",), "tree_sitter_rust", "language", "//", _C_COMMENTS),
+    LanguageSpec("c", ("c",), (".c", ".h"), "tree_sitter_c", "language", "//", _C_COMMENTS),
     LanguageSpec(
         "cpp",
         ("cpp", "c++"),
@@ -107,24 +69,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         "//",
         _C_COMMENTS,
     ),
-    LanguageSpec(
-        "java",
-        ("java",),
-        (".java",),
-        "tree_sitter_java",
-        "language",
-        "//",
-        _C_COMMENTS,
-    ),
-    LanguageSpec(
-        "lua",
-        ("lua",),
-        (".lua",),
-        "tree_sitter_lua",
-        "language",
-        "--",
-        ("--[[", "]]"),
-    ),
+    LanguageSpec("java", ("java",), (".java",), "tree_sitter_java", "language", "//", _C_COMMENTS),
+    LanguageSpec("lua", ("lua",), (".lua",), "tree_sitter_lua", "language", "--", ("--[[", "]]")),
     LanguageSpec(
         "bash",
         ("shellscript", "sh", "bash", "zsh"),
@@ -135,25 +81,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         None,
     ),
     LanguageSpec(
-        "ruby",
-        ("ruby",),
-        (".rb", ".rake", ".gemspec", ".ru"),
-        "tree_sitter_ruby",
-        "language",
-        "#",
-        ("=begin", "=end"),
+        "ruby", ("ruby",), (".rb", ".rake", ".gemspec", ".ru"), "tree_sitter_ruby", "language", "#", ("=begin", "=end")
     ),
-    LanguageSpec(
-        # language_php also parses the HTML around <?php ... ?>, which real
-        # .php files have; language_php_only would choke on it.
-        "php",
-        ("php",),
-        (".php", ".phtml"),
-        "tree_sitter_php",
-        "language_php",
-        "//",
-        _C_COMMENTS,
-    ),
+    # language_php also parses the HTML around <?php ... ?>, which real
+    # .php files have; language_php_only would choke on it.
+    LanguageSpec("php", ("php",), (".php", ".phtml"), "tree_sitter_php", "language_php", "//", _C_COMMENTS),
     LanguageSpec(
         "csharp",
         ("csharp", "cs", "c#", "c-sharp"),
@@ -164,6 +96,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         _C_COMMENTS,
     ),
 )
+
 
 _BY_ID: dict[str, LanguageSpec] = {i: s for s in LANGUAGES for i in s.language_ids}
 _BY_EXT: dict[str, LanguageSpec] = {e: s for s in LANGUAGES for e in s.extensions}

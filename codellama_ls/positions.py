@@ -239,15 +239,11 @@ class LineIndex:
 
     def _check_line(self, line: int) -> None:
         if not 0 <= line < len(self._starts):
-            raise PositionError(
-                f"line {line} is out of range: the document has {len(self._starts)} line(s)"
-            )
+            raise PositionError(f"line {line} is out of range: the document has {len(self._starts)} line(s)")
 
     def _check_offset(self, offset: int) -> None:
         if not 0 <= offset <= len(self._text):
-            raise PositionError(
-                f"offset {offset} is out of range: the document has {len(self._text)} characters"
-            )
+            raise PositionError(f"offset {offset} is out of range: the document has {len(self._text)} characters")
 
     def _content_end(self, line: int) -> int:
         if line + 1 >= len(self._starts):
@@ -279,9 +275,7 @@ class LineIndex:
         if line >= len(self._starts):
             if clamp:
                 return len(self._text)
-            raise PositionError(
-                f"line {line} is out of range: the document has {len(self._starts)} line(s)"
-            )
+            raise PositionError(f"line {line} is out of range: the document has {len(self._starts)} line(s)")
         start = self._starts[line]
         if character == 0:
             return start
@@ -306,9 +300,7 @@ class LineIndex:
             if units == at + 1:
                 if clamp:
                     return m.start()
-                raise PositionError(
-                    f"character {units} on line {line} falls inside a UTF-16 surrogate pair"
-                )
+                raise PositionError(f"character {units} on line {line} falls inside a UTF-16 surrogate pair")
             astral += 1
         col = units - astral
         if col <= len(seg):
@@ -325,30 +317,23 @@ class LineIndex:
             raise self._beyond(line, nbytes, len(raw), PositionEncoding.UTF8)
         if nbytes < len(raw) and raw[nbytes] & 0xC0 == 0x80:
             if not clamp:
-                raise PositionError(
-                    f"character {nbytes} on line {line} falls inside a multi-byte UTF-8 character"
-                )
+                raise PositionError(f"character {nbytes} on line {line} falls inside a multi-byte UTF-8 character")
             while raw[nbytes] & 0xC0 == 0x80:
                 nbytes -= 1
         return len(raw[:nbytes].decode("utf-8", _UTF8_ERRORS))
 
     @staticmethod
-    def _beyond(
-        line: int, character: int, length: int, encoding: PositionEncoding
-    ) -> PositionError:
+    def _beyond(line: int, character: int, length: int, encoding: PositionEncoding) -> PositionError:
         unit = {
             PositionEncoding.UTF8: "UTF-8 bytes",
             PositionEncoding.UTF16: "UTF-16 code units",
             PositionEncoding.UTF32: "code points",
         }[encoding]
         return PositionError(
-            f"character {character} is beyond the end of line {line} "
-            f"(the line is {length} {unit} long)"
+            f"character {character} is beyond the end of line {line} (the line is {length} {unit} long)"
         )
 
-    def position(
-        self, offset: int, encoding: PositionEncoding = PositionEncoding.UTF16
-    ) -> tuple[int, int]:
+    def position(self, offset: int, encoding: PositionEncoding = PositionEncoding.UTF16) -> tuple[int, int]:
         """LSP (line, character) of a str index.
 
         An index between the ``\\r`` and ``\\n`` of a CRLF maps to the line end.
@@ -381,9 +366,7 @@ class LineIndex:
         if encoded is None:
             encoded = encode_utf8(self._text)
         byte_starts = [0, *_byte_break_ends(encoded)]
-        self._extra = _OffsetTable(
-            [b - s for b, s in zip(byte_starts, self._starts.to_list(), strict=True)]
-        )
+        self._extra = _OffsetTable([b - s for b, s in zip(byte_starts, self._starts.to_list(), strict=True)])
 
     def _extra_table(self) -> _OffsetTable:
         if self._extra is None:

@@ -31,6 +31,12 @@ def _width(indent: str, tab_size: int = 4) -> int:
     return sum(tab_size if ch == "\t" else 1 for ch in indent)
 
 
+def _normalized(line: str) -> str:
+    """A line with its indentation measured in columns, for comparing lines across tab/space styles."""
+    indent = indentation(line)
+    return " " * _width(indent) + line[len(indent) :].rstrip()
+
+
 @dataclass
 class Stopper:
     unit: Unit
@@ -64,11 +70,13 @@ class Stopper:
         offset = 0
         blank_run = 0
         base = _width(self.base_indent)
-        repeat = self.next_line.strip()
+        repeat = _normalized(self.next_line)
         for index, line in enumerate(complete):
             stripped = line.strip()
-            if index > 0 and stripped:
-                if _width(indentation(line)) < base or (repeat and stripped == repeat):
+            # Column-0 preprocessor lines and comments (#ifdef, # note) do not end a block.
+            if index > 0 and stripped and not stripped.startswith("#"):
+                # Compared with indentation: an inner `}` is not the function's closing `}` below.
+                if _width(indentation(line)) < base or (repeat and _normalized(line) == repeat):
                     return max(offset - 1, 0)
             blank_run = blank_run + 1 if not stripped and index > 0 else 0
             if blank_run >= 2:
@@ -96,23 +104,126 @@ class Stopper:
         return None if cut is None else min(cut, len(saved))
 
 
-def clean(text: str, unit: Unit, line_after: str, cursor_indent: str) -> str:
-    """Trim what the editor should not show; empty means no suggestion."""
+# What an editor's auto-pairs put right of the cursor; completing before it is fine.
+CLOSERS = frozenset(")]}>\"'`;,:")
+
+
+def should_trigger(line_after: str) -> bool:
+    """Automatic triggers fire only where the rest of the line is closers and whitespace."""
+    return all(ch in CLOSERS or ch.isspace() for ch in line_after)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """The cleaned suggestion and how many characters right of the cursor it replaces."""
+
+    text: str
+    replace_after: int = 0
+
+
+def _drop_repeats(lines: list[str]) -> list[str]:
+    # A model stuck in a loop repeats a line verbatim; keep the first copy only.
+    kept: list[str] = []
+    for line in lines:
+        if kept and line.strip() and line == kept[-1]:
+            break
+        kept.append(line)
+    return kept
+
+
+def _drop_suffix_overlap(lines: list[str], following: list[str], cursor_indent: str) -> list[str]:
+    """Drop trailing suggestion lines that the document already has right below the cursor."""
+    wanted = [_normalized(line) for line in following if line.strip()]
+    # The first line starts at the cursor, after the cursor line's indentation.
+    placed = [_normalized(cursor_indent + lines[0])] + [_normalized(line) for line in lines[1:]]
+    for size in range(min(len(lines), len(wanted)), 0, -1):
+        if placed[-size:] == wanted[:size]:
+            return lines[:-size]
+    return lines
+
+
+@dataclass(frozen=True)
+class IndentStyle:
+    tabs: bool
+    width: int
+
+
+def detect_indent(text: str, sample_lines: int = 2000) -> IndentStyle | None:
+    """The document's indentation: tabs or spaces, and the most common step; None without evidence."""
+    tabs = spaces = 0
+    steps: dict[int, int] = {}
+    previous = 0
+    for index, line in enumerate(text[:200_000].split("\n")):
+        if index >= sample_lines:
+            break
+        if not line.strip():
+            continue
+        indent = indentation(line)
+        if indent.startswith("\t"):
+            tabs += 1
+        elif indent:
+            spaces += 1
+            step = len(indent) - previous
+            if step > 0:
+                steps[step] = steps.get(step, 0) + 1
+        previous = len(indent) if not indent.startswith("\t") else previous
+    if not tabs and not spaces:
+        return None
+    width = max(steps, key=lambda k: steps[k]) if steps else 4
+    return IndentStyle(tabs=tabs > spaces, width=width if width in (2, 3, 4, 8) else 4)
+
+
+def _reindent(line: str, style: IndentStyle) -> str:
+    indent = indentation(line)
+    if not indent:
+        return line
+    if style.tabs and " " in indent and "\t" not in indent:
+        tabs, rest = divmod(len(indent), style.width if style.width else 4)
+        return "\t" * tabs + " " * rest + line[len(indent) :]
+    if not style.tabs and "\t" in indent:
+        return indent.replace("\t", " " * style.width) + line[len(indent) :]
+    return line
+
+
+def clean(
+    text: str,
+    unit: Unit,
+    line_after: str,
+    cursor_indent: str,
+    *,
+    line_before: str = "",
+    following: list[str] | None = None,
+    style: IndentStyle | None = None,
+) -> Edit:
+    """Trim what the editor should not show; empty text means no suggestion."""
+    lines = text.split("\n")
     if unit is Unit.BLOCK:
         # A block suggestion that starts on the next line would leave the cursor
         # line as it is; start it at the cursor instead, minus the cursor's indent.
-        lines = text.split("\n")
-        while lines and not lines[0].strip():
+        while len(lines) > 1 and not lines[0].strip():
             lines.pop(0)
-            if lines:
-                first = lines[0]
-                drop = min(len(indentation(first)), len(cursor_indent))
-                lines[0] = first[drop:]
-        text = "\n".join(lines)
-    text = text.rstrip()
-    if unit is Unit.LINE:
-        rest = line_after.strip()
-        # The model re-typed what already follows the cursor: show only the new part.
-        if rest and text.endswith(rest):
-            text = text[: len(text) - len(rest)].rstrip()
-    return text if text.strip() else ""
+            drop = min(len(indentation(lines[0])), len(cursor_indent))
+            lines[0] = lines[0][drop:]
+    # SentencePiece pieces carry a leading space; after whitespace it would double it.
+    if lines and lines[0].startswith(" ") and (not line_before or line_before[-1].isspace()):
+        lines[0] = lines[0][1:]
+    lines = _drop_repeats(lines)
+    if following and lines:
+        lines = _drop_suffix_overlap(lines, following, cursor_indent)
+        if not lines:
+            return Edit("")
+    if style is not None:
+        lines = [lines[0]] + [_reindent(line, style) for line in lines[1:]]
+    text = "\n".join(line.rstrip() for line in lines).rstrip()
+    if not text.strip():
+        return Edit("")
+    rest = line_after.rstrip()
+    if rest and should_trigger(rest):
+        # The editor auto-paired these closers: the item replaces those the suggestion also produces.
+        for size in range(len(rest.strip()) and len(rest), 0, -1):
+            if rest[:size].strip() and text.endswith(rest[:size]):
+                return Edit(text, replace_after=size)
+        return Edit(text)
+    if rest and text.endswith(rest):
+        text = text[: len(text) - len(rest)].rstrip()
+    return Edit(text if text.strip() else "")

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from codellama_ls.completion import Completion, Snapshot, complete
+from codellama_ls.completion import Completion, complete, snapshot_of
 from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
-from codellama_ls.document import DocumentStore, UnknownDocument
+from codellama_ls.crossfile import OtherDocument
+from codellama_ls.document import Document, DocumentStore, UnknownDocument
 from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
 from codellama_ls.positions import PositionEncoding, PositionError
 
@@ -63,6 +64,7 @@ class Session:
         self._load_task: asyncio.Task[None] | None = None
         self.recent: deque[dict[str, Any]] = deque(maxlen=32)
         self.shut_down = False
+        self._edited: dict[str, float] = {}
         self._pending_problems = list(problems)
         self._apply_settings(show=False)
 
@@ -154,9 +156,21 @@ class Session:
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> None:
         self.documents.open(uri, language_id, version, text)
+        self._edited[uri] = time.monotonic()
+
+    def _others(self, doc: Document) -> list[OtherDocument]:
+        """Other open documents of the same language, most recently edited first."""
+        same = [
+            other
+            for other in self.documents
+            if other is not doc and other.language_id == doc.language_id and not other.skip_reason
+        ]
+        same.sort(key=lambda other: self._edited.get(other.uri, 0.0), reverse=True)
+        return [OtherDocument(other.uri, other.text) for other in same]
 
     def change(self, uri: str, version: int, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
         self._cancel(uri)  # the request in flight is for text that no longer exists
+        self._edited[uri] = time.monotonic()
         try:
             self.documents.change(uri, version, changes)
         except UnknownDocument as exc:
@@ -166,10 +180,8 @@ class Session:
 
     def close(self, uri: str) -> None:
         self._cancel(uri)
-        try:
-            self.documents.close(uri)
-        except UnknownDocument:
-            log.warning("didClose for a document that is not open: %s", uri)
+        self._edited.pop(uri, None)
+        self.documents.close(uri)
 
     def _cancel(self, uri: str) -> None:
         token = self._in_flight.pop(uri, None)
@@ -208,7 +220,7 @@ class Session:
                 await asyncio.sleep(settings.debounce_ms / 1000)
                 if token.cancelled:
                     return None
-            snapshot = Snapshot(doc.text, offset, doc.language_id)
+            snapshot = snapshot_of(doc, offset, invoked=invoked, others=self._others(doc))
             started = time.perf_counter()
             work = asyncio.ensure_future(self.worker.run(lambda engine: complete(engine, snapshot, settings, token)))
             # Recorded when the worker finishes, also for a request that was cancelled meanwhile.
@@ -238,7 +250,7 @@ class Session:
             word = _identifier_tail(snapshot.text[:offset])
             start -= len(word)
             text = word + text
-        return Suggestion(text, doc.position_at(start), (position.line, position.character))
+        return Suggestion(text, doc.position_at(start), doc.position_at(offset + result.replace_after))
 
     def _record(self, uri: str, done: asyncio.Future[Completion], started: float, token: CancelToken) -> None:
         if done.cancelled() or done.exception() is not None:

@@ -60,3 +60,24 @@ def test_huge_single_line_is_cut_not_dropped() -> None:
 def test_offset_outside_document() -> None:
     with pytest.raises(ValueError):
         cut_window("abc", 4, 10, count)
+
+
+def test_enclosing_scope_stays_whole_when_it_fits() -> None:
+    text = doc(200)
+    scope_start = text.index("line 100 ")
+    scope_end = text.index("line 180 ")
+    offset = text.index("line 110 ")
+    window = cut_window(text, offset, 500, count, suffix_share=0.1, scopes=[(scope_start, scope_end)])
+    assert window.end >= scope_end  # the rest of the function is in the suffix despite the small share
+    assert window.start <= scope_start
+
+
+def test_header_kept_when_file_is_trimmed() -> None:
+    header = "import os\nimport sys\n\n"
+    text = header + doc(2000)
+    offset = text.index("line 1500 ")
+    window = cut_window(text, offset, 300, count, header=(0, len("import os\nimport sys")))
+    assert window.start > len(header)
+    assert window.prefix.startswith("import os\nimport sys\n")
+    assert window.header == "import os\nimport sys\n"
+    assert window.prefix.endswith(text[window.start : offset])

@@ -148,9 +148,7 @@ def no_crlf_split(text: str, off: int) -> int:
 @pytest.mark.parametrize("language", sorted(SOURCES))
 @pytest.mark.parametrize("encoding", [U8, U16, U32])
 @pytest.mark.parametrize("crlf", [False, True])
-def test_random_edits_match_fresh_parse(
-    language: str, encoding: PositionEncoding, crlf: bool
-) -> None:
+def test_random_edits_match_fresh_parse(language: str, encoding: PositionEncoding, crlf: bool) -> None:
     uri, text = SOURCES[language]
     if crlf:
         text = text.replace("\n", "\r\n")
@@ -196,9 +194,7 @@ def test_store_change_applies_changes_in_order() -> None:
         [
             TextDocumentContentChangePartial(range=Range(Position(0, 4), Position(0, 5)), text="2"),
             TextDocumentContentChangePartial(range=Range(Position(1, 0), Position(1, 0)), text="b"),
-            TextDocumentContentChangePartial(
-                range=Range(Position(1, 1), Position(1, 1)), text=" = 😀"
-            ),
+            TextDocumentContentChangePartial(range=Range(Position(1, 1), Position(1, 1)), text=" = 😀"),
             TextDocumentContentChangePartial(range=Range(Position(1, 6), Position(1, 6)), text="!"),
         ],
     )
@@ -309,9 +305,7 @@ def test_no_language_still_tracks_text_and_positions() -> None:
 
 
 def test_missing_grammar_means_no_tree(monkeypatch: pytest.MonkeyPatch) -> None:
-    ghost = LanguageSpec(
-        "ghost", ("ghost",), (".ghost",), "tree_sitter_ghost_nope", "language", "#", None
-    )
+    ghost = LanguageSpec("ghost", ("ghost",), (".ghost",), "tree_sitter_ghost_nope", "language", "#", None)
     monkeypatch.setattr(document_module, "language_for", lambda *_: ghost)
     doc = Document("file:///w/a.ghost", "ghost", 1, "x\n")
     assert doc.language is ghost
@@ -445,9 +439,7 @@ def test_edit_overhead_is_small() -> None:
         # Typing in two places far apart, which defeats purely local caching.
         row = 10 if i % 2 else 4000
         doc.apply_change(
-            TextDocumentContentChangePartial(
-                range=Range(Position(row, 8), Position(row, 8)), text="x"
-            ),
+            TextDocumentContentChangePartial(range=Range(Position(row, 8), Position(row, 8)), text="x"),
             i + 2,
         )
     per_edit = (time.perf_counter() - begin) / n
@@ -477,9 +469,7 @@ def test_parse_is_deferred_until_the_tree_is_read() -> None:
     doc = Document(uri, "go", 1, text)
     assert doc._tree is None  # nothing parsed by didOpen itself
     doc.apply_change(
-        TextDocumentContentChangePartial(
-            range=Range(Position(0, 0), Position(0, 0)), text="// x\n"
-        ),
+        TextDocumentContentChangePartial(range=Range(Position(0, 0), Position(0, 0)), text="// x\n"),
         2,
     )
     assert_consistent(doc, "// x\n" + text)

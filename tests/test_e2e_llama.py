@@ -27,7 +27,7 @@ from tests.lsp_support import (
 pytestmark = needs_llama
 
 URI = "file:///tmp/add.py"
-SOURCE = "def add(a, b):\n    total = █\n\nprint(add(1, 2))\n"
+SOURCE = "def add(a, b):\n    █\n\nprint(add(1, 2))\n"
 
 
 async def test_inline_and_completion_from_a_fim_model(codellama_gguf: Path) -> None:
@@ -44,7 +44,7 @@ async def test_inline_and_completion_from_a_fim_model(codellama_gguf: Path) -> N
         text, line, character = cursor(SOURCE)
         open_doc(client, URI, text)
         items = (await inline(client, URI, line, character)).items
-        assert [item.insert_text for item in items] == [" return x"]
+        assert [item.insert_text for item in items] == ["return x"]
         position = types.Position(line, character)
         assert items[0].range == types.Range(position, position)
 
@@ -53,19 +53,21 @@ async def test_inline_and_completion_from_a_fim_model(codellama_gguf: Path) -> N
         )
         assert isinstance(completion, types.CompletionList)
         edit = completion.items[0].text_edit
-        assert isinstance(edit, types.TextEdit) and edit.new_text == " return x"
+        assert isinstance(edit, types.TextEdit) and edit.new_text == "return x"
 
         # Type on: the document changes incrementally and the next request sees the new text.
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
                 content_changes=[
-                    types.TextDocumentContentChangePartial(range=types.Range(position, position), text="a + b")
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(position, position), text="total = a + b\n    "
+                    )
                 ],
             )
         )
-        items = (await inline(client, URI, line, character + 5)).items
-        assert [item.insert_text for item in items] == [" return x"]
+        items = (await inline(client, URI, line + 1, character)).items
+        assert [item.insert_text for item in items] == ["return x"]
         recent = (await status(client))["recent"]
         assert recent[-1]["mode"] == "psm" and recent[-1]["stop_reason"] == "eot"
         assert recent[-1]["reused_tokens"] > 0  # the KV cache kept the common prefix
@@ -80,7 +82,7 @@ async def test_model_without_fim_tokens_completes_from_the_prefix(python_gguf: P
         assert state["state"] == "ready" and state["fim"] is False
         text, line, character = cursor(SOURCE)
         open_doc(client, URI, text)
-        assert [i.insert_text for i in (await inline(client, URI, line, character)).items] == [" return x"]
+        assert [i.insert_text for i in (await inline(client, URI, line, character)).items] == ["return x"]
         assert (await status(client))["recent"][-1]["mode"] == "none"
     finally:
         await client.shutdown_session()
@@ -92,7 +94,7 @@ async def test_eot_found_without_eot_metadata(codellama_no_eot_gguf: Path) -> No
         assert (await wait_ready(client))["fim"] is True
         text, line, character = cursor(SOURCE)
         open_doc(client, URI, text)
-        assert [i.insert_text for i in (await inline(client, URI, line, character)).items] == [" return x"]
+        assert [i.insert_text for i in (await inline(client, URI, line, character)).items] == ["return x"]
         assert (await status(client))["recent"][-1]["stop_reason"] == "eot"
     finally:
         await client.shutdown_session()
@@ -196,12 +198,12 @@ def test_exit_status(codellama_gguf: Path, with_shutdown: bool, code: int) -> No
 
 def test_cli_complete_and_show_prompt(codellama_gguf: Path, tmp_path: Path) -> None:
     source = tmp_path / "add.py"
-    source.write_text("def add(a, b):\n    return \n\nprint(add(1, 2))\n")
+    source.write_text("def add(a, b):\n    \n\nprint(add(1, 2))\n")
     env = server_env()
-    run = [sys.executable, "-m", "codellama_ls", "complete", f"{source}:2:12", "--model", str(codellama_gguf)]
+    run = [sys.executable, "-m", "codellama_ls", "complete", f"{source}:2:5", "--model", str(codellama_gguf)]
     out = subprocess.run([*run, "--json"], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["text"] == " return x"
+    assert json.loads(out.stdout)["text"] == "return x"
     prompt = subprocess.run([*run, "--show-prompt", "--json"], capture_output=True, text=True, env=env, timeout=60)
     shown = json.loads(prompt.stdout)
     assert shown["tokens"][:2] == [1, 32007] and shown["tokens"][-1] == 32009

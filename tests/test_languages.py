@@ -175,12 +175,8 @@ def test_core_grammars_are_installed() -> None:
 @pytest.mark.parametrize(
     "spec",
     [
-        LanguageSpec(
-            "ghost", ("ghost",), (".ghost",), "tree_sitter_ghost_nope", "language", "#", None
-        ),
-        LanguageSpec(
-            "badfn", ("badfn",), (".badfn",), "tree_sitter_python", "no_such_fn", "#", None
-        ),
+        LanguageSpec("ghost", ("ghost",), (".ghost",), "tree_sitter_ghost_nope", "language", "#", None),
+        LanguageSpec("badfn", ("badfn",), (".badfn",), "tree_sitter_python", "no_such_fn", "#", None),
         LanguageSpec("notts", ("notts",), (".notts",), "json", "dumps", "#", None),
     ],
     ids=lambda s: s.name,

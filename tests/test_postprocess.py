@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from codellama_ls.postprocess import Stopper, Unit, clean, completion_unit
+from codellama_ls.postprocess import (
+    IndentStyle,
+    Stopper,
+    Unit,
+    clean,
+    completion_unit,
+    detect_indent,
+    should_trigger,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,11 +60,60 @@ def test_block_stops_when_repeating_the_suffix() -> None:
 @pytest.mark.parametrize(
     "text,unit,after,indent,expected",
     [
-        ("foo)  ", Unit.LINE, ")", "", "foo"),
+        ("foo  ", Unit.LINE, "", "", "foo"),
         ("   ", Unit.LINE, "", "", ""),
         ("\n    x = 1\n    y = 2", Unit.BLOCK, "", "    ", "x = 1\n    y = 2"),
         ("x = 1\n\n", Unit.BLOCK, "", "", "x = 1"),
+        ("a\nb\nb\nb", Unit.BLOCK, "", "", "a\nb"),  # a repeated line is dropped
     ],
 )
 def test_clean(text: str, unit: Unit, after: str, indent: str, expected: str) -> None:
-    assert clean(text, unit, after, indent) == expected
+    assert clean(text, unit, after, indent).text == expected
+
+
+def test_auto_paired_closers_are_replaced_not_duplicated() -> None:
+    edit = clean("a, b)", Unit.LINE, ")", "", line_before="print(")
+    assert (edit.text, edit.replace_after) == ("a, b)", 1)
+    edit = clean("x]);", Unit.LINE, "]);  ", "", line_before="f([")
+    assert (edit.text, edit.replace_after) == ("x]);", 3)
+
+
+def test_overlap_with_rest_of_line_is_trimmed() -> None:
+    edit = clean("value + other(x)", Unit.LINE, "other(x)", "", line_before="y = ")
+    assert (edit.text, edit.replace_after) == ("value +", 0)
+
+
+def test_leading_space_after_whitespace_is_dropped() -> None:
+    assert clean(" return x", Unit.BLOCK, "", "    ", line_before="    ").text == "return x"
+    assert clean(" 1", Unit.LINE, "", "", line_before="x =").text == " 1"
+
+
+def test_lines_already_below_are_dropped() -> None:
+    edit = clean(
+        "x = 1\n    return x", Unit.BLOCK, "", "    ", line_before="    ", following=["    return x", "", "f()"]
+    )
+    assert edit.text == "x = 1"
+
+
+def test_indentation_follows_the_document() -> None:
+    tabs = IndentStyle(tabs=True, width=4)
+    assert clean("if a {\n        b()\n    }", Unit.BLOCK, "", "\t", style=tabs).text == "if a {\n\t\tb()\n\t}"
+    spaces = IndentStyle(tabs=False, width=2)
+    assert clean("if a:\n\tb()", Unit.BLOCK, "", "", style=spaces).text == "if a:\n  b()"
+
+
+@pytest.mark.parametrize(
+    "text,style",
+    [
+        ("def f():\n    return 1\n", IndentStyle(False, 4)),
+        ("function f() {\n  return 1;\n}\n", IndentStyle(False, 2)),
+        ("func f() {\n\treturn 1\n}\n", IndentStyle(True, 4)),
+    ],
+)
+def test_detect_indent(text: str, style: IndentStyle) -> None:
+    assert detect_indent(text) == style
+
+
+@pytest.mark.parametrize("after,fires", [("", True), (")", True), ("  ]);", True), ("x)", False), (" foo", False)])
+def test_should_trigger(after: str, fires: bool) -> None:
+    assert should_trigger(after) is fires

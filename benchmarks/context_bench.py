@@ -1,0 +1,110 @@
+"""Context building + post-processing per request, beside a full re-parse, on 500 / 5,000 / 20,000-line files.
+
+Run: python benchmarks/context_bench.py [--requests N]
+
+Each request is what the server does per keystroke minus the model: apply a one-character
+edit to the document (incremental tree-sitter re-parse), read the syntax facts, cut the
+window, build the prompt (scripted tokenizer) and post-process a two-line suggestion
+including the syntax check. The baseline in the same run is one full tree-sitter parse
+of the same file; the report gives both and their ratio (no absolute targets are asserted
+here: machines are noisy, compare within a run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lsprotocol import types  # noqa: E402
+
+from codellama_ls.completion import complete, snapshot_of  # noqa: E402
+from codellama_ls.config import Settings  # noqa: E402
+from codellama_ls.document import Document  # noqa: E402
+from codellama_ls.engine.scripted import ScriptedEngine  # noqa: E402
+from codellama_ls.languages import language_for, new_parser  # noqa: E402
+
+FUNCTION = '''
+def function_{i}(values, limit={i}):
+    """Sum the values below the limit."""
+    total = 0
+    for value in values:
+        if value < limit:
+            total += value
+    return total
+
+'''
+
+
+def make_file(lines: int) -> str:
+    out = ["import os\nimport sys\n\n"]
+    count = 3
+    i = 0
+    while count < lines:
+        out.append(FUNCTION.format(i=i))
+        count += FUNCTION.count("\n")
+        i += 1
+    return "".join(out)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench(lines: int, requests: int) -> dict[str, float]:
+    text = make_file(lines)
+    doc = Document("file:///bench.py", "python", 1, text, max_bytes=len(text) * 4)
+    _ = doc.tree
+    engine = ScriptedEngine("total += 1\n            count += 1", n_ctx=4096)
+    settings = Settings()
+    line = lines // 2
+    while not doc.line_text(line).strip().startswith("total = 0"):
+        line += 1
+    column = len(doc.line_text(line))
+    per_request: list[float] = []
+    for n in range(requests):
+        started = time.perf_counter()
+        position = types.Position(line, column + n)
+        doc.apply_change(types.TextDocumentContentChangePartial(range=types.Range(position, position), text=" "), n + 2)
+        offset = doc.offset_at(line, column + n + 1)
+        snapshot = snapshot_of(doc, offset, invoked=True)
+        complete(engine, snapshot, settings, lambda: False)
+        per_request.append((time.perf_counter() - started) * 1000)
+    spec = language_for("python")
+    assert spec is not None
+    parser = new_parser(spec)
+    assert parser is not None
+    source = doc.text.encode()
+    full: list[float] = []
+    for _ in range(max(requests // 10, 5)):
+        started = time.perf_counter()
+        parser.parse(source)
+        full.append((time.perf_counter() - started) * 1000)
+    return {
+        "lines": lines,
+        "p50_ms": statistics.median(per_request),
+        "p95_ms": percentile(per_request, 0.95),
+        "full_parse_p50_ms": statistics.median(full),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    print(f"{'lines':>7} {'request p50':>12} {'request p95':>12} {'full parse p50':>15} {'p95 / full parse':>17}")
+    for lines in (500, 5000, 20000):
+        r = bench(lines, args.requests)
+        ratio = r["p95_ms"] / r["full_parse_p50_ms"]
+        print(
+            f"{r['lines']:>7} {r['p50_ms']:>10.2f}ms {r['p95_ms']:>10.2f}ms {r['full_parse_p50_ms']:>13.2f}ms {ratio:>16.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

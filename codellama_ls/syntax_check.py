@@ -1,0 +1,96 @@
+"""Does a suggestion add syntax errors?  (pure: parses bytes with tree-sitter)
+
+The document is parsed once per check; each candidate is an incremental
+re-parse of a copy of that tree, so cutting a block suggestion line by line
+stays cheap even in large files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import tree_sitter
+
+from codellama_ls.languages import LanguageSpec, new_parser
+
+_parsers: dict[str, tree_sitter.Parser | None] = {}
+
+
+def _parser(spec: LanguageSpec) -> tree_sitter.Parser | None:
+    # One parser per language; only the engine worker (or the CLI) calls this module.
+    if spec.name not in _parsers:
+        _parsers[spec.name] = new_parser(spec)
+    return _parsers[spec.name]
+
+
+def count_errors(node: tree_sitter.Node, start: int, end: int, spare: tuple[int, int] | None = None) -> int:
+    """ERROR and MISSING nodes overlapping [start, end) bytes, not counting those touching the `spare`
+    byte range; error-free subtrees are skipped."""
+    if node.end_byte < start or node.start_byte > end or not (node.has_error or node.is_missing):
+        return 0
+    if node.is_error or node.is_missing:
+        return 0 if spare is not None and node.start_byte <= spare[1] and node.end_byte >= spare[0] else 1
+    return sum(count_errors(child, start, end, spare) for child in node.children)
+
+
+def _point(data: bytes, byte: int) -> tuple[int, int]:
+    row = data.count(b"\n", 0, byte)
+    return row, byte - (data.rfind(b"\n", 0, byte) + 1)
+
+
+@dataclass
+class ErrorCheck:
+    parser: tree_sitter.Parser
+    source: bytes
+    tree: tree_sitter.Tree
+    cursor: int
+    region_start: int
+    region_end: int
+    baseline: int
+    after: str
+    """The text right of the cursor on its line, to size `replace_after` in bytes."""
+
+    @classmethod
+    def create(
+        cls,
+        spec: LanguageSpec,
+        text: str,
+        offset: int,
+        scopes: Sequence[tuple[int, int]] = (),
+    ) -> ErrorCheck | None:
+        parser = _parser(spec)
+        if parser is None:
+            return None
+        source = text.encode("utf-8")
+        cursor = len(text[:offset].encode("utf-8"))
+        line_start = source.rfind(b"\n", 0, cursor) + 1
+        # The edited region runs to the end of the file: a missing closer lands there, past any scope.
+        region_end = len(source)
+        tree = parser.parse(source)
+        # An error at the cursor is the half-typed code the suggestion completes; it is no excuse
+        # for an error of the suggestion's own, so it is left out of the baseline.
+        head = source[line_start:cursor]
+        typed_end = line_start + len(head.rstrip())  # the code right before the cursor, spaces skipped
+        baseline = count_errors(tree.root_node, line_start, region_end, spare=(typed_end, cursor))
+        line_end = text.find("\n", offset)
+        after = text[offset : len(text) if line_end < 0 else line_end]
+        return cls(parser, source, tree, cursor, line_start, region_end, baseline, after)
+
+    def added_errors(self, inserted: str, replace_after: int = 0) -> int:
+        data = inserted.encode("utf-8")
+        old_end = self.cursor + len(self.after[:replace_after].encode("utf-8"))
+        new_source = self.source[: self.cursor] + data + self.source[old_end:]
+        new_end = self.cursor + len(data)
+        tree = self.tree.copy()
+        tree.edit(
+            start_byte=self.cursor,
+            old_end_byte=old_end,
+            new_end_byte=new_end,
+            start_point=_point(self.source, self.cursor),
+            old_end_point=_point(self.source, old_end),
+            new_end_point=_point(new_source, new_end),
+        )
+        fresh = self.parser.parse(new_source, tree)
+        shift = new_end - old_end
+        return count_errors(fresh.root_node, self.region_start, self.region_end + shift) - self.baseline

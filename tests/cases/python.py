@@ -1,0 +1,37 @@
+from tests.cases import Case
+
+LANGUAGE = "python"
+CASES = [
+    Case("def add(a, b):\n    return █\n", "a + b\nprint()", "a + b", id="line stops at newline"),
+    Case(
+        "def add(a, b):\n    █\n\nprint(add(1, 2))\n",
+        " total = a + b\n    return total\n\nprint(add(1, 2))",
+        "total = a + b\n    return total",
+        id="block after opener ends at dedent",
+    ),
+    Case("print(█)\n", "'hello')", "'hello')", replace=1, id="auto-paired paren replaced"),
+    Case("x = compute(█, y)\n", "a, y)", "a", id="rest of line not repeated"),
+    Case(
+        "def f(x):\n    y = x * 2\n    █\n    return y\n",
+        "y += 1\n    return y\n",
+        "y += 1",
+        id="does not repeat the line below",
+    ),
+    Case(
+        "class A:\n\tdef f(self):\n\t\t█\n",
+        "if self.x:\n            return 1",
+        "if self.x:\n\t\t\treturn 1",
+        id="indentation follows the document's tabs",
+    ),
+    Case("def f(x):\n    return █\n", "(x + 1", "", id="suggestion adding a syntax error is dropped"),
+    Case(
+        "def f(x):\n    █\n",
+        "if x:\n        return 1\n    return (2",
+        "if x:\n        return 1",
+        id="block cut before the line that breaks syntax",
+    ),
+    Case("# compute the █\nx = 1\n", "sum", "", invoked=False, id="no automatic trigger in a comment"),
+    Case("s = 'hello █'\n", "world", "", invoked=False, id="no automatic trigger in a string"),
+    Case("x = foo█bar\n", "_", "", invoked=False, id="no automatic trigger before code"),
+    Case("# compute the █\n", "sum", "sum", id="explicit invocation completes in a comment"),
+]

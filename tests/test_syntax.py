@@ -1,0 +1,536 @@
+"""The syntax layer: context queries per language and the rules around them.
+
+Sources mark the cursor with ‸ and, where a span is expected, its ends with « and ».
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+import tree_sitter
+
+from codellama_ls import syntax
+from codellama_ls.document import Document
+from codellama_ls.languages import LANGUAGES, LanguageSpec, load_language, new_parser, spec_by_name
+from codellama_ls.syntax import Span
+
+CURSOR, OPEN, CLOSE = "‸", "«", "»"
+
+
+def marked(text: str) -> tuple[bytes, dict[str, int]]:
+    """The source without markers, and each marker's byte offset."""
+    out: list[str] = []
+    positions: dict[str, int] = {}
+    pos = 0
+    for ch in text:
+        if ch in (CURSOR, OPEN, CLOSE):
+            positions[ch] = pos
+            continue
+        out.append(ch)
+        pos += len(ch.encode())
+    return "".join(out).encode(), positions
+
+
+def spec_of(lang: str) -> LanguageSpec:
+    spec = spec_by_name(lang)
+    assert spec is not None, lang
+    if load_language(spec) is None:
+        pytest.skip(f"no tree-sitter grammar for {lang}")
+    return spec
+
+
+def parse(lang: str, text: str) -> tuple[LanguageSpec, tree_sitter.Tree, bytes, dict[str, int]]:
+    spec = spec_of(lang)
+    source, positions = marked(text)
+    parser = new_parser(spec)
+    assert parser is not None
+    return spec, parser.parse(source), source, positions
+
+
+def first_line(source: bytes, span: Span) -> str:
+    return source[span.start : span.end].decode().split("\n")[0].strip()
+
+
+# -- in_comment_or_string --------------------------------------------------------
+
+IN_LITERAL: list[tuple[str, str, bool]] = [
+    ("python", "x = 1  # note‸\n", True),
+    ("python", "# a‸b\nx = 1\n", True),
+    ("python", 's = "ab‸c"\n', True),
+    ("python", 's = "abc"‸\n', False),
+    ("python", 's = f"a{b‸}c"\n', False),
+    ("python", 's = f"a{b}‸c"\n', True),
+    ("python", 's = """doc\nmore‸\n"""\n', True),
+    ("python", "x = 1‸\n", False),
+    ("python", "‸# c\n", False),
+    ("python", 'def f():\n    s = "abc‸\n', True),
+    ("javascript", "f(); // hi‸\n", True),
+    ("javascript", "/* a‸ */ f();\n", True),
+    ("javascript", "/* a */‸ f();\n", False),
+    ("javascript", "const s = 'a‸b';\n", True),
+    ("javascript", "const s = 'ab'‸;\n", False),
+    ("javascript", "const s = `a${b‸}c`;\n", False),
+    ("javascript", "const s = `a${b}c‸`;\n", True),
+    ("javascript", "const r = /ab‸c/;\n", True),
+    ("javascript", 'f("abc", "de‸\n', True),
+    ("javascript", "f(); /* open‸\n", True),
+    ("javascript", "const x = a‸ + b;\n", False),
+    ("typescript", "let x: string = 'a‸';\n", True),
+    ("typescript", "let x: number = 1; // c‸\n", True),
+    ("typescript", "let x: number = 1‸;\n", False),
+    ("typescript", "const t = `${a‸}`;\n", False),
+    ("tsx", 'const a = <div title="x‸">hi</div>;\n', True),
+    ("tsx", "const a = <div>h‸i</div>;\n", False),
+    ("tsx", "// c‸\nconst a = 1;\n", True),
+    ("go", "package main\n// c‸\n", True),
+    ("go", 'package main\nvar x = "a‸b"\n', True),
+    ("go", "package main\nvar x = `raw‸`\n", True),
+    ("go", "package main\nvar x = 'a‸'\n", True),
+    ("go", "package main\nvar x = 1‸\n", False),
+    ("rust", "fn f() {} // x‸\n", True),
+    ("rust", "/* a‸ */ fn f() {}\n", True),
+    ("rust", 'fn f() { let s = "a‸"; }\n', True),
+    ("rust", 'fn f() { let s = r#"a‸"#; }\n', True),
+    ("rust", "fn f<'a‸>(x: &'a str) {}\n", False),
+    ("rust", "/// doc‸\nfn f() {}\n", True),
+    ("c", "int x; // c‸\n", True),
+    ("c", "int x; /* a‸ */\n", True),
+    ("c", 'char *s = "a‸";\n', True),
+    ("c", "char c = 'a‸';\n", True),
+    ("c", "#include <std‸io.h>\n", True),
+    ("c", "int x = 1;‸\n", False),
+    ("c", "int x; /* open‸\nint y;\n", True),
+    ("cpp", 'auto s = R"(ra‸w)";\n', True),
+    ("cpp", "int x; // c‸\n", True),
+    ("cpp", "int x‸ = 1;\n", False),
+    ("java", "class A { int x; } // c‸\n", True),
+    ("java", "/** doc‸ */\nclass A {}\n", True),
+    ("java", 'class A { String s = "a‸"; }\n', True),
+    ("java", 'class A { String s = """\n  te‸xt\n  """; }\n', True),
+    ("java", "class A { char c = 'c‸'; }\n", True),
+    ("java", "class A { int x‸; }\n", False),
+    ("lua", "local x = 1 -- c‸\n", True),
+    ("lua", "--[[ a‸ ]]\nlocal x = 1\n", True),
+    ("lua", "local x = 1 --[[ x ]]‸\n", False),
+    ("lua", 'local s = "a‸"\n', True),
+    ("lua", "local s = [[lo‸ng]]\n", True),
+    ("lua", "local s = 1‸\n", False),
+    ("lua", 'local s = "abc‸\n', True),
+    ("bash", "echo hi # c‸\n", True),
+    ("bash", 'echo "a‸"\n', True),
+    ("bash", "echo 'a‸'\n", True),
+    ("bash", 'echo "a $(ls ‸) b"\n', False),
+    ("bash", "cat <<EOF\nhel‸lo\nEOF\n", True),
+    ("bash", "echo a‸\n", False),
+    ("ruby", "x = 1 # c‸\n", True),
+    ("ruby", "x = 'a‸'\n", True),
+    ("ruby", 'x = "a#{b‸}"\n', False),
+    ("ruby", 'x = "a#{b}‸c"\n', True),
+    ("ruby", "=begin\nx‸\n=end\n", True),
+    ("ruby", "s = <<~EOS\n  hi‸\nEOS\n", True),
+    ("ruby", "x = 1‸\n", False),
+    ("php", "<?php\n// c‸\n", True),
+    ("php", "<?php\n# c‸\n", True),
+    ("php", "<?php\n/* c‸ */\n", True),
+    ("php", "<?php\n/* c */‸\n", False),
+    ("php", "<?php\n$s = 'a‸';\n", True),
+    ("php", '<?php\n$s = "hi $na‸me";\n', True),
+    ("php", "<?php\n$x = 1;‸\n", False),
+    ("php", '<html><?php echo "x‸"; ?></html>\n', True),
+    ("csharp", "class A {} // c‸\n", True),
+    ("csharp", "/// <summary>‸\nclass A {}\n", True),
+    ("csharp", 'class A { string s = @"x‸"; }\n', True),
+    ("csharp", 'class A { string s = $"a{b‸}"; }\n', False),
+    ("csharp", 'class A { string s = $"a{b}‸c"; }\n', True),
+    ("csharp", 'class A { string s = """raw‸"""; }\n', True),
+    ("csharp", "class A { char c = 'c‸'; }\n", True),
+    ("csharp", "class A { int x‸; }\n", False),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), IN_LITERAL)
+def test_in_comment_or_string(lang: str, text: str, expected: bool) -> None:
+    spec, tree, source, at = parse(lang, text)
+    assert syntax.in_comment_or_string(tree, spec, at[CURSOR]) is expected
+    # The tree alone (source recovered from it) gives the same answer.
+    assert syntax.in_comment_or_string(tree, spec, at[CURSOR], source=source) is expected
+
+
+# -- enclosing_scopes ------------------------------------------------------------
+
+SCOPES: list[tuple[str, str, list[str]]] = [
+    ("python", "class A:\n    def g(self):\n        x = 1‸\n", ["def g(self):", "class A:"]),
+    ("python", "class A:\n    def g(self):\n        pass\n        ‸\n\nz = 1\n", ["def g(self):", "class A:"]),
+    ("python", "class A:\n    def g(self):\n        pass\n    ‸\n\nz = 1\n", ["class A:"]),
+    ("python", "class A:\n    def g(self):\n        pass\n‸\nz = 1\n", []),
+    ("python", "@dec\ndef f():\n    ‸pass\n", ["def f():", "@dec"]),
+    ("python", "def f():\n    ‸\n", ["def f():"]),
+    ("python", "‸def f():\n    pass\n", []),
+    ("python", "def f():\r\n    x = 1\r\n    ‸\r\n", ["def f():"]),
+    ("python", "def f():\n    x = 1\n    # todo‸\n", ["def f():"]),
+    ("python", "def f():\n    x = 1   ‸\n", ["def f():"]),
+    ("python", "def f():\n    x = 1\n# top‸\n", []),
+    ("python", "def f():\n    x = 1\n\n\n        ‸\n\nclass B:\n    pass\n", ["def f():"]),
+    (
+        "javascript",
+        "class A {\n  m() {\n    const f = () => {\n      ‸\n    };\n  }\n}\n",
+        ["() => {", "m() {", "class A {"],
+    ),
+    ("javascript", "const g = (x) => x‸ + 1;\n", []),
+    ("javascript", "function f() {\n  a();\n}‸\n", []),
+    ("javascript", "function f() {\n  a();\n  ‸\n", ["function f() {"]),
+    ("typescript", "interface I {\n  a: number;‸\n}\n", ["interface I {"]),
+    ("typescript", "class A {\n  m(): void {\n    ‸\n  }\n}\n", ["m(): void {", "class A {"]),
+    ("typescript", "enum E { A‸ }\n", ["enum E { A }"]),
+    ("tsx", "const C = () => {\n  return <div>{x‸}</div>;\n};\n", ["const C = () => {"[10:]]),
+    ("tsx", "function C() {\n  ‸\n}\n", ["function C() {"]),
+    ("tsx", "const x = 1‸;\n", []),
+    ("go", "package main\n\nfunc f() {\n\tg := func() {\n\t\t‸\n\t}\n}\n", ["g := func() {"[5:], "func f() {"]),
+    ("go", "package main\n\nfunc (s *S) M() {\n\t‸\n}\n", ["func (s *S) M() {"]),
+    ("go", "package main\n\ntype S struct {\n\ta int‸\n}\n", ["type S struct {"]),
+    (
+        "rust",
+        "impl A {\n    fn f(&self) {\n        let c = |x| {\n            ‸\n        };\n    }\n}\n",
+        ["let c = |x| {"[8:], "fn f(&self) {", "impl A {"],
+    ),
+    ("rust", "struct S {\n    a: i32,‸\n}\n", ["struct S {"]),
+    ("rust", "fn f() {}\n‸\n", []),
+    ("c", "int f(void) {\n  int x = 1;\n  ‸\n}\n", ["int f(void) {"]),
+    ("c", "struct S {\n  int a;‸\n};\n", ["struct S {"]),
+    ("c", "int f(void) {\n  return 0;\n}\n‸\n", []),
+    (
+        "cpp",
+        "namespace n {\nclass A {\n  void f() {\n    auto l = [](int x) {\n      ‸\n    };\n  }\n};\n}\n",
+        ["auto l = [](int x) {"[9:], "void f() {", "class A {", "namespace n {"],
+    ),
+    ("cpp", "template <typename T>\nT f(T x) {\n  ‸\n}\n", ["T f(T x) {", "template <typename T>"]),
+    ("cpp", "int x‸ = 1;\n", []),
+    (
+        "java",
+        "class A {\n  void f() {\n    Runnable r = () -> {\n      ‸\n    };\n  }\n}\n",
+        ["Runnable r = () -> {"[13:], "void f() {", "class A {"],
+    ),
+    (
+        "java",
+        "class A {\n  Object o = new Object() {\n    ‸\n  };\n}\n",
+        ["Object o = new Object() {"[11:], "class A {"],
+    ),
+    ("java", "interface I {\n  void f();‸\n}\n", ["interface I {"]),
+    ("lua", "local function f(a)\n  x()\n  ‸\nend\n", ["local function f(a)"]),
+    ("lua", "local h = function()\n  ‸\nend\n", ["local h = function()"[10:]]),
+    ("lua", "function M.g()\nend‸\n", []),
+    ("bash", "f() {\n  echo hi\n  ‸\n}\n", ["f() {"]),
+    ("bash", "function g {\n  ‸\n}\n", ["function g {"]),
+    ("bash", "echo hi‸\n", []),
+    (
+        "ruby",
+        "module M\n  class A\n    def f(a)\n      x = 1\n      ‸\n    end\n  end\nend\n",
+        ["def f(a)", "class A", "module M"],
+    ),
+    ("ruby", "[1].each do |i|\n  p i\n  ‸\nend\n", ["[1].each do |i|"[9:]]),
+    ("ruby", "def g\nend\n‸\n", []),
+    ("php", "<?php\nclass A {\n  public function m() {\n    ‸\n  }\n}\n", ["public function m() {", "class A {"]),
+    ("php", "<?php\n$g = function ($x) {\n  ‸\n};\n", ["$g = function ($x) {"[5:]]),
+    ("php", "<?php\n$x = 1;‸\n", []),
+    (
+        "csharp",
+        "namespace Foo {\n  class A {\n    void F() {\n      ‸\n    }\n  }\n}\n",
+        ["void F() {", "class A {", "namespace Foo {"],
+    ),
+    (
+        "csharp",
+        "class A {\n  void F() {\n    Func<int, int> g = x => {\n      ‸\n    };\n  }\n}\n",
+        ["Func<int, int> g = x => {"[19:], "void F() {", "class A {"],
+    ),
+    ("csharp", "using System;‸\n", []),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), SCOPES)
+def test_enclosing_scopes(lang: str, text: str, expected: list[str]) -> None:
+    spec, tree, source, at = parse(lang, text)
+    byte = at[CURSOR]
+    spans = syntax.enclosing_scopes(tree, spec, byte)
+    assert [first_line(source, span) for span in spans] == expected
+    for inner, outer in itertools.pairwise(spans):
+        assert outer.start <= inner.start and inner.end <= outer.end
+    assert all(span.start <= byte <= span.end for span in spans)
+
+
+# -- enclosing_block -------------------------------------------------------------
+
+BLOCKS: list[tuple[str, str]] = [
+    # No markers for the span: the cursor is at the top level.
+    ("python", "x = 1\n‸\n"),
+    ("python", "def f():\n    «x = 1\n    ‸»\n"),
+    ("python", "def f():«\n    ‸»\n"),
+    ("python", "def f():\n    «x = 1\n    if x:\n        y = 2\n    ‸»\n"),
+    ("python", "def f():\n    x = 1\n    if x:\n        «y = 2\n        ‸»\n"),
+    ("python", "class A:\n    «def g(self):\n        pass\n    ‸»\n"),
+    ("javascript", "function f() «{\n  a();\n  ‸\n}»\n"),
+    ("typescript", "class A «{\n  x = 1;‸\n}»\n"),
+    ("tsx", "if (a) «{\n  ‸\n}»\n"),
+    ("go", "package main\n\nfunc f() «{\n\t‸\n}»\n"),
+    ("go", "package main\n\nfunc f() {\n\tswitch x {\n\tcase 1:\n\t\t«f()\n\t\t‸»\n\t}\n}\n"),
+    ("rust", "impl A «{\n    ‸\n}»\n"),
+    ("c", "int f(void) «{\n  ‸\n}»\n"),
+    ("cpp", "class A «{\n  int x;‸\n}»;\n"),
+    ("java", "class A «{\n  ‸\n}»\n"),
+    ("lua", "local function f(a)\n  «x()\n  ‸»\nend\n"),
+    ("lua", "«function f()\n  ‸\nend»\n"),
+    ("lua", "if x then\n  y()\n«else\n  ‸»\nend\n"),
+    ("bash", "for i in 1; «do\n  echo\n  ‸\ndone»\n"),
+    ("bash", "if true; then\n  echo\n«else\n  ‸»\nfi\n"),
+    ("ruby", "def f(a)\n  «x = 1\n  ‸»\nend\n"),
+    ("ruby", "«def g\n  ‸\nend»\n"),
+    ("ruby", "if a«\n  b\n  ‸»\nelse\n  c\nend\n"),
+    ("php", "<?php\nfunction f() «{\n  ‸\n}»\n"),
+    ("csharp", "class A {\n  void F() «{\n    ‸\n  }»\n}\n"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), BLOCKS)
+def test_enclosing_block(lang: str, text: str) -> None:
+    spec, tree, _source, at = parse(lang, text)
+    block = syntax.enclosing_block(tree, spec, at[CURSOR])
+    expected = Span(at[OPEN], at[CLOSE]) if OPEN in at else None
+    assert block == expected
+
+
+def test_python_block_without_source_argument_handles_leading_blank_lines() -> None:
+    # The tree's root starts at the first token; the blank lines before it are
+    # rebuilt so line arithmetic still works.
+    spec, tree, source, at = parse("python", "\n\n\ndef f():\n    «x = 1\n    ‸»\n")
+    assert tree.root_node.start_byte > 0
+    assert syntax.enclosing_block(tree, spec, at[CURSOR]) == Span(at[OPEN], at[CLOSE])
+    assert syntax.enclosing_block(tree, spec, at[CURSOR], source=source) == Span(at[OPEN], at[CLOSE])
+
+
+def test_offsets_past_the_end_are_clamped() -> None:
+    spec, tree, source, _at = parse("python", "def f():\n    # c\n    x = 1‸")
+    assert syntax.enclosing_scopes(tree, spec, len(source) + 50) == [Span(0, len(source))]
+    assert syntax.in_comment_or_string(tree, spec, -3) is False
+
+
+# -- header_span -----------------------------------------------------------------
+
+HEADERS: list[tuple[str, str]] = [
+    ("python", '"""Doc."""\n«import os\n# c\nfrom x import y»\n\nz = 1\nimport late\n'),
+    ("python", "x = 1\nimport os\n"),
+    ("python", '#!/usr/bin/env python\n"""Doc."""\n\n«import os»\n\nmain()\n'),
+    (
+        "python",
+        "«from __future__ import annotations\n\ntry:\n    import ujson as json\nexcept ImportError:\n"
+        "    import json»\n\nx = 1\n",
+    ),
+    ("python", "«import typing\n\nif typing.TYPE_CHECKING:\n    from a import B»\n\n\ndef f(): pass\n"),
+    ("javascript", '"use strict";\n«import a from "a";\nconst b = require("b");»\nfoo();\n'),
+    ("javascript", "function f() {}\nimport a from 'a';\n"),
+    ("javascript", "/* License */\n'use strict';\n\n«const fs = require('fs');»\nmodule.exports = {};\n"),
+    ("typescript", '«import { x } from "y";\nimport z = require("z");»\n\nexport class A {}\n'),
+    ("tsx", '// license\n«import React from "react";»\nconst C = () => <div />;\n'),
+    ("go", '// Package doc.\n«package main\n\nimport (\n\t"fmt"\n)»\n\nfunc main() {}\n'),
+    ("rust", "//! Crate doc.\n«#![allow(dead_code)]\nuse std::io;\nmod a;»\n\nfn main() {}\n"),
+    (
+        "c",
+        '/* License */\n«#ifndef FOO_H\n#define FOO_H\n\n#include <stdio.h>\n#include "x.h"»\n\nint f(void);\n#endif\n',
+    ),
+    (
+        "c",
+        "«#include <stdio.h>\n#ifdef _WIN32\n#include <windows.h>\n#else\n#include <unistd.h>\n#endif»\n"
+        "int main(void) { return 0; }\n",
+    ),
+    ("c", "int main(void) { return 0; }\n"),
+    ("cpp", "«#pragma once\n#include <vector>\nusing namespace std;»\nnamespace n {}\n"),
+    ("java", "/* License */\n«package a.b;\n\nimport java.util.List;\nimport static x.Y.z;»\n\npublic class A {}\n"),
+    ("lua", '-- mod\n«local json = require("json")\nlocal x = require "x"»\nlocal M = {}\n'),
+    ("bash", "#!/bin/bash\n«set -euo pipefail\nsource ./lib.sh\n. ./other.sh»\n\nmain() { :; }\n"),
+    ("ruby", "# frozen_string_literal: true\n«require 'json'\nrequire_relative 'x'»\n\nmodule M; end\n"),
+    ("php", "<?php\n«declare(strict_types=1);\nnamespace App;\nuse Foo\\Bar;\nrequire_once 'x.php';»\n\nclass A {}\n"),
+    ("php", "<?php\n«namespace Foo {\n  use X;»\n  function f() {}\n}\n"),
+    ("csharp", "«using System;\nusing static System.Math;\nnamespace Foo.Bar;»\nclass A {}\n"),
+    ("csharp", "«using System;\nnamespace Foo {\n  using X;»\n  class A {}\n}\n"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), HEADERS)
+def test_header_span(lang: str, text: str) -> None:
+    spec, tree, source, at = parse(lang, text)
+    header = syntax.header_span(tree, spec)
+    expected = Span(at[OPEN], at[CLOSE]) if OPEN in at else None
+    assert header == expected, source[header.start : header.end] if header else None
+
+
+def test_header_span_of_a_long_header_reads_past_the_first_batch() -> None:
+    imports = "".join(f"import m{i}\n" for i in range(300))
+    spec, tree, _source, _at = parse("python", imports + "\nx = 1\n")
+    assert syntax.header_span(tree, spec) == Span(0, len(imports) - 1)
+
+
+# -- syntax errors -----------------------------------------------------------------
+
+EDITS: list[tuple[str, str, str, str]] = [
+    # (language, source with the insertion point, a good insertion, a bad one)
+    ("python", "def f():\n    return ‸\n\nx = 1\n", "1 + 2", "(1 + "),
+    ("javascript", "function f() {\n  ‸\n}\n", "return 1;", "return (1;"),
+    ("typescript", "function f(): number {\n  ‸\n}\n", "return 1;", "return [1;"),
+    ("tsx", "const C = () => {\n  ‸\n};\n", "return <div />;", "return <div>;"),
+    ("go", "package main\n\nfunc f() int {\n\t‸\n}\n", "return 1", "return (1"),
+    ("rust", "fn f() -> i32 {\n    ‸\n}\n", "1 + 2", "(1 + "),
+    ("c", "int f(void) {\n  ‸\n}\n", "return 1;", "return (1;"),
+    ("cpp", "int f() {\n  ‸\n}\n", "return 1;", "return {1;"),
+    ("java", "class A {\n  int f() {\n    ‸\n  }\n}\n", "return 1;", "return (1;"),
+    ("lua", "local function f()\n  ‸\nend\n", "return 1", "return (1"),
+    ("bash", "f() {\n  ‸\n}\n", "echo hi", "echo $(("),
+    ("ruby", "def f\n  ‸\nend\n", "1 + 2", "(1 + "),
+    ("php", "<?php\nfunction f() {\n  ‸\n}\n", "return 1;", "return (1;"),
+    ("csharp", "class A {\n  int F() {\n    ‸\n  }\n}\n", "return 1;", "return (1;"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text", "good", "bad"), EDITS)
+def test_added_errors(lang: str, text: str, good: str, bad: str) -> None:
+    spec, tree, source, at = parse(lang, text)
+    assert syntax.syntax_errors(tree) == 0
+    where = at[CURSOR]
+    region = Span(source.rfind(b"\n", 0, where) + 1, len(source))
+    for kwargs in ({}, {"tree": tree}):
+        assert syntax.added_errors(spec, source, where, good.encode(), region, **kwargs) == 0
+        assert syntax.added_errors(spec, source, where, bad.encode(), region, **kwargs) > 0
+
+
+def test_added_errors_counts_only_new_errors_in_the_region() -> None:
+    spec, tree, source, at = parse("python", "x = (\n\ndef f():\n    ‸\n")
+    errors = syntax.syntax_errors(tree)
+    assert errors > 0
+    region = Span(at[CURSOR], len(source))
+    # A good line does not add to the errors already there; a fix never counts below 0.
+    assert syntax.added_errors(spec, source, at[CURSOR], b"return 1", region) == 0
+    assert syntax.added_errors(spec, source, 4, b")", Span(0, len(source))) == 0
+
+
+def test_syntax_errors_by_span() -> None:
+    _spec, tree, source, _at = parse("javascript", "f(1;\nconst ok = 1;\ng(2;\n‸")
+    total = syntax.syntax_errors(tree)
+    assert total >= 2
+    first_line_end = source.index(b"\n")
+    second = source.index(b"const")
+    assert syntax.syntax_errors(tree, Span(0, first_line_end)) >= 1
+    assert syntax.syntax_errors(tree, Span(second, source.index(b"\n", second))) == 0
+    assert syntax.syntax_errors(tree.root_node) == total
+
+
+def test_syntax_errors_counts_missing_tokens() -> None:
+    _spec, tree, source, _at = parse("javascript", "function f() {\n  a();\n‸")
+    assert syntax.syntax_errors(tree) == 1  # the MISSING "}", an empty node before the last newline
+    end = len(source) - 1
+    assert syntax.syntax_errors(tree, Span(end, end)) == 1
+    assert syntax.syntax_errors(tree, Span(end - 1, end)) == 1
+    assert syntax.syntax_errors(tree, Span(0, end - 1)) == 0
+
+
+# -- queries ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", LANGUAGES, ids=lambda s: s.name)
+def test_every_language_has_a_query_with_the_documented_captures(spec: LanguageSpec) -> None:
+    if load_language(spec) is None:
+        pytest.skip(f"no tree-sitter grammar for {spec.name}")
+    query = syntax.queries_for(spec)
+    assert query is not None
+    names = {query.capture_name(i) for i in range(query.capture_count)}
+    assert {"scope", "block", "comment", "string", "import"} <= names
+    assert syntax.queries_for(spec) is query  # compiled once
+
+
+def test_inherited_queries_are_included() -> None:
+    spec_of("typescript")
+    source = syntax._query_source("typescript")
+    assert source is not None
+    assert "(template_substitution) @interpolation" in source  # from javascript
+    assert "(interface_declaration) @scope" in source
+    tsx = syntax._query_source("tsx")
+    assert tsx is not None and "(statement_block) @block" in tsx
+
+
+def test_a_pattern_the_grammar_rejects_is_dropped_not_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = spec_of("python")
+    good = syntax._read_query_file("python")
+    assert good is not None
+    monkeypatch.setattr(
+        syntax, "_read_query_file", lambda name: "(no_such_node) @scope\n" + good if name == "python" else None
+    )
+    monkeypatch.setattr(syntax, "_QUERIES", {})
+    query = syntax.queries_for(spec)
+    assert query is not None
+    spec_, tree, _source, at = parse("python", "def f():\n    x = 1‸\n")
+    assert len(syntax.enclosing_scopes(tree, spec_, at[CURSOR])) == 1
+
+
+def test_missing_query_file_means_no_syntax_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = spec_of("python")
+    monkeypatch.setattr(syntax, "_read_query_file", lambda name: None)
+    monkeypatch.setattr(syntax, "_QUERIES", {})
+    assert syntax.queries_for(spec) is None
+    _spec, tree, _source, at = parse("python", "def f():\n    # c‸\n")
+    assert syntax.in_comment_or_string(tree, spec, at[CURSOR]) is False
+    assert syntax.enclosing_scopes(tree, spec, at[CURSOR]) == []
+    assert syntax.enclosing_block(tree, spec, at[CURSOR]) is None
+    assert syntax.header_span(tree, spec) is None
+
+
+def test_split_patterns_keeps_captures_and_skips_comments_and_strings() -> None:
+    text = '; a (comment)\n(a) @x\n((b) @y (#eq? @y ")("))\n[(c) (d)] @z\n'
+    assert [p.strip() for p in syntax._split_patterns(text)] == [
+        "(a) @x",
+        '((b) @y (#eq? @y ")("))',
+        "[(c) (d)] @z",
+    ]
+
+
+# -- with a Document -------------------------------------------------------------
+
+
+def test_works_on_a_document_tree_after_edits() -> None:
+    spec_of("python")
+    doc = Document("file:///t.py", "python", 1, "import os\n\ndef f():\n    x = 1\n")
+    doc.replace_text("import os\n\ndef f():\n    x = 1\n    s = 'héllo wörld'\n")
+    tree = doc.tree
+    assert tree is not None and doc.language is not None
+    offset = doc.text.index("wörld") + 2
+    byte = doc.byte_offset(offset)
+    assert syntax.in_comment_or_string(tree, doc.language, byte)
+    scopes = syntax.enclosing_scopes(tree, doc.language, byte)
+    assert [doc.text[doc.offset_of_byte(s.start) : doc.offset_of_byte(s.end)].split("\n")[0] for s in scopes] == [
+        "def f():"
+    ]
+    header = syntax.header_span(tree, doc.language)
+    assert header == Span(0, len(b"import os"))
+
+
+# -- speed -----------------------------------------------------------------------
+
+
+def test_calls_stay_fast_in_a_large_file() -> None:
+    unit = "def f(a, b):\n    # comment\n    x = a + b\n    s = 'string'\n    \n    return x\n\n"
+    text = "import os\nimport sys\n\n" + unit * 715  # about 5,000 lines
+    cursor = len(text) - len(unit) + unit.index("    \n") + 4
+    spec, tree, _source, at = parse("python", text[:cursor] + CURSOR + text[cursor:])
+    byte = at[CURSOR]
+    calls = [
+        lambda: syntax.in_comment_or_string(tree, spec, byte),
+        lambda: syntax.enclosing_scopes(tree, spec, byte),
+        lambda: syntax.enclosing_block(tree, spec, byte),
+        lambda: syntax.header_span(tree, spec),
+        lambda: syntax.syntax_errors(tree),
+    ]
+    assert syntax.enclosing_scopes(tree, spec, byte)
+    for call in calls:
+        call()
+        start = time.perf_counter()
+        for _ in range(20):
+            call()
+        # Well under a millisecond each on a laptop; the bound leaves room for slow CI machines.
+        assert (time.perf_counter() - start) / 20 < 0.005
