@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import tree_sitter
+
 from codellama_ls import syntax
 from codellama_ls.config import Settings
 from codellama_ls.context import Window, cut_window
@@ -53,6 +55,9 @@ class Snapshot:
     scopes: tuple[tuple[int, int], ...] = ()
     """Enclosing functions/classes as document offsets, innermost first."""
     header: tuple[int, int] | None = None
+    tree: tree_sitter.Tree | None = None
+    """A private copy of the document's tree (the loop edits the original), with `source` its bytes."""
+    source: bytes | None = None
     others: tuple[OtherDocument, ...] = ()
     """Other open documents of the same language, most recently edited first."""
 
@@ -71,6 +76,9 @@ def snapshot_of(doc: Document, offset: int, *, invoked: bool = True, others: Seq
                 for span in syntax.enclosing_scopes(tree, spec, byte)
             ),
             "header": (doc.offset_of_byte(header.start), doc.offset_of_byte(header.end)) if header else None,
+            # Copying a tree is cheap (shared, copy-on-write); the syntax check re-parses from it incrementally.
+            "tree": tree.copy(),
+            "source": doc.source_bytes,
         }
     return Snapshot(
         doc.text,
@@ -185,7 +193,7 @@ def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
     spec = snapshot.language
     if spec is None or not edit.text:
         return edit
-    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.scopes)
+    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.tree, snapshot.source)
     if checker is None:
         return edit
     lines = edit.text.split("\n")

@@ -474,10 +474,13 @@ def enclosing_scopes(
     """Functions, classes, closures ... around the cursor, innermost first.
 
     A cursor counts as inside when it is past the node's first byte and before
-    its closing token (right after a ``}`` or ``end`` is outside). In Python a
-    blank line below a body counts when indented deeper than the ``def``/``class``.
-    ``source`` is what the tree was parsed from; it is recovered from the tree when
-    omitted."""
+    its closing token (right after a ``}`` or ``end`` is outside, unless that
+    closer is MISSING). In Python a blank or comment line below a body counts
+    when indented deeper than the ``def``/``class`` (on a blank line, the cursor
+    column is its indentation). Spans end before a line break the grammar
+    included and are widened to reach the cursor, so each holds it.
+    ``source`` is what the tree was parsed from; it is recovered from the tree
+    when omitted (pass it to save a copy on the first call for a tree)."""
     text = _source_of(tree, source)
     byte = _clamp(tree, byte)
     return [_widened(node, byte, text) for node in _containing(tree, spec, byte, "scope", text)]
@@ -493,8 +496,8 @@ def enclosing_block(
     them. A bare statement list (Python ``block``, Lua ``block``, Ruby
     ``body_statement``) also holds the blank lines between its header and its first
     statement and those after its last statement up to the next token (``end``,
-    ``else``); in Python those after it only when indented deeper than the line
-    opening the block. Where an empty body has no node at all (Lua, Ruby), the
+    ``else``); in Python the blank and comment lines after it only when indented
+    deeper than the line opening the block. Where an empty body has no node at all (Lua, Ruby), the
     construct itself is captured. The span is widened to reach the cursor when the
     cursor sits in such trailing whitespace."""
     text = _source_of(tree, source)

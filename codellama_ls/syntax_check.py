@@ -7,7 +7,6 @@ stays cheap even in large files.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import tree_sitter
@@ -57,17 +56,20 @@ class ErrorCheck:
         spec: LanguageSpec,
         text: str,
         offset: int,
-        scopes: Sequence[tuple[int, int]] = (),
+        tree: tree_sitter.Tree | None = None,
+        source: bytes | None = None,
     ) -> ErrorCheck | None:
+        """`tree` and `source`, when given, are the document's current parse (saves a full parse)."""
         parser = _parser(spec)
         if parser is None:
             return None
-        source = text.encode("utf-8")
+        if source is None or tree is None:
+            source = text.encode("utf-8")
+            tree = parser.parse(source)
         cursor = len(text[:offset].encode("utf-8"))
         line_start = source.rfind(b"\n", 0, cursor) + 1
         # The edited region runs to the end of the file: a missing closer lands there, past any scope.
         region_end = len(source)
-        tree = parser.parse(source)
         # An error at the cursor is the half-typed code the suggestion completes; it is no excuse
         # for an error of the suggestion's own, so it is left out of the baseline.
         head = source[line_start:cursor]

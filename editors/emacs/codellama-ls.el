@@ -1,0 +1,595 @@
+;;; codellama-ls.el --- Code Llama completions from codellama-ls through Eglot  -*- lexical-binding: t; -*-
+
+;; Author: The codellama-ls authors
+;; Version: 0.1.0
+;; Package-Requires: ((emacs "29.1"))
+;; Keywords: tools, languages, convenience
+
+;; SPDX-License-Identifier: Apache-2.0
+;; This file is not part of GNU Emacs.
+
+;;; Commentary:
+
+;; codellama-ls is a language server that completes code with a local
+;; Code Llama model (a GGUF file run by llama.cpp).  This package
+;; connects it to Emacs through Eglot, which is built into Emacs 29
+;; and later:
+;;
+;; - Loading the package puts an entry first in `eglot-server-programs',
+;;   so M-x eglot (or `eglot-ensure') in a buffer of one of
+;;   `codellama-ls-major-modes' starts `codellama-ls-command'.  Settings
+;;   for the server go in `codellama-ls-initialization-options'.
+;;
+;; - `completion-at-point' (C-M-i) works through Eglot's own
+;;   textDocument/completion support: the suggestion is offered as a
+;;   single completion candidate.
+;;
+;; - `codellama-ls-inline-mode' shows the suggestion as ghost text
+;;   after point.  It asks the server for textDocument/inlineCompletion
+;;   when Emacs has been idle for `codellama-ls-idle-delay' seconds
+;;   after an edit, or at once with C-c / (`codellama-ls-complete').
+;;   While a suggestion is shown, TAB accepts it, M-RET accepts one
+;;   line of it, M-f one word, M-n and M-p show the next and previous
+;;   suggestions, and C-g or moving point elsewhere dismisses it.  Other
+;;   times these keys do what they always do.  The mode turns itself on
+;;   in buffers that Eglot manages with a server that offers inline
+;;   completions (see `codellama-ls-inline-auto').
+;;
+;; Minimal setup:
+;;
+;;   (add-to-list 'load-path "/path/to/codellama-ls/editors/emacs")
+;;   (require 'codellama-ls)
+;;   (setq codellama-ls-initialization-options '(:model "codellama-7b"))
+;;   (add-hook 'python-mode-hook #'eglot-ensure)
+
+;;; Code:
+
+(require 'cl-lib)
+(require 'subr-x)
+(require 'eglot)
+(require 'jsonrpc)
+
+;;;; Customization
+
+(defgroup codellama-ls nil
+  "Code Llama completions from the codellama-ls language server."
+  :group 'eglot
+  :prefix "codellama-ls-")
+
+(defcustom codellama-ls-command '("codellama-ls")
+  "Program and arguments that start the codellama-ls server.
+The server talks LSP over standard input and output."
+  :type '(repeat string))
+
+(defcustom codellama-ls-initialization-options nil
+  "Settings sent to the server as LSP `initializationOptions'.
+A plist with the server's camelCase keys, for example
+  (:model \"codellama-7b\" :maxTokens 64 :maxLines 4 :nGpuLayers 0)
+nil sends an empty object, so the server uses its configuration
+file, environment variables and defaults."
+  :type '(plist :key-type symbol :value-type sexp))
+
+(defcustom codellama-ls-major-modes
+  '((python-mode :language-id "python")
+    (python-ts-mode :language-id "python")
+    (js-mode :language-id "javascript")
+    (js-ts-mode :language-id "javascript")
+    (typescript-ts-mode :language-id "typescript")
+    (tsx-ts-mode :language-id "typescriptreact")
+    (go-mode :language-id "go")
+    (go-ts-mode :language-id "go")
+    (rust-mode :language-id "rust")
+    (rust-ts-mode :language-id "rust")
+    (c-mode :language-id "c")
+    (c-ts-mode :language-id "c")
+    (c++-mode :language-id "cpp")
+    (c++-ts-mode :language-id "cpp")
+    (java-mode :language-id "java")
+    (java-ts-mode :language-id "java")
+    (lua-mode :language-id "lua")
+    (lua-ts-mode :language-id "lua")
+    (sh-mode :language-id "shellscript")
+    (bash-ts-mode :language-id "shellscript")
+    (ruby-mode :language-id "ruby")
+    (ruby-ts-mode :language-id "ruby")
+    (php-mode :language-id "php")
+    (csharp-mode :language-id "csharp")
+    (csharp-ts-mode :language-id "csharp"))
+  "Major modes whose buffers Eglot connects to codellama-ls.
+Each element is a major mode symbol or (MODE :language-id ID), as
+in `eglot-server-programs'.  After changing this outside of the
+Customize interface, call `codellama-ls-eglot-setup' again."
+  :type '(repeat (choice symbol (list symbol (const :language-id) string)))
+  :set (lambda (symbol value)
+         (set-default-toplevel-value symbol value)
+         (when (fboundp 'codellama-ls-eglot-setup)
+           (codellama-ls-eglot-setup))))
+
+(defcustom codellama-ls-idle-delay 0.3
+  "Seconds of idle time after an edit before asking for a suggestion."
+  :type 'number)
+
+(defcustom codellama-ls-auto-trigger t
+  "Whether `codellama-ls-inline-mode' asks for suggestions after edits.
+When nil, suggestions only come from \\[codellama-ls-complete]."
+  :type 'boolean)
+
+(defcustom codellama-ls-inline-auto t
+  "Whether to turn on `codellama-ls-inline-mode' in Eglot buffers.
+When non-nil, the mode is enabled in every buffer Eglot manages
+whose server offers textDocument/inlineCompletion."
+  :type 'boolean)
+
+(defcustom codellama-ls-request-timeout 30
+  "Seconds to wait for an inline completion before giving up."
+  :type 'number)
+
+(defface codellama-ls-ghost-face
+  '((t :inherit shadow))
+  "Face of the suggested text shown after point.")
+
+(defface codellama-ls-replaced-face
+  '((t :inherit shadow :strike-through t))
+  "Face of buffer text that accepting the suggestion would replace.")
+
+;;;; Eglot server entry
+
+(defun codellama-ls--initialization-options (_server)
+  "The `initializationOptions' object for a new server."
+  (or codellama-ls-initialization-options (make-hash-table)))
+
+(defun codellama-ls--contact (&optional _interactive _project)
+  "Eglot contact for codellama-ls: `codellama-ls-command' and its options."
+  (append codellama-ls-command
+          (list :initializationOptions #'codellama-ls--initialization-options)))
+
+(defun codellama-ls-eglot-setup ()
+  "Put codellama-ls first in `eglot-server-programs' for its major modes.
+Loading this package calls this function."
+  (interactive)
+  (setq eglot-server-programs
+        (cons (cons codellama-ls-major-modes #'codellama-ls--contact)
+              (cl-remove #'codellama-ls--contact eglot-server-programs
+                         :key #'cdr-safe))))
+
+;;;; Small helpers over Eglot
+
+(defun codellama-ls--server-capable (&rest features)
+  "Whether the current server has the capability FEATURES."
+  (if (fboundp 'eglot-server-capable)
+      (apply #'eglot-server-capable features)
+    (apply (with-no-warnings #'eglot--server-capable) features)))
+
+(defun codellama-ls--range-region (range)
+  "Buffer positions (BEG . END) of the LSP RANGE, in the server's encoding."
+  (cons (eglot--lsp-position-to-point (plist-get range :start))
+        (eglot--lsp-position-to-point (plist-get range :end))))
+
+(defun codellama-ls-status (&optional server)
+  "Return the codellama/status object of SERVER as a plist.
+SERVER defaults to the current buffer's Eglot server.  Interactively,
+show the model's state in the echo area."
+  (interactive)
+  (let* ((server (or server (eglot-current-server)
+                     (user-error "No Eglot server here")))
+         (status (jsonrpc-request server :codellama/status nil)))
+    (when (called-interactively-p 'interactive)
+      (message "codellama-ls: %s%s%s"
+               (plist-get status :state)
+               (if-let ((name (plist-get status :model_name))) (format " (%s)" name) "")
+               (if-let ((err (plist-get status :error))) (format ": %s" err) "")))
+    status))
+
+;;;; Inline suggestions: state
+
+(defvar codellama-ls-inline-mode)     ; Defined below by `define-minor-mode'.
+
+(defvar-local codellama-ls--items nil
+  "Current suggestions: a list of (BEG END TEXT).
+Accepting one replaces BEG..END with TEXT.")
+
+(defvar-local codellama-ls--index 0
+  "Index in `codellama-ls--items' of the suggestion shown.")
+
+(defvar-local codellama-ls--overlay nil
+  "Overlay that shows the suggestion.")
+
+(defvar-local codellama-ls--showing nil
+  "Non-nil while a suggestion is shown; activates `codellama-ls-suggestion-map'.")
+
+(defvar-local codellama-ls--anchor nil
+  "Position point must stay at for the shown suggestion to stay.")
+
+(defvar-local codellama-ls--generation 0
+  "Counter of inline requests; a reply for an older one is stale.")
+
+(defvar-local codellama-ls--pending nil
+  "The inline request in flight: (SERVER ID POINT), ID nil if unknown.")
+
+(defvar-local codellama-ls--inhibit nil
+  "Non-nil while this package edits the buffer itself.")
+
+(defvar codellama-ls--timer nil
+  "Idle timer that asks for a suggestion after edits.")
+
+;;;; Inline suggestions: keys
+
+(defvar-keymap codellama-ls-suggestion-map
+  :doc "Keys active while a suggestion is shown."
+  "TAB" #'codellama-ls-accept
+  "<tab>" #'codellama-ls-accept
+  "M-RET" #'codellama-ls-accept-line
+  "M-<return>" #'codellama-ls-accept-line
+  "M-f" #'codellama-ls-accept-word
+  "M-n" #'codellama-ls-next
+  "M-p" #'codellama-ls-previous
+  "C-g" #'codellama-ls-dismiss)
+
+(defvar codellama-ls--emulation-alist
+  `((codellama-ls--showing . ,codellama-ls-suggestion-map))
+  "Makes `codellama-ls-suggestion-map' win over minor mode maps.")
+
+(add-to-list 'emulation-mode-map-alists 'codellama-ls--emulation-alist)
+
+(defvar-keymap codellama-ls-inline-mode-map
+  :doc "Keys of `codellama-ls-inline-mode'."
+  "C-c /" #'codellama-ls-complete)
+
+(defconst codellama-ls--own-commands
+  '(codellama-ls-accept codellama-ls-accept-line codellama-ls-accept-word
+    codellama-ls-next codellama-ls-previous codellama-ls-complete)
+  "Commands that keep the suggestion shown.")
+
+;;;; Inline suggestions: display
+
+(defun codellama-ls--clear-overlay ()
+  "Hide the suggestion without forgetting it."
+  (when (overlayp codellama-ls--overlay)
+    (delete-overlay codellama-ls--overlay))
+  (setq codellama-ls--overlay nil
+        codellama-ls--showing nil
+        codellama-ls--anchor nil))
+
+(defun codellama-ls--ghost (item)
+  "Return the text of ITEM not yet in the buffer, and how it fits.
+Return (GHOST . EXTENDS): EXTENDS is non-nil when the buffer text
+of ITEM's range is a prefix of its text, so GHOST is what accepting
+adds after the range; otherwise GHOST is the whole replacement."
+  (pcase-let* ((`(,beg ,end ,text) item)
+               (typed (buffer-substring-no-properties beg end)))
+    (if (string-prefix-p typed text)
+        (cons (substring text (length typed)) t)
+      (cons text nil))))
+
+(defun codellama-ls--render ()
+  "Show the current suggestion; return non-nil if there is one to show."
+  (codellama-ls--clear-overlay)
+  (when-let* ((item (nth codellama-ls--index codellama-ls--items)))
+    (pcase-let* ((`(,beg ,end ,_) item)
+                 (`(,ghost . ,extends) (codellama-ls--ghost item)))
+      (unless (string-empty-p ghost)
+        (let ((shown (propertize ghost 'face 'codellama-ls-ghost-face))
+              (ov (make-overlay (if extends end beg) end nil t nil)))
+          ;; The cursor stays before the ghost text, where the text goes.
+          ;; It cannot sit on a newline of a display string, so a ghost
+          ;; that starts a new line gets a blank to sit on, as it would
+          ;; at the end of a line without ghost text.
+          (when (eq (aref shown 0) ?\n)
+            (setq shown (concat " " shown)))
+          (put-text-property 0 1 'cursor t shown)
+          (overlay-put ov 'after-string shown)
+          (overlay-put ov 'codellama-ls-ghost ghost)
+          (overlay-put ov 'codellama-ls t)
+          (overlay-put ov 'priority 1000)
+          (unless extends
+            (overlay-put ov 'face 'codellama-ls-replaced-face))
+          (setq codellama-ls--overlay ov
+                codellama-ls--showing t
+                codellama-ls--anchor (point))
+          t)))))
+
+(defun codellama-ls-current-suggestion ()
+  "The text the shown suggestion would add, or nil if none is shown."
+  (and codellama-ls--showing
+       (overlayp codellama-ls--overlay)
+       (overlay-get codellama-ls--overlay 'codellama-ls-ghost)))
+
+(defun codellama-ls--items-from (result)
+  "Suggestions (BEG END TEXT) from an InlineCompletionList or item array RESULT."
+  (let ((items (if (and (listp result) (plist-member result :items))
+                   (plist-get result :items)
+                 result))
+        out)
+    (seq-doseq (item items)
+      (let* ((insert (plist-get item :insertText))
+             ;; A snippet StringValue: use its text as is.
+             (text (if (stringp insert) insert (plist-get insert :value)))
+             (range (plist-get item :range))
+             (region (if range (codellama-ls--range-region range)
+                       (cons (point) (point)))))
+        (when (and (stringp text)
+                   (not (string-empty-p text))
+                   ;; Like VS Code: the range has to contain point.
+                   (<= (car region) (point) (cdr region)))
+          (push (list (car region) (cdr region) text) out))))
+    (nreverse out)))
+
+(defun codellama-ls--show (items)
+  "Show the first of ITEMS, a list of (BEG END TEXT)."
+  (setq codellama-ls--items items
+        codellama-ls--index 0)
+  (unless (codellama-ls--render)
+    (setq codellama-ls--items nil)))
+
+;;;; Inline suggestions: requests
+
+(defun codellama-ls--cancel-request ()
+  "Forget the inline request in flight and ask the server to stop it."
+  ;; Its reply, an answer or a cancellation error, is now stale.
+  (cl-incf codellama-ls--generation)
+  (pcase codellama-ls--pending
+    (`(,server ,id ,_)
+     (when (and id (jsonrpc-running-p server))
+       (jsonrpc-notify server :$/cancelRequest (list :id id)))))
+  (setq codellama-ls--pending nil))
+
+(defun codellama-ls--request (trigger-kind)
+  "Ask the server for inline suggestions at point.
+TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
+  (when-let* ((server (eglot-current-server)))
+    (when (codellama-ls--server-capable :inlineCompletionProvider)
+      (when codellama-ls--pending (codellama-ls--cancel-request))
+      ;; Send pending edits now, so that the server sees the text we see
+      ;; and the request need not wait for Eglot's own idle timer.
+      (eglot--signal-textDocument/didChange)
+      (let* ((buffer (current-buffer))
+             (tick (buffer-chars-modified-tick))
+             (pos (point))
+             (generation (cl-incf codellama-ls--generation))
+             (ready (jsonrpc-connection-ready-p server 'codellama-ls-inline))
+             (last-id (jsonrpc--next-request-id server))
+             (current (lambda ()
+                        (and (buffer-live-p buffer)
+                             (with-current-buffer buffer
+                               (= generation codellama-ls--generation)))))
+             (done (lambda ()
+                     (with-current-buffer buffer
+                       (setq codellama-ls--pending nil)))))
+        (jsonrpc-async-request
+         server :textDocument/inlineCompletion
+         (list :textDocument (eglot--TextDocumentIdentifier)
+               :position (eglot--pos-to-lsp-position pos)
+               :context (list :triggerKind trigger-kind))
+         :success-fn
+         (lambda (result)
+           (when (funcall current)
+             (funcall done)
+             (with-current-buffer buffer
+               ;; Only show what was computed for the text as it is now.
+               (when (and codellama-ls-inline-mode
+                          (= tick (buffer-chars-modified-tick))
+                          (= pos (point)))
+                 (codellama-ls--show (codellama-ls--items-from result))))))
+         :error-fn
+         (lambda (error)
+           (when (funcall current)
+             (funcall done)
+             ;; RequestCancelled and ContentModified are no news.
+             (unless (memq (plist-get error :code) '(-32800 -32801))
+               (message "codellama-ls: %s" (plist-get error :message)))))
+         :timeout-fn
+         (lambda () (when (funcall current) (funcall done)))
+         :timeout codellama-ls-request-timeout
+         ;; While Eglot still holds edits back, wait for them; a newer
+         ;; request from this buffer replaces a deferred older one.
+         :deferred 'codellama-ls-inline)
+        ;; `jsonrpc-async-request' does not return the id.  When the
+        ;; request went out at once it took the next id, which lets a
+        ;; newer request cancel it with $/cancelRequest.
+        (let ((id (jsonrpc--next-request-id server)))
+          (setq codellama-ls--pending
+                (list server (and ready (= id (1+ last-id)) id) pos)))))))
+
+(defun codellama-ls--on-idle (buffer)
+  "Ask for a suggestion in BUFFER if it is still being edited."
+  (setq codellama-ls--timer nil)
+  (when (buffer-live-p buffer)
+    (with-current-buffer buffer
+      (when (and codellama-ls-inline-mode
+                 (eq buffer (window-buffer (selected-window)))
+                 (not codellama-ls--showing)
+                 (not (minibufferp)))
+        (codellama-ls--request 2)))))
+
+(defun codellama-ls--schedule ()
+  "Ask for a suggestion after `codellama-ls-idle-delay' idle seconds."
+  (when (timerp codellama-ls--timer)
+    (cancel-timer codellama-ls--timer))
+  (setq codellama-ls--timer
+        (run-with-idle-timer codellama-ls-idle-delay nil
+                             #'codellama-ls--on-idle (current-buffer))))
+
+;;;; Inline suggestions: hooks
+
+(defun codellama-ls--after-change (&rest _)
+  "Drop the suggestion after an edit and schedule a new request."
+  (unless codellama-ls--inhibit
+    (codellama-ls--dismiss-1)
+    (when (and codellama-ls-auto-trigger
+               (eq (current-buffer) (window-buffer (selected-window))))
+      (codellama-ls--schedule))))
+
+(defun codellama-ls--post-command ()
+  "Dismiss the suggestion, or stop its request, if point left its place."
+  (unless (memq this-command codellama-ls--own-commands)
+    (when (and codellama-ls--showing
+               (not (eql (point) codellama-ls--anchor)))
+      (codellama-ls--dismiss-1))
+    (when (and codellama-ls--pending
+               (not (eql (point) (nth 2 codellama-ls--pending))))
+      (codellama-ls--cancel-request))))
+
+;;;; Inline suggestions: commands
+
+(defun codellama-ls--dismiss-1 ()
+  "Hide and forget the suggestion, and stop any request in flight."
+  (codellama-ls--clear-overlay)
+  (setq codellama-ls--items nil
+        codellama-ls--index 0)
+  (codellama-ls--cancel-request))
+
+(defun codellama-ls-dismiss ()
+  "Hide the suggestion."
+  (interactive)
+  (codellama-ls--dismiss-1))
+
+(defun codellama-ls-complete ()
+  "Ask for a suggestion at point now."
+  (interactive)
+  (unless codellama-ls-inline-mode
+    (user-error "`codellama-ls-inline-mode' is off"))
+  (unless (eglot-current-server)
+    (user-error "No Eglot server here"))
+  (codellama-ls--dismiss-1)
+  (codellama-ls--request 1))
+
+(defun codellama-ls--accept-part (cut)
+  "Accept part of the suggestion: CUT maps its ghost text to the part's length.
+Return non-nil if something was accepted."
+  (when-let* ((item (and codellama-ls--showing
+                         (nth codellama-ls--index codellama-ls--items))))
+    (pcase-let* ((`(,beg ,end ,text) item)
+                 (`(,ghost . ,extends) (codellama-ls--ghost item))
+                 (n (if extends (funcall cut ghost) (length ghost))))
+      (setq codellama-ls--inhibit t)
+      (unwind-protect
+          (codellama-ls--insert-part beg end text ghost extends n)
+        (setq codellama-ls--inhibit nil))
+      t)))
+
+(defun codellama-ls--insert-part (beg end text ghost extends n)
+  "Accept N characters of GHOST, the unseen part of TEXT for BEG..END.
+EXTENDS is as from `codellama-ls--ghost'."
+  (if (or (not extends) (>= n (length ghost)))
+      ;; All of it: replace the range with the text.
+      (progn
+        (codellama-ls--dismiss-1)
+        (goto-char beg)
+        (delete-region beg end)
+        (insert text))
+    (goto-char end)
+    (insert (substring ghost 0 n))
+    ;; The rest stays on show; other suggestions are out of date.
+    (setq codellama-ls--items (list (list beg (point) text))
+          codellama-ls--index 0)
+    (codellama-ls--render)))
+
+(defun codellama-ls-accept ()
+  "Insert the suggestion, replacing its range, and put point after it.
+Without a suggestion, do what the key would do otherwise."
+  (interactive)
+  (unless (codellama-ls--accept-part #'length)
+    (codellama-ls--fallback)))
+
+(defun codellama-ls-accept-line ()
+  "Insert the suggestion up to the end of its first line."
+  (interactive)
+  (unless (codellama-ls--accept-part
+           (lambda (ghost)
+             ;; A leading newline goes with the line after it.
+             (or (string-search "\n" ghost 1) (length ghost))))
+    (codellama-ls--fallback)))
+
+(defun codellama-ls-accept-word ()
+  "Insert the suggestion up to the end of its next word."
+  (interactive)
+  (unless (codellama-ls--accept-part
+           (lambda (ghost)
+             (with-temp-buffer
+               (insert ghost)
+               (goto-char (point-min))
+               (forward-word 1)
+               (1- (point)))))
+    (codellama-ls--fallback)))
+
+(defun codellama-ls--fallback ()
+  "Run what this command's key does when no suggestion is shown."
+  (let ((keys (this-command-keys-vector)))
+    ;; Only for a key of the suggestion map, not for M-x and the like.
+    (when (and (> (length keys) 0)
+               (eq (lookup-key codellama-ls-suggestion-map keys) this-command))
+      (let* ((codellama-ls--showing nil)
+             (command (key-binding keys t)))
+        (when (and (commandp command)
+                   (not (memq command codellama-ls--own-commands)))
+          (setq this-command command)
+          (call-interactively command))))))
+
+(defun codellama-ls--cycle (step)
+  "Show the suggestion STEP places away from the current one."
+  (cond
+   ((not codellama-ls--showing) (codellama-ls-complete))
+   ((cdr codellama-ls--items)
+    (setq codellama-ls--index
+          (mod (+ codellama-ls--index step) (length codellama-ls--items)))
+    (codellama-ls--render))
+   (t (message "codellama-ls: no other suggestion"))))
+
+(defun codellama-ls-next ()
+  "Show the next suggestion, or ask for one if none is shown."
+  (interactive)
+  (codellama-ls--cycle 1))
+
+(defun codellama-ls-previous ()
+  "Show the previous suggestion, or ask for one if none is shown."
+  (interactive)
+  (codellama-ls--cycle -1))
+
+;;;; The minor mode
+
+;;;###autoload
+(define-minor-mode codellama-ls-inline-mode
+  "Show codellama-ls suggestions as ghost text after point.
+Needs an Eglot connection to a server that offers
+textDocument/inlineCompletion.  Suggestions come after
+`codellama-ls-idle-delay' seconds of idle time following an edit,
+or at once with \\[codellama-ls-complete].  While one is shown:
+
+\\{codellama-ls-suggestion-map}"
+  :lighter " CL"
+  :keymap codellama-ls-inline-mode-map
+  (if codellama-ls-inline-mode
+      (progn
+        (add-hook 'after-change-functions #'codellama-ls--after-change nil t)
+        (add-hook 'post-command-hook #'codellama-ls--post-command nil t))
+    (remove-hook 'after-change-functions #'codellama-ls--after-change t)
+    (remove-hook 'post-command-hook #'codellama-ls--post-command t)
+    (codellama-ls--dismiss-1)))
+
+(defun codellama-ls--maybe-inline-mode ()
+  "Turn `codellama-ls-inline-mode' on or off with Eglot's management."
+  (cond
+   ((not (eglot-managed-p))
+    (when codellama-ls-inline-mode (codellama-ls-inline-mode -1)))
+   ((and codellama-ls-inline-auto
+         (codellama-ls--server-capable :inlineCompletionProvider))
+    (codellama-ls-inline-mode 1))))
+
+(defun codellama-ls-unload-function ()
+  "Undo what loading codellama-ls did, for `unload-feature'."
+  (dolist (buffer (buffer-list))
+    (with-current-buffer buffer
+      (when codellama-ls-inline-mode (codellama-ls-inline-mode -1))))
+  (remove-hook 'eglot-managed-mode-hook #'codellama-ls--maybe-inline-mode)
+  (setq emulation-mode-map-alists
+        (delq 'codellama-ls--emulation-alist emulation-mode-map-alists))
+  (setq eglot-server-programs
+        (cl-remove #'codellama-ls--contact eglot-server-programs :key #'cdr-safe))
+  ;; Let `unload-feature' do the rest.
+  nil)
+
+(add-hook 'eglot-managed-mode-hook #'codellama-ls--maybe-inline-mode)
+(codellama-ls-eglot-setup)
+
+(provide 'codellama-ls)
+;;; codellama-ls.el ends here
