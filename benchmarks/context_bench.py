@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lsprotocol import types  # noqa: E402
+from lsprotocol import types
 
-from codellama_ls.completion import complete, snapshot_of  # noqa: E402
-from codellama_ls.config import Settings  # noqa: E402
-from codellama_ls.document import Document  # noqa: E402
-from codellama_ls.engine.scripted import ScriptedEngine  # noqa: E402
-from codellama_ls.languages import language_for, new_parser  # noqa: E402
+from codellama_ls.completion import complete, snapshot_of
+from codellama_ls.config import Settings
+from codellama_ls.document import Document
+from codellama_ls.engine.scripted import ScriptedEngine
+from codellama_ls.languages import language_for, new_parser
 
 FUNCTION = '''
 def function_{i}(values, limit={i}):
