@@ -102,7 +102,8 @@ def main() -> None:
         r = bench(lines, args.requests)
         ratio = r["p95_ms"] / r["full_parse_p50_ms"]
         print(
-            f"{r['lines']:>7} {r['p50_ms']:>10.2f}ms {r['p95_ms']:>10.2f}ms {r['full_parse_p50_ms']:>13.2f}ms {ratio:>16.2f}x"
+            f"{r['lines']:>7} {r['p50_ms']:>10.2f}ms {r['p95_ms']:>10.2f}ms "
+            f"{r['full_parse_p50_ms']:>13.2f}ms {ratio:>16.2f}x"
         )
 
 
