@@ -30,7 +30,7 @@ from codellama_ls.postprocess import (
     indentation,
     should_trigger,
 )
-from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode
+from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, heal
 from codellama_ls.syntax_check import ErrorCheck
 
 # BOS and the three FIM tokens, with room to spare.
@@ -102,6 +102,8 @@ class Plan:
     following: list[str] = field(default_factory=list)
     skip: str = ""
     """Why no completion is attempted (automatic trigger in a comment, ...); empty to go ahead."""
+    constraint: str = ""
+    """Token healing: text the user typed that the first generated token must re-spell (then dropped)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def _skip_reason(snapshot: Snapshot, line_after: str) -> str:
 def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Plan:
     text, offset = snapshot.text, snapshot.offset
     line_before, line_after = _line_around(text, offset)
-    mode = choose_mode(settings.fim_format, vocab)
+    mode = choose_mode(settings.fim_format, vocab, line_before, settings.token_healing)
     unit = completion_unit(line_before, line_after)
     following = _following_lines(text, offset)
     skip = _skip_reason(snapshot, line_after)
@@ -176,7 +178,10 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
         # Per-line counts can undercount merges across lines: trim the far prefix by the excess.
         window = cut_window(text, offset, budget - 2 * (len(tokens) - limit), count, share, snapshot.scopes)
         tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
-    return Plan(tokens, mode, window, unit, line_before, line_after, following)
+    constraint = ""
+    if settings.token_healing:
+        tokens, constraint = heal(vocab, tokens, window.prefix, mode)
+    return Plan(tokens, mode, window, unit, line_before, line_after, following, constraint=constraint)
 
 
 def sampling_of(settings: Settings) -> Sampling:
@@ -224,9 +229,18 @@ def complete(
         max_lines=settings.max_lines,
         next_line=next((line for line in the_plan.following if line.strip()), ""),
     )
-    pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled)
+    pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint)
+    pending = the_plan.constraint
     try:
         for piece in pieces:
+            if pending:
+                # The re-spelled token healing text is already in the document.
+                skipped = min(len(pending), len(piece))
+                if piece[:skipped] != pending[:skipped]:
+                    break  # cannot happen with a conforming engine; never show text at a wrong place
+                pending, piece = pending[skipped:], piece[skipped:]
+                if not piece:
+                    continue
             done = stopper.feed(piece)
             if on_text is not None:
                 on_text(stopper.text)

@@ -52,7 +52,9 @@ class Settings:
     n_batch: int = 512
     """Prompt tokens evaluated per llama.cpp batch."""
     fim_format: FimFormat = "auto"
-    """auto: PSM for models with FIM tokens, prefix-only otherwise."""
+    """auto: SPM for models with FIM tokens (token healing inside words), prefix-only otherwise."""
+    token_healing: bool = True
+    """Inside a word, back off the last prompt token and make the first generated token re-spell it."""
     max_tokens: int = 128
     """Generation budget per suggestion."""
     max_lines: int = 8

@@ -45,6 +45,8 @@ class Vocab:
     """SentencePiece-style vocabs prepend a space to every encoded text."""
     sentinel_tokens: tuple[int, ...] = ()
     """encode(SENTINEL): stripped by `encode_infilling` to drop the implicit space."""
+    piece: Callable[[int], str] | None = None
+    """A token's output text, for token healing; None disables healing."""
 
 
 # A character that no piece merges across, so tokens after it are exactly the
@@ -82,10 +84,29 @@ def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> li
     return bos + [fim.prefix, fim.suffix] + encode_infilling(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
 
 
-def choose_mode(fim_format: str, vocab: Vocab) -> PromptMode:
-    """`auto` picks PSM when the model has FIM tokens: it is right even when the prefix ends mid-token."""
+def at_token_boundary(prefix: str) -> bool:
+    """The cursor is not inside a word, so the prefix's last token is one a model would also have produced."""
+    return not prefix or not (prefix[-1].isalnum() or prefix[-1] == "_")
+
+
+def choose_mode(fim_format: str, vocab: Vocab, prefix: str = "", healing: bool = True) -> PromptMode:
+    """`auto` prefers suffix-first (SPM): it scores higher on single lines and makes typing append-only
+    for the KV cache. Inside a word SPM needs token healing; without it, PSM is safe there."""
     if vocab.fim is None or fim_format == "none":
         return PromptMode.PREFIX_ONLY
-    if fim_format == "spm":
+    if fim_format in ("spm", "psm"):
+        return PromptMode(fim_format)
+    if at_token_boundary(prefix) or (healing and vocab.piece is not None):
         return PromptMode.SPM
     return PromptMode.PSM
+
+
+def heal(vocab: Vocab, tokens: list[int], prefix: str, mode: PromptMode) -> tuple[list[int], str]:
+    """Back off the prompt's last token when the prefix ends inside a word (SPM and prefix-only prompts
+    end with the prefix); returns the prompt and the text the first generated token must start with."""
+    if mode is PromptMode.PSM or at_token_boundary(prefix) or vocab.piece is None or len(tokens) < 2:
+        return tokens, ""
+    text = vocab.piece(tokens[-1])
+    if not text or not prefix.endswith(text.lstrip(" ")):
+        return tokens, ""
+    return tokens[:-1], text

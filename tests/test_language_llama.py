@@ -60,4 +60,15 @@ def test_block_completion_through_llama(
     doc = Document(f"file:///case/f{spec.extensions[0]}", language, 1, text)
     result = complete(engines[semicolon], snapshot_of(doc, index), Settings(), lambda: False)  # type: ignore[arg-type]
     assert result.text == expected
-    assert result.plan.mode.value == "psm"
+    assert result.plan.mode.value == "spm"
+
+
+def test_token_healing_inside_a_word(engines: dict[bool, object]) -> None:
+    # "    ret" ends inside a word: the prompt stops before " ret", and the first token must
+    # re-spell it; the crafted model answers " return x", of which "urn x" is new.
+    text = "def f(x):\n    ret\n"
+    doc = Document("file:///case/heal.py", "python", 1, text)
+    result = complete(engines[False], snapshot_of(doc, text.index("ret") + 3), Settings(), lambda: False)  # type: ignore[arg-type]
+    assert result.plan.mode.value == "spm"
+    assert result.plan.constraint == " ret"
+    assert result.text == "urn x"

@@ -6,7 +6,7 @@ import pytest
 
 from codellama_ls.engine.base import vocab_of
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, encode_infilling
+from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
 from tests.conftest import HAVE_LLAMA, needs_llama
 
 CASES = [
@@ -82,7 +82,7 @@ def test_prefix_only_mode_has_no_fim_tokens() -> None:
 
 @pytest.mark.parametrize(
     "setting,expected",
-    [("auto", PromptMode.PSM), ("psm", PromptMode.PSM), ("spm", PromptMode.SPM), ("none", PromptMode.PREFIX_ONLY)],
+    [("auto", PromptMode.SPM), ("psm", PromptMode.PSM), ("spm", PromptMode.SPM), ("none", PromptMode.PREFIX_ONLY)],
 )
 def test_choose_mode(setting: str, expected: PromptMode) -> None:
     assert choose_mode(setting, vocab_of(ScriptedEngine())) is expected
@@ -95,3 +95,21 @@ def test_codellama_fim_ids_come_from_the_gguf(llama_engine: object) -> None:
     info = vocab_of(llama_engine).fim  # type: ignore[arg-type]
     assert info is not None
     assert (info.prefix, info.suffix, info.middle, info.end) == (PRE_ID, SUF_ID, MID_ID, EOT_ID)
+
+
+def test_auto_uses_psm_inside_a_word_without_healing() -> None:
+    vocab = vocab_of(ScriptedEngine())
+    assert choose_mode("auto", vocab, "x = valu", healing=False) is PromptMode.PSM
+    assert choose_mode("auto", vocab, "x = valu", healing=True) is PromptMode.SPM
+    assert choose_mode("auto", vocab, "x = ", healing=False) is PromptMode.SPM
+
+
+@pytest.mark.parametrize("prefix", ["def f():\n    retu", "x = value_", "print(nam"])
+def test_heal_backs_off_the_last_token(vocab: Vocab, prefix: str) -> None:
+    tokens = build_prompt(vocab, prefix, "\n", PromptMode.SPM)
+    healed, constraint = heal(vocab, tokens, prefix, PromptMode.SPM)
+    assert healed == tokens[:-1] and constraint
+    assert prefix.endswith(constraint.lstrip(" "))
+    assert heal(vocab, tokens, prefix, PromptMode.PSM) == (tokens, "")
+    at_space = build_prompt(vocab, prefix + " ", "", PromptMode.SPM)
+    assert heal(vocab, at_space, prefix + " ", PromptMode.SPM) == (at_space, "")

@@ -71,9 +71,16 @@ class Engine(Protocol):
         """How a token reads in a displayed prompt (special tokens by name)."""
         ...
 
-    def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
+    def piece(self, token: int) -> str:
+        """The text a token adds to generated output (special tokens add nothing)."""
+        ...
+
+    def generate(
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = ""
+    ) -> Iterator[str]:
         """Decoded text pieces, one per sampled token, until an end token, the
-        token limit, or `cancelled()` turns true (checked before every decode step)."""
+        token limit, or `cancelled()` turns true (checked before every decode step).
+        With `constraint`, the first token's text must start with it (token healing)."""
         ...
 
     def close(self) -> None: ...
@@ -86,4 +93,5 @@ def vocab_of(engine: Engine) -> Vocab:
         bos=info.bos,
         fim=info.fim,
         adds_space_prefix=info.adds_space_prefix,
+        piece=engine.piece,
     )

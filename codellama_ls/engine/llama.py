@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
@@ -118,6 +120,9 @@ class LlamaEngine:
         self._llama_cpp = llama_cpp
         self._info = self._read_info(path, gpu_layers)
         self._stats = GenerationStats()
+        self._all_pieces: list[bytes] | None = None
+        self._allowed: dict[bytes, np.ndarray] = {}
+        self._rng = np.random.default_rng()
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
         model = self._llm._model
@@ -185,10 +190,15 @@ class LlamaEngine:
     def token_text(self, token: int) -> str:
         return self._piece(token, special=True).decode("utf-8", "replace")
 
+    def piece(self, token: int) -> str:
+        return self._piece(token, special=False).decode("utf-8", "replace")
+
     def _is_end(self, token: int) -> bool:
         return token in self._info.end_tokens or bool(self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token))
 
-    def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
+    def generate(
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = ""
+    ) -> Iterator[str]:
         llm = self._llm
         stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
         started = time.perf_counter()
@@ -205,8 +215,23 @@ class LlamaEngine:
         stats.evaluated_tokens = len(prompt) - reuse
         stats.prompt_ms = (time.perf_counter() - started) * 1000
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        context = list(prompt)
+        if constraint:
+            # Token healing: the prompt ends before the token the user is in the middle of;
+            # the first token must spell out what they typed, and may extend it.
+            first = self._constrained_first_token(constraint, sampling)
+            if first is None:
+                stats.stop_reason = "no token fits"
+                return
+            stats.generated_tokens = 1
+            stats.first_token_ms = (time.perf_counter() - started) * 1000
+            yield decoder.decode(self._piece(first, special=False))
+            context.append(first)
+            if cancelled():
+                stats.stop_reason = "cancelled"
+                return
         tokens = llm.generate(
-            prompt,
+            context,
             top_k=sampling.top_k,
             top_p=sampling.top_p,
             temp=sampling.temperature,
@@ -235,6 +260,27 @@ class LlamaEngine:
         finally:
             tokens.close()
             stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _pieces(self) -> list[bytes]:
+        if self._all_pieces is None:
+            self._all_pieces = [self._piece(t, special=False) for t in range(self._info.n_vocab)]
+        return self._all_pieces
+
+    def _constrained_first_token(self, constraint: str, sampling: Sampling) -> int | None:
+        wanted = constraint.encode("utf-8")
+        allowed = self._allowed.get(wanted)
+        if allowed is None:
+            allowed = np.array([t for t, p in enumerate(self._pieces()) if p.startswith(wanted)], dtype=np.int64)
+            if len(self._allowed) > 256:
+                self._allowed.clear()
+            self._allowed[wanted] = allowed
+        if allowed.size == 0:
+            return None
+        logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._info.n_vocab,))[allowed]
+        if sampling.temperature <= 0:
+            return int(allowed[int(np.argmax(logits))])
+        weights = np.exp((logits - logits.max()) / sampling.temperature)
+        return int(self._rng.choice(allowed, p=weights / weights.sum()))
 
     def _reusable_prefix(self, prompt: list[int]) -> int:
         llm = self._llm

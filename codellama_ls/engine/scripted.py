@@ -87,6 +87,7 @@ class ScriptedEngine:
         self.token_delay_s = token_delay_s
         self.chunk = chunk
         self.prompts: list[ScriptedPrompt] = []
+        self.last_constraint = ""
 
     @property
     def info(self) -> ModelInfo:
@@ -112,10 +113,20 @@ class ScriptedEngine:
         }
         return names.get(token) or chr(token - OFFSET)
 
-    def generate(self, prompt: list[int], sampling: Sampling, cancelled: Cancelled) -> Iterator[str]:
+    def piece(self, token: int) -> str:
+        return "" if token < OFFSET else chr(token - OFFSET)
+
+    def generate(
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = ""
+    ) -> Iterator[str]:
+        # The script answers what comes after the cursor; a healed prompt lacks the last typed
+        # characters, which the first piece then spells out again, as a model would.
         parsed = parse_prompt(prompt, self._adds_space_prefix)
+        self.last_constraint = constraint
+        if constraint:
+            parsed = ScriptedPrompt(parsed.prefix + constraint, parsed.suffix, parsed.mode, parsed.tokens)
         self.prompts.append(parsed)
-        output = self._script(parsed)
+        output = constraint + self._script(parsed)
         stats = self._stats = GenerationStats(prompt_tokens=len(prompt), evaluated_tokens=len(prompt))
         started = time.perf_counter()
         pieces = [output[i : i + self.chunk] for i in range(0, len(output), self.chunk)]
