@@ -60,9 +60,18 @@ class Snapshot:
     source: bytes | None = None
     others: tuple[OtherDocument, ...] = ()
     """Other open documents of the same language, most recently edited first."""
+    anchor: int | None = None
+    """Where this document's previous window started (see `cut_window`)."""
 
 
-def snapshot_of(doc: Document, offset: int, *, invoked: bool = True, others: Sequence[OtherDocument] = ()) -> Snapshot:
+def snapshot_of(
+    doc: Document,
+    offset: int,
+    *,
+    invoked: bool = True,
+    others: Sequence[OtherDocument] = (),
+    anchor: int | None = None,
+) -> Snapshot:
     """Read what the completion needs from the document and its tree (event loop only)."""
     spec, tree = doc.language, doc.tree
     facts: dict[str, object] = {}
@@ -87,6 +96,7 @@ def snapshot_of(doc: Document, offset: int, *, invoked: bool = True, others: Seq
         invoked,
         spec,
         others=tuple(others),
+        anchor=anchor,
         **facts,  # type: ignore[arg-type]
     )
 
@@ -155,15 +165,17 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     budget = max(n_ctx - settings.max_tokens - _PROMPT_OVERHEAD, 16)
     cross = ""
     if settings.cross_file and snapshot.others:
-        query_start = offset
+        # The lines above the cursor line pick the chunks: unlike the line being typed, they stay
+        # the same keystroke after keystroke, and so do the chunks and the KV cache behind them.
+        line_start = query_start = text.rfind("\n", 0, offset) + 1
         for _ in range(_QUERY_LINES):
-            query_start = text.rfind("\n", 0, max(query_start - 1, 0)) + 1
             if query_start == 0:
                 break
+            query_start = text.rfind("\n", 0, query_start - 1) + 1
         comment = snapshot.language.line_comment if snapshot.language else None
         cross = select(
             snapshot.others,
-            text[query_start:offset],
+            text[query_start:line_start],
             int(budget * settings.cross_file_share),
             count,
             comment,
@@ -171,7 +183,7 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
         )
         budget -= count(cross) if cross else 0
     share = settings.suffix_share if mode is not PromptMode.PREFIX_ONLY else 0.0
-    window = cut_window(text, offset, budget, count, share, snapshot.scopes, snapshot.header)
+    window = cut_window(text, offset, budget, count, share, snapshot.scopes, snapshot.header, snapshot.anchor)
     tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
     limit = budget + _PROMPT_OVERHEAD + (count(cross) if cross else 0)
     if len(tokens) > limit:

@@ -87,9 +87,12 @@ def cut_window(
     suffix_share: float = 0.25,
     scopes: Sequence[tuple[int, int]] = (),
     header: tuple[int, int] | None = None,
+    anchor: int | None = None,
 ) -> Window:
     """`scopes` are the enclosing functions/classes (innermost first) as document offsets;
-    `header` is the span of the file's imports/package/includes."""
+    `header` is the span of the file's imports/package/includes; `anchor` is where the previous
+    window of this document started: kept while it fits, so the prompt's start (and the KV cache
+    behind it) does not move with every keystroke."""
     if not 0 <= offset <= len(text):
         raise ValueError(f"offset {offset} outside the document (0..{len(text)})")
     suffix_budget = int(budget * suffix_share)
@@ -102,15 +105,26 @@ def cut_window(
             suffix_budget = max(suffix_budget, min(rest + 1, budget))
             break
     end, used = _take_suffix(text, offset, suffix_budget, count)
-    start = _take_prefix(text, offset, budget - used, count)
-    if header is None or start == 0 or header[1] > start:
-        return Window(text[start:offset], text[offset:end], start, end)
-    # The file is trimmed: keep its header (imports, package) and give up prefix lines for it.
-    header_end = text.find("\n", header[1])
-    header_end = len(text) if header_end < 0 else header_end + 1
-    head = text[text.rfind("\n", 0, header[0]) + 1 : header_end]
-    head_cost = _lines_cost(head, count)
-    if head_cost >= (budget - used) // 2:
-        return Window(text[start:offset], text[offset:end], start, end)
-    start = _take_prefix(text, offset, budget - used - head_cost, count)
+    room = budget - used
+    start = _take_prefix(text, offset, room, count)
+    head = ""
+    if start > 0 and header is not None and header[1] <= start:
+        # The file is trimmed: keep its header (imports, package) and give up prefix lines for it.
+        header_end = text.find("\n", header[1])
+        header_end = len(text) if header_end < 0 else header_end + 1
+        head = text[text.rfind("\n", 0, header[0]) + 1 : header_end]
+        head_cost = _lines_cost(head, count)
+        if head_cost < room // 2:
+            room -= head_cost
+            start = _take_prefix(text, offset, room, count)
+        else:
+            head = ""
+    if start > 0:
+        valid = anchor is not None and start <= anchor <= offset and text[anchor - 1] == "\n"
+        if valid and anchor is not None and _lines_cost(text[start:anchor], count) < room // 8:
+            start = anchor
+        else:
+            # Trimmed and no usable anchor: start with room to grow, so the start stays put
+            # for many keystrokes before it has to move again.
+            start = _take_prefix(text, offset, room * 7 // 8, count)
     return Window(head + text[start:offset], text[offset:end], start, end, header=head)

@@ -65,6 +65,7 @@ class Session:
         self.recent: deque[dict[str, Any]] = deque(maxlen=32)
         self.shut_down = False
         self._edited: dict[str, float] = {}
+        self._anchors: dict[str, int] = {}
         self._pending_problems = list(problems)
         self._apply_settings(show=False)
 
@@ -181,6 +182,7 @@ class Session:
     def close(self, uri: str) -> None:
         self._cancel(uri)
         self._edited.pop(uri, None)
+        self._anchors.pop(uri, None)
         self.documents.close(uri)
 
     def _cancel(self, uri: str) -> None:
@@ -220,7 +222,9 @@ class Session:
                 await asyncio.sleep(settings.debounce_ms / 1000)
                 if token.cancelled:
                     return None
-            snapshot = snapshot_of(doc, offset, invoked=invoked, others=self._others(doc))
+            snapshot = snapshot_of(
+                doc, offset, invoked=invoked, others=self._others(doc), anchor=self._anchors.get(uri)
+            )
             started = time.perf_counter()
             work = asyncio.ensure_future(self.worker.run(lambda engine: complete(engine, snapshot, settings, token)))
             # Recorded when the worker finishes, also for a request that was cancelled meanwhile.

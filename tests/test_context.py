@@ -31,7 +31,7 @@ def test_cut_at_line_boundaries_with_suffix_share() -> None:
     assert window.end == len(text) or text[window.end - 1] == "\n"
     assert count(window.suffix) <= 150
     assert count(window.prefix) <= 600 - count(window.suffix)
-    assert count(window.prefix) > 400  # the prefix takes what the suffix leaves
+    assert count(window.prefix) > 350  # the prefix takes what the suffix leaves (less its room to grow)
     assert window.prefix.endswith("line 5") and window.suffix.startswith("00 a b c")
 
 
@@ -81,3 +81,25 @@ def test_header_kept_when_file_is_trimmed() -> None:
     assert window.prefix.startswith("import os\nimport sys\n")
     assert window.header == "import os\nimport sys\n"
     assert window.prefix.endswith(text[window.start : offset])
+
+
+def test_window_start_is_sticky_while_typing() -> None:
+    text = doc(3000)
+    offset = text.index("line 2000 ") + 8
+    anchor = cut_window(text, offset, 400, count).start
+    moves = 0
+    for typed in range(1, 61):
+        grown = text[:offset] + "x " * typed + text[offset:]
+        window = cut_window(grown, offset + 2 * typed, 400, count, anchor=anchor)
+        moves += window.start != anchor
+        anchor = window.start
+        assert count(window.prefix) + count(window.suffix) <= 400
+    assert moves <= 1  # 60 words typed moved the prompt's start at most once
+
+
+def test_anchor_that_no_longer_fits_moves_with_room_to_grow() -> None:
+    text = doc(3000)
+    offset = text.index("line 2000 ")
+    window = cut_window(text, offset, 400, count, anchor=text.index("line 10 "))
+    assert window.start > text.index("line 10 ")
+    assert count(window.prefix) <= 400 * 7 // 8 + 10
