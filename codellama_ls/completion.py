@@ -62,6 +62,7 @@ class Snapshot:
     """Other open documents of the same language, most recently edited first."""
     anchor: int | None = None
     """Where this document's previous window started (see `cut_window`)."""
+    uri: str = ""
 
 
 def snapshot_of(
@@ -97,6 +98,7 @@ def snapshot_of(
         spec,
         others=tuple(others),
         anchor=anchor,
+        uri=doc.uri,
         **facts,  # type: ignore[arg-type]
     )
 
@@ -241,7 +243,7 @@ def complete(
         max_lines=settings.max_lines,
         next_line=next((line for line in the_plan.following if line.strip()), ""),
     )
-    pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint)
+    pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
     pending = the_plan.constraint
     try:
         for piece in pieces:

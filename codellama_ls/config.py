@@ -51,6 +51,8 @@ class Settings:
     """CPU threads for llama.cpp; 0 lets llama.cpp choose."""
     n_batch: int = 512
     """Prompt tokens evaluated per llama.cpp batch."""
+    state_cache_mb: int = 1024
+    """Memory for other documents' saved KV caches, so switching documents re-uses them; 0 disables."""
     fim_format: FimFormat = "auto"
     """auto: SPM for models with FIM tokens (token healing inside words), prefix-only otherwise."""
     token_healing: bool = True
@@ -147,6 +149,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "n_ctx": (256, 1_048_576),
     "n_threads": (0, 1024),
     "n_batch": (1, 65_536),
+    "state_cache_mb": (0, 1 << 20),
     "max_tokens": (1, 8192),
     "max_lines": (1, 1000),
     "suffix_share": (0.0, 0.9),

@@ -72,3 +72,14 @@ def test_token_healing_inside_a_word(engines: dict[bool, object]) -> None:
     assert result.plan.mode.value == "spm"
     assert result.plan.constraint == " ret"
     assert result.text == "urn x"
+
+
+def test_switching_documents_keeps_each_kv_cache(engines: dict[bool, object]) -> None:
+    engine = engines[False]
+    a = Document("file:///case/a.py", "python", 1, "def f(x):\n    \n" + "y = 1\n" * 40)
+    b = Document("file:///case/b.py", "python", 1, "def g(z):\n    \n" + "w = 2\n" * 40)
+    first = complete(engine, snapshot_of(a, 14), Settings(), lambda: False)  # type: ignore[arg-type]
+    complete(engine, snapshot_of(b, 14), Settings(), lambda: False)  # type: ignore[arg-type]
+    again = complete(engine, snapshot_of(a, 14), Settings(), lambda: False)  # type: ignore[arg-type]
+    assert again.text == first.text == "return x"
+    assert again.stats.reused_tokens == again.stats.prompt_tokens - 1  # only the last token re-evaluated

@@ -76,11 +76,12 @@ class Engine(Protocol):
         ...
 
     def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = ""
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
     ) -> Iterator[str]:
         """Decoded text pieces, one per sampled token, until an end token, the
         token limit, or `cancelled()` turns true (checked before every decode step).
-        With `constraint`, the first token's text must start with it (token healing)."""
+        With `constraint`, the first token's text must start with it (token healing).
+        `key` names the document, so an engine can keep a KV cache per document."""
         ...
 
     def close(self) -> None: ...

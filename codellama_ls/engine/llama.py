@@ -13,6 +13,7 @@ import ctypes
 import io
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,14 @@ def llama_cpp_version() -> str:
 
 class LlamaEngine:
     def __init__(
-        self, path: Path, *, n_ctx: int = 4096, n_gpu_layers: int = -1, n_threads: int = 0, n_batch: int = 512
+        self,
+        path: Path,
+        *,
+        n_ctx: int = 4096,
+        n_gpu_layers: int = -1,
+        n_threads: int = 0,
+        n_batch: int = 512,
+        state_cache_mb: int = 1024,
     ) -> None:
         llama_cpp = _import_llama()
         if not path.is_file():
@@ -121,6 +129,9 @@ class LlamaEngine:
         self._info = self._read_info(path, gpu_layers)
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
+        self._current_key = ""
+        self._states: OrderedDict[str, tuple[bytes, list[int]]] = OrderedDict()
+        self._state_budget = state_cache_mb * 1024 * 1024
         self._allowed: dict[bytes, np.ndarray] = {}
         self._rng = np.random.default_rng()
 
@@ -197,13 +208,14 @@ class LlamaEngine:
         return token in self._info.end_tokens or bool(self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token))
 
     def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = ""
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
     ) -> Iterator[str]:
         llm = self._llm
         stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
         started = time.perf_counter()
         if not prompt:
             return
+        self._switch_document(key)
         if len(prompt) + sampling.max_tokens > self._info.n_ctx:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
         reuse = self._reusable_prefix(prompt)
@@ -260,6 +272,34 @@ class LlamaEngine:
         finally:
             tokens.close()
             stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _switch_document(self, key: str) -> None:
+        """Keep each document's KV cache: switching documents saves the current one's and restores
+        the other's, so going back and forth costs a copy instead of re-evaluating the prompt."""
+        if key == self._current_key:
+            return
+        lc, ctx, llm = self._llama_cpp, self._llm._ctx.ctx, self._llm
+        if self._current_key and llm.n_tokens > 0 and self._state_budget > 0:
+            size = lc.llama_state_seq_get_size(ctx, 0)
+            if size <= self._state_budget:
+                buffer = (ctypes.c_uint8 * size)()
+                written = lc.llama_state_seq_get_data(ctx, buffer, size, 0)
+                ids = list(llm.input_ids[: llm.n_tokens])
+                self._states[self._current_key] = (bytes(buffer[:written]), ids)
+                self._states.move_to_end(self._current_key)
+                while sum(len(b) for b, _ in self._states.values()) > self._state_budget:
+                    self._states.popitem(last=False)
+        self._current_key = key
+        saved = self._states.pop(key, None)
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        llm.n_tokens = 0
+        if saved is None:
+            return
+        data, ids = saved
+        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if lc.llama_state_seq_set_data(ctx, buffer, len(data), 0) == len(data):
+            llm.input_ids[: len(ids)] = ids
+            llm.n_tokens = len(ids)
 
     def _pieces(self) -> list[bytes]:
         if self._all_pieces is None:

@@ -117,7 +117,7 @@ class ScriptedEngine:
         return "" if token < OFFSET else chr(token - OFFSET)
 
     def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = ""
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
     ) -> Iterator[str]:
         # The script answers what comes after the cursor; a healed prompt lacks the last typed
         # characters, which the first piece then spells out again, as a model would.

@@ -44,6 +44,7 @@ def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
         n_gpu_layers=settings.n_gpu_layers,
         n_threads=settings.n_threads,
         n_batch=settings.n_batch,
+        state_cache_mb=settings.state_cache_mb,
     )
 
 
