@@ -7,6 +7,7 @@ worker thread.  Both the LSP server and the CLI use them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -245,6 +246,7 @@ def complete(
     )
     pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
     pending = the_plan.constraint
+    deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None
     try:
         for piece in pieces:
             if pending:
@@ -259,6 +261,9 @@ def complete(
             if on_text is not None:
                 on_text(stopper.text)
             if done:
+                break
+            if deadline is not None and time.perf_counter() > deadline:
+                stopper.cut_to_line()  # out of time: keep whole lines
                 break
     finally:
         close = getattr(pieces, "close", None)

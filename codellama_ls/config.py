@@ -74,8 +74,12 @@ class Settings:
     max_cross_file_chunks: int = 4
     syntax_check: bool = True
     """Cut or drop a suggestion that adds syntax errors to the document."""
-    debounce_ms: int = 0
-    """Wait before answering an automatic request; newer requests supersede it."""
+    debounce_ms: int = -1
+    """Wait before starting an automatic request; -1 adapts to the typing rate, 0 never waits."""
+    max_latency_ms: int = 0
+    """End generation at a line boundary after this long; 0 means no time limit."""
+    partial_notifications: bool = False
+    """Send the growing suggestion as `codellama/partialCompletion` notifications."""
     enabled: bool = True
     """Answer completion requests at all."""
     max_file_bytes: int = 2_000_000
@@ -158,7 +162,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "temperature": (0.0, 5.0),
     "top_k": (0, 1000),
     "top_p": (0.0, 1.0),
-    "debounce_ms": (0, 10_000),
+    "debounce_ms": (-1, 10_000),
+    "max_latency_ms": (0, 600_000),
     "max_file_bytes": (1, 1 << 31),
 }
 

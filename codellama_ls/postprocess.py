@@ -86,6 +86,12 @@ class Stopper:
             offset += len(line) + 1
         return None
 
+    def cut_to_line(self) -> None:
+        """End at the last line boundary (a block keeps its complete lines; a line keeps what it has)."""
+        if self.unit is Unit.BLOCK and "\n" in self.text:
+            self.text = self.text[: self.text.rfind("\n")]
+        self.stopped = True
+
     def finish(self) -> str:
         """The final text when generation ended for another reason (EOT, token limit, time)."""
         if not self.stopped and self.unit is Unit.BLOCK:

@@ -7,6 +7,7 @@ from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 
 from codellama_ls import __version__
 from codellama_ls.engine.worker import EngineFactory, load_llama_engine
@@ -15,11 +16,26 @@ from codellama_ls.session import Session, Suggestion
 log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "codellama/status"
+STATS_REQUEST = "codellama/stats"
+
+
+class _Protocol(LanguageServerProtocol):
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        # JSON-RPC lets a request omit `params` (vscode-jsonrpc does for `codellama/status`);
+        # pygls would drop such a request unanswered.
+        if "method" in data and "params" not in data:
+            data = {**data, "params": None}
+        return super().structure_message(data)
 
 
 class CodeLlamaServer(LanguageServer):
     def __init__(self, factory: EngineFactory = load_llama_engine, **overrides: Any) -> None:
-        super().__init__("codellama-ls", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__(
+            "codellama-ls",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=_Protocol,
+        )
         self.session = Session(self, factory, overrides)
 
 
@@ -63,7 +79,9 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
         ls: CodeLlamaServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        suggestion = await ls.session.suggest(params.text_document.uri, params.position, invoked=invoked)
+        suggestion = await ls.session.suggest(
+            params.text_document.uri, params.position, invoked=invoked, progress_token=params.work_done_token
+        )
         if suggestion is None:
             return types.InlineCompletionList(items=[])
         item = types.InlineCompletionItem(insert_text=suggestion.text, range=_range(suggestion))
@@ -94,6 +112,10 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
     @server.feature(STATUS_REQUEST)
     def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
         return ls.session.status()
+
+    @server.feature(STATS_REQUEST)
+    def stats(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+        return ls.session.stats()
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: CodeLlamaServer, params: Any) -> None:

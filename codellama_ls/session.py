@@ -13,16 +13,18 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from codellama_ls.caches import Anchor, Flight, Shown, TypingRate
 from codellama_ls.completion import Completion, complete, snapshot_of
 from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
 from codellama_ls.crossfile import OtherDocument
 from codellama_ls.document import Document, DocumentStore, UnknownDocument
+from codellama_ls.engine.base import Engine
 from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
 from codellama_ls.positions import PositionEncoding, PositionError
 
@@ -42,12 +44,48 @@ class Suggestion:
     end: tuple[int, int]
 
 
+def _cursor_after(flight: Flight, text: str) -> int:
+    """Where the cursor is when only text at the flight's cursor was inserted (the suffix kept its length)."""
+    return len(text) - flight.anchor.suffix[1]
+
+
 def _identifier_tail(text: str) -> str:
     end = len(text)
     start = end
     while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
         start -= 1
     return text[start:end]
+
+
+PARTIAL_NOTIFICATION = "codellama/partialCompletion"
+
+
+@dataclass
+class _Running:
+    token: CancelToken
+    flight: Flight
+    work: asyncio.Future[Completion] | None = None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """Turns suggestion text at a document offset into the LSP answer."""
+
+    doc: Document
+    offset: int
+    with_word: bool
+
+    def still_current(self, documents: DocumentStore, version: int) -> bool:
+        return self.doc.version == version and self.doc.uri in documents and documents.get(self.doc.uri) is self.doc
+
+    def make(self, text: str, replace_after: int) -> Suggestion:
+        start = self.offset
+        if self.with_word:
+            # Completion clients filter by the word before the cursor: the item restates it.
+            word = _identifier_tail(self.doc.text[max(0, self.offset - 200) : self.offset])
+            start -= len(word)
+            text = word + text
+        return Suggestion(text, self.doc.position_at(start), self.doc.position_at(self.offset + replace_after))
 
 
 class Session:
@@ -58,7 +96,10 @@ class Session:
         self._overrides, problems = normalize(overrides, "command line")
         self.settings = Settings()
         self.worker = EngineWorker(factory)
-        self._in_flight: dict[str, CancelToken] = {}
+        self._in_flight: dict[str, _Running] = {}
+        self._shown: dict[str, Shown] = {}
+        self._typing: dict[str, TypingRate] = {}
+        self.cache_hits: dict[str, int] = {}
         self._told: set[str] = set()
         self._progress_supported = False
         self._load_task: asyncio.Task[None] | None = None
@@ -117,6 +158,7 @@ class Session:
     def start_loading(self) -> None:
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()
+        self.worker.state = EngineState.LOADING  # at once, so `codellama/status` never shows the old model
         self._load_task = asyncio.ensure_future(self._load())
 
     async def _load(self) -> None:
@@ -170,10 +212,18 @@ class Session:
         return [OtherDocument(other.uri, other.text) for other in same]
 
     def change(self, uri: str, version: int, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
-        self._cancel(uri)  # the request in flight is for text that no longer exists
         self._edited[uri] = time.monotonic()
+        self._typing.setdefault(uri, TypingRate()).keystroke(time.monotonic())
         try:
-            self.documents.change(uri, version, changes)
+            doc = self.documents.change(uri, version, changes)
+            running = self._in_flight.get(uri)
+            # The request in flight is for text that no longer exists, unless the user is
+            # typing exactly what it is generating: the next request will follow it.
+            if (
+                running is not None
+                and running.flight.continues(doc.text, _cursor_after(running.flight, doc.text)) is None
+            ):
+                self._cancel(uri)
         except UnknownDocument as exc:
             self.tell(f"{exc}; send textDocument/didOpen first", types.MessageType.Warning)
         except PositionError as exc:
@@ -183,18 +233,27 @@ class Session:
         self._cancel(uri)
         self._edited.pop(uri, None)
         self._anchors.pop(uri, None)
+        self._shown.pop(uri, None)
+        self._typing.pop(uri, None)
         self.documents.close(uri)
 
     def _cancel(self, uri: str) -> None:
-        token = self._in_flight.pop(uri, None)
-        if token is not None:
-            token.cancel()
+        running = self._in_flight.pop(uri, None)
+        if running is not None:
+            running.token.cancel()
 
     # -- completion ---------------------------------------------------------------
 
     async def suggest(
-        self, uri: str, position: types.Position, *, invoked: bool, with_word: bool = False
+        self,
+        uri: str,
+        position: types.Position,
+        *,
+        invoked: bool,
+        with_word: bool = False,
+        progress_token: types.ProgressToken | None = None,
     ) -> Suggestion | None:
+        arrived = time.perf_counter()
         settings = self.settings
         if not settings.enabled:
             return None
@@ -213,22 +272,52 @@ class Session:
             return None
         if self.worker.state is not EngineState.READY:
             return None
+        answer = _Answer(doc, offset, with_word)
 
+        running = self._in_flight.get(uri)
+        if running is not None and running.work is not None and not running.token.cancelled:
+            typed = running.flight.continues(doc.text, offset)
+            if typed is not None:
+                return await self._follow(running, typed, answer, arrived)
         self._cancel(uri)  # newest wins
-        token = self._in_flight[uri] = CancelToken()
+        shown = self._shown.get(uri)
+        rest = shown.rest_after(doc.text, offset) if shown is not None else None
+        if shown is not None and rest is not None:
+            # The user typed the beginning of the suggestion on screen: the rest, no model work.
+            self._hit(uri, "type_through", arrived)
+            return answer.make(rest, shown.replace_after)
+
+        token = CancelToken()
+        running = self._in_flight[uri] = _Running(token, Flight(Anchor.of(doc.text, offset)))
         version = doc.version
+        partial = self._partial_sender(uri, position, progress_token)
         try:
-            if settings.debounce_ms and not invoked:
-                await asyncio.sleep(settings.debounce_ms / 1000)
+            delay: float = settings.debounce_ms
+            if delay < 0:
+                delay = self._typing.setdefault(uri, TypingRate()).debounce_ms(time.monotonic())
+            if delay and not invoked:
+                await asyncio.sleep(delay / 1000)
                 if token.cancelled:
                     return None
             snapshot = snapshot_of(
                 doc, offset, invoked=invoked, others=self._others(doc), anchor=self._anchors.get(uri)
             )
-            started = time.perf_counter()
-            work = asyncio.ensure_future(self.worker.run(lambda engine: complete(engine, snapshot, settings, token)))
+            flight = running.flight
+
+            def on_text(text: str) -> None:
+                flight.produced = text
+                if partial is not None:
+                    partial(text)
+
+            def work_in_thread(engine: Engine) -> Completion:
+                queued_ms = (time.perf_counter() - arrived) * 1000
+                result = complete(engine, snapshot, settings, token, on_text)
+                result.stats.extra["queued_ms"] = round(queued_ms, 2)
+                return result
+
+            work = running.work = asyncio.ensure_future(self.worker.run(work_in_thread))
             # Recorded when the worker finishes, also for a request that was cancelled meanwhile.
-            work.add_done_callback(lambda done: self._record(uri, done, started, token))
+            work.add_done_callback(lambda done: self._record(uri, done, arrived, token))
             result = await asyncio.shield(work)
         except asyncio.CancelledError:
             token.cancel()  # $/cancelRequest: the worker stops at its next check
@@ -238,23 +327,85 @@ class Session:
             self.tell(f"completion failed: {exc}")
             return None
         finally:
-            if self._in_flight.get(uri) is token:
+            if partial is not None:
+                partial(None)
+            if self._in_flight.get(uri) is running:
                 del self._in_flight[uri]
-        if (
-            token.cancelled
-            or not result.text
-            or doc.version != version
-            or uri not in self.documents
-            or self.documents.get(uri) is not doc
-        ):
+        if not result.plan.skip:
+            self._anchors[uri] = result.plan.window.start
+        if token.cancelled or not result.text or not answer.still_current(self.documents, version):
             return None
-        text = result.text
-        start = offset
-        if with_word:
-            word = _identifier_tail(snapshot.text[:offset])
-            start -= len(word)
-            text = word + text
-        return Suggestion(text, doc.position_at(start), doc.position_at(offset + result.replace_after))
+        self._shown[uri] = Shown(running.flight.anchor, result.text, result.replace_after)
+        return answer.make(result.text, result.replace_after)
+
+    async def _follow(self, running: _Running, typed: str, answer: _Answer, arrived: float) -> Suggestion | None:
+        """Wait for the generation the user is typing along with, and answer what they have not typed yet."""
+        assert running.work is not None
+        version = answer.doc.version
+        try:
+            result = await asyncio.shield(running.work)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return None
+        if not answer.still_current(self.documents, version) or running.token.cancelled:
+            return None
+        if not result.text.startswith(typed) or len(result.text) <= len(typed):
+            return None
+        self._hit(answer.doc.uri, "in_flight", arrived)
+        rest = result.text[len(typed) :]
+        self._shown[answer.doc.uri] = Shown(Anchor.of(answer.doc.text, answer.offset), rest, result.replace_after)
+        return answer.make(rest, result.replace_after)
+
+    def _hit(self, uri: str, kind: str, arrived: float) -> None:
+        self.cache_hits[kind] = self.cache_hits.get(kind, 0) + 1
+        entry = {"uri": uri, "cache": kind, "total_ms": round((time.perf_counter() - arrived) * 1000, 2)}
+        self.recent.append(entry)
+        log.info("completion %s", entry)
+
+    def _partial_sender(
+        self, uri: str, position: types.Position, progress_token: types.ProgressToken | None
+    ) -> Callable[[str | None], None] | None:
+        """Streams the growing suggestion: $/progress for a client's workDoneToken, and our own
+        `codellama/partialCompletion` notification when `partialNotifications` is on."""
+        notify = self.settings.partial_notifications
+        if progress_token is None and not notify:
+            return None
+        loop = asyncio.get_running_loop()
+        state = {"last": 0.0, "begun": False}
+
+        def send(text: str | None) -> None:
+            try:
+                if progress_token is not None:
+                    progress = self._server.work_done_progress
+                    if text is None:
+                        if state["begun"]:
+                            progress.end(progress_token, types.WorkDoneProgressEnd())
+                        return
+                    if not state["begun"]:
+                        state["begun"] = True
+                        progress.begin(progress_token, types.WorkDoneProgressBegin(title="codellama-ls"))
+                    progress.report(progress_token, types.WorkDoneProgressReport(message=text))
+                if notify and text is not None:
+                    self._server.protocol.notify(
+                        PARTIAL_NOTIFICATION,
+                        {
+                            "uri": uri,
+                            "position": {"line": position.line, "character": position.character},
+                            "text": text,
+                        },
+                    )
+            except Exception:  # a client that went away must not break generation
+                log.debug("partial result not sent", exc_info=True)
+
+        def from_worker(text: str | None) -> None:
+            now = time.perf_counter()
+            if text is not None and now - state["last"] < 0.05:
+                return  # at most 20 updates a second
+            state["last"] = now
+            loop.call_soon_threadsafe(send, text)
+
+        return from_worker
 
     def _record(self, uri: str, done: asyncio.Future[Completion], started: float, token: CancelToken) -> None:
         if done.cancelled() or done.exception() is not None:
@@ -271,6 +422,7 @@ class Session:
             "generated_tokens": stats.generated_tokens,
             "prompt_ms": round(stats.prompt_ms, 2),
             "first_token_ms": round(stats.first_token_ms, 2),
+            "queued_ms": stats.extra.get("queued_ms", 0.0),
             "total_ms": round((time.perf_counter() - started) * 1000, 2),
             "stop_reason": "cancelled" if token.cancelled else stats.stop_reason,
         }
@@ -303,6 +455,17 @@ class Session:
         if not self.shut_down:
             log.warning("exit without shutdown")
             self.worker.close()
+
+    def stats(self) -> dict[str, Any]:
+        """`codellama/stats`: per recent request, token counts, cache use and times (see the README)."""
+        completed = [e for e in self.recent if "cache" not in e and e.get("stop_reason") != "cancelled"]
+        prompt = sum(e["prompt_tokens"] for e in completed)
+        reused = sum(e["reused_tokens"] for e in completed)
+        return {
+            "requests": list(self.recent),
+            "cache_hits": dict(self.cache_hits),
+            "kv_reuse": round(reused / prompt, 4) if prompt else None,
+        }
 
     def shutdown(self) -> None:
         self.shut_down = True

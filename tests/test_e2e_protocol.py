@@ -12,6 +12,7 @@ from tests.lsp_support import (
     cursor,
     inline,
     open_doc,
+    plain,
     server_env,
     start,
     status,
@@ -150,6 +151,16 @@ async def test_cancel_request_stops_generation_and_is_answered() -> None:
         await client.shutdown_session()
 
 
+def type_at(client, uri: str, version: int, line: int, character: int, text: str) -> None:  # type: ignore[no-untyped-def]
+    position = types.Position(line, character)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(range=types.Range(position, position), text=text)],
+        )
+    )
+
+
 async def test_newer_request_supersedes_older_and_every_request_is_answered() -> None:
     client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="abc", SCRIPTED_DELAY="0.2"))
     try:
@@ -157,10 +168,49 @@ async def test_newer_request_supersedes_older_and_every_request_is_answered() ->
         open_doc(client, URI, "value = \n")
         first = asyncio.ensure_future(inline(client, URI, 0, 8))
         await asyncio.sleep(0.25)
-        second = asyncio.ensure_future(inline(client, URI, 0, 8))
+        type_at(client, URI, 2, 0, 8, "z")  # not what the model is writing: the old request is cancelled
+        second = asyncio.ensure_future(inline(client, URI, 0, 9))
         old, new = await asyncio.wait_for(asyncio.gather(first, second), 10)
         assert not old.items
         assert [item.insert_text for item in new.items] == ["abc"]
+        stats = plain(await client.protocol.send_request_async("codellama/stats", None))
+        assert [r.get("stop_reason") for r in stats["requests"]][:1] == ["cancelled"]
+    finally:
+        await client.shutdown_session()
+
+
+async def test_typing_along_with_a_generation_reuses_it() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="abcdef", SCRIPTED_DELAY="0.1"))
+    try:
+        await wait_ready(client)
+        open_doc(client, URI, "value = \n")
+        first = asyncio.ensure_future(inline(client, URI, 0, 8))
+        await asyncio.sleep(0.35)  # "abc" produced so far
+        type_at(client, URI, 2, 0, 8, "ab")  # the user types what the model is writing
+        second = await asyncio.wait_for(inline(client, URI, 0, 10), 10)
+        assert [item.insert_text for item in second.items] == ["cdef"]
+        assert not (await first).items  # its text no longer fits the document
+        # Typing the beginning of what is on screen: answered from the cache, no model work.
+        type_at(client, URI, 3, 0, 10, "cd")
+        third = await asyncio.wait_for(inline(client, URI, 0, 12), 10)
+        assert [item.insert_text for item in third.items] == ["ef"]
+        stats = plain(await client.protocol.send_request_async("codellama/stats", None))
+        assert stats["cache_hits"] == {"in_flight": 1, "type_through": 1}
+        assert len([r for r in stats["requests"] if "cache" not in r]) == 1  # the model ran once
+    finally:
+        await client.shutdown_session()
+
+
+async def test_status_request_without_params_is_answered() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env())
+    try:
+        # vscode-jsonrpc omits `params` when there are none.
+        client.protocol._send_data({"jsonrpc": "2.0", "id": "bare", "method": "codellama/status"})  # type: ignore[arg-type]
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if "bare" not in client.protocol._request_futures:
+                break
+        assert (await wait_ready(client))["state"] == "ready"
     finally:
         await client.shutdown_session()
 

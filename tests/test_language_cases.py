@@ -56,3 +56,13 @@ def test_enough_cases_per_language() -> None:
         assert counts.get(language, 0) >= 8, language
     for language in ("lua", "shellscript", "ruby", "php", "csharp"):
         assert counts.get(language, 0) >= 3, language
+
+
+def test_time_budget_ends_a_block_at_a_line_boundary() -> None:
+    engine = ScriptedEngine("a = 1\n    b = 2\n    c = 3\n    d = 4", token_delay_s=0.05, chunk=4)
+    doc = Document("file:///case/slow.py", "python", 1, "def f():\n    \n")
+    settings = Settings(max_latency_ms=200, syntax_check=False)
+    result = complete(engine, snapshot_of(doc, 13), settings, lambda: False)
+    assert result.text.startswith("a = 1")
+    assert not result.text.endswith(("=", " "))  # never a cut in the middle of a line
+    assert result.text.count("\n") < 3

@@ -117,3 +117,10 @@ def test_detect_indent(text: str, style: IndentStyle) -> None:
 @pytest.mark.parametrize("after,fires", [("", True), (")", True), ("  ]);", True), ("x)", False), (" foo", False)])
 def test_should_trigger(after: str, fires: bool) -> None:
     assert should_trigger(after) is fires
+
+
+def test_cut_to_line_keeps_whole_lines_of_a_block() -> None:
+    stopper = Stopper(Unit.BLOCK, base_indent="", max_lines=10)
+    stopper.feed("a = 1\nb = 2\nc =")
+    stopper.cut_to_line()
+    assert stopper.finish() == "a = 1\nb = 2"
