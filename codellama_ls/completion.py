@@ -152,6 +152,27 @@ def _skip_reason(snapshot: Snapshot, line_after: str) -> str:
     return ""
 
 
+# Token counts of single lines, for cutting windows: all but the line being typed repeat from
+# keystroke to keystroke. Only the engine thread (or the CLI) plans, so a plain dict will do.
+_line_counts: dict[tuple[object, str], int] = {}
+_LINE_COUNTS_MAX = 50_000
+
+
+def _counter(vocab: Vocab) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        if len(text) > 512:
+            return len(vocab.encode(text))
+        key = (vocab.encode, text)
+        known = _line_counts.get(key)
+        if known is None:
+            if len(_line_counts) >= _LINE_COUNTS_MAX:
+                _line_counts.clear()
+            known = _line_counts[key] = len(vocab.encode(text))
+        return known
+
+    return count
+
+
 def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Plan:
     text, offset = snapshot.text, snapshot.offset
     line_before, line_after = _line_around(text, offset)
@@ -162,9 +183,7 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     if skip:
         return Plan([], mode, Window("", "", offset, offset), unit, line_before, line_after, following, skip)
 
-    def count(s: str) -> int:
-        return len(vocab.encode(s))
-
+    count = _counter(vocab)
     budget = max(n_ctx - settings.max_tokens - _PROMPT_OVERHEAD, 16)
     cross = ""
     if settings.cross_file and snapshot.others:
@@ -235,6 +254,11 @@ def complete(
     on_text: Callable[[str], None] | None = None,
 ) -> Completion:
     """Generate until the completion unit is done; `on_text` sees the growing suggestion."""
+    if cancelled():
+        # Superseded while queued behind other work: not even a plan.
+        window = Window("", "", snapshot.offset, snapshot.offset)
+        empty = Plan([], PromptMode.PREFIX_ONLY, window, Unit.LINE, "", "", skip="cancelled before it started")
+        return Completion("", empty, GenerationStats(stop_reason="cancelled"))
     the_plan = plan(vocab_of(engine), engine.info.n_ctx, snapshot, settings)
     if the_plan.skip:
         return Completion("", the_plan, GenerationStats(stop_reason=the_plan.skip))

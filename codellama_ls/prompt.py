@@ -68,8 +68,42 @@ def encode_infilling(vocab: Vocab, text: str) -> list[int]:
     return vocab.encode(text)
 
 
+# The prefix up to its last newline is the same from keystroke to keystroke; only the line being
+# typed changes. A few entries per vocab are enough.
+_heads: dict[tuple[object, str], list[int]] = {}
+
+
+_checked: dict[object, bool] = {}
+
+
+def _newline_splits(vocab: Vocab) -> bool:
+    """Whether this vocab really never merges across a newline (true of Code Llama's)."""
+    known = _checked.get(vocab.encode)
+    if known is None:
+        samples = [("def f():\n", "    return x"), ("a\n\n", "\n  b"), ("x = 1\n", "\n"), ("s\n", " t")]
+        known = _checked[vocab.encode] = all(
+            vocab.encode(head + tail) == vocab.encode(head) + encode_infilling(vocab, tail) for head, tail in samples
+        )
+    return known
+
+
 def encode(vocab: Vocab, text: str) -> list[int]:
-    return vocab.encode(text) if text else []
+    """encode(text); for SentencePiece vocabs, reuses the tokens of the text before its last line.
+
+    A newline is never merged with its neighbours, so the tokens of `head + tail`, where `head`
+    ends with a newline, are encode(head) + encode_infilling(tail)."""
+    if not text:
+        return []
+    cut = text.rfind("\n") + 1
+    if not vocab.adds_space_prefix or cut < 256 or cut == len(text) or not _newline_splits(vocab):
+        return vocab.encode(text)
+    key = (vocab.encode, text[:cut])
+    head = _heads.get(key)
+    if head is None:
+        if len(_heads) >= 8:
+            _heads.clear()
+        head = _heads[key] = vocab.encode(text[:cut])
+    return head + encode_infilling(vocab, text[cut:])
 
 
 def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> list[int]:

@@ -103,7 +103,7 @@ class Session:
         self._told: set[str] = set()
         self._progress_supported = False
         self._load_task: asyncio.Task[None] | None = None
-        self.recent: deque[dict[str, Any]] = deque(maxlen=32)
+        self.recent: deque[dict[str, Any]] = deque(maxlen=1000)
         self.shut_down = False
         self._edited: dict[str, float] = {}
         self._anchors: dict[str, int] = {}
@@ -295,8 +295,10 @@ class Session:
             delay: float = settings.debounce_ms
             if delay < 0:
                 delay = self._typing.setdefault(uri, TypingRate()).debounce_ms(time.monotonic())
+            slept = 0.0
             if delay and not invoked:
                 await asyncio.sleep(delay / 1000)
+                slept = delay
                 if token.cancelled:
                     return None
             snapshot = snapshot_of(
@@ -309,15 +311,20 @@ class Session:
                 if partial is not None:
                     partial(text)
 
+            submitted = time.perf_counter()
+
             def work_in_thread(engine: Engine) -> Completion:
-                queued_ms = (time.perf_counter() - arrived) * 1000
+                begun = time.perf_counter()
                 result = complete(engine, snapshot, settings, token, on_text)
-                result.stats.extra["queued_ms"] = round(queued_ms, 2)
+                extra = result.stats.extra
+                extra["queued_ms"] = round((begun - arrived) * 1000, 2)
+                extra["wait_ms"] = round((begun - submitted) * 1000, 2)  # behind other work on the engine thread
+                extra["debounce_ms"] = slept
                 return result
 
             work = running.work = asyncio.ensure_future(self.worker.run(work_in_thread))
             # Recorded when the worker finishes, also for a request that was cancelled meanwhile.
-            work.add_done_callback(lambda done: self._record(uri, done, arrived, token))
+            work.add_done_callback(lambda done: self._record(uri, done, arrived, token, invoked))
             result = await asyncio.shield(work)
         except asyncio.CancelledError:
             token.cancel()  # $/cancelRequest: the worker stops at its next check
@@ -407,13 +414,17 @@ class Session:
 
         return from_worker
 
-    def _record(self, uri: str, done: asyncio.Future[Completion], started: float, token: CancelToken) -> None:
+    def _record(
+        self, uri: str, done: asyncio.Future[Completion], started: float, token: CancelToken, invoked: bool = False
+    ) -> None:
         if done.cancelled() or done.exception() is not None:
             return
         result = done.result()
         stats = result.stats
+        total_ms = (time.perf_counter() - started) * 1000
         entry = {
             "uri": uri,
+            "invoked": invoked,
             "mode": result.plan.mode.value,
             "unit": result.plan.unit.value,
             "prompt_tokens": stats.prompt_tokens,
@@ -423,7 +434,13 @@ class Session:
             "prompt_ms": round(stats.prompt_ms, 2),
             "first_token_ms": round(stats.first_token_ms, 2),
             "queued_ms": stats.extra.get("queued_ms", 0.0),
-            "total_ms": round((time.perf_counter() - started) * 1000, 2),
+            "wait_ms": stats.extra.get("wait_ms", 0.0),
+            "engine_ms": round(stats.total_ms, 2),
+            "total_ms": round(total_ms, 2),
+            # Everything but llama.cpp compute, waiting for the engine thread, and the deliberate debounce.
+            "overhead_ms": round(
+                total_ms - stats.total_ms - stats.extra.get("wait_ms", 0.0) - stats.extra.get("debounce_ms", 0.0), 2
+            ),
             "stop_reason": "cancelled" if token.cancelled else stats.stop_reason,
         }
         self.recent.append(entry)

@@ -113,3 +113,12 @@ def test_heal_backs_off_the_last_token(vocab: Vocab, prefix: str) -> None:
     assert heal(vocab, tokens, prefix, PromptMode.PSM) == (tokens, "")
     at_space = build_prompt(vocab, prefix + " ", "", PromptMode.SPM)
     assert heal(vocab, at_space, prefix + " ", PromptMode.SPM) == (at_space, "")
+
+
+@pytest.mark.parametrize("mode", [PromptMode.PSM, PromptMode.SPM])
+def test_long_prefixes_match_the_reference_too(vocab: Vocab, mode: PromptMode) -> None:
+    # Long prefixes reuse the tokens of their earlier lines; the result must not change.
+    prefix = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(30)) + "def g(y):\n    retu"
+    for tail in ("", "r", "rn y", " \t"):
+        ours = build_prompt(vocab, prefix + tail, "\n\nprint(g(1))\n", mode)
+        assert ours == reference_prompt(vocab, prefix + tail, "\n\nprint(g(1))\n", spm=mode is PromptMode.SPM)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
 
 # Small enough that cancellation lands quickly, large enough to keep batching efficient.
-EVAL_CHUNK = 64
+EVAL_CHUNK = 32
 _END_TEXTS = ("▁<EOT>", "<EOT>")
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
@@ -127,6 +127,10 @@ class LlamaEngine:
         self._llm.verbose = False  # no per-request print()s from Llama.generate
         self._llama_cpp = llama_cpp
         self._info = self._read_info(path, gpu_layers)
+        # One decode now pages the weights in and sizes the compute buffers, so the first
+        # completion does not pay for it.
+        self._llm.eval([self._info.bos if self._info.bos is not None else 0])
+        self._llm.n_tokens = 0
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
         self._current_key = ""
@@ -134,6 +138,7 @@ class LlamaEngine:
         self._state_budget = state_cache_mb * 1024 * 1024
         self._allowed: dict[bytes, np.ndarray] = {}
         self._rng = np.random.default_rng()
+        self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
         model = self._llm._model
@@ -210,9 +215,24 @@ class LlamaEngine:
     def generate(
         self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
     ) -> Iterator[str]:
-        llm = self._llm
         stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
         started = time.perf_counter()
+        try:
+            yield from self._generate(prompt, sampling, cancelled, constraint, key, stats, started)
+        finally:
+            stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _generate(
+        self,
+        prompt: list[int],
+        sampling: Sampling,
+        cancelled: Cancelled,
+        constraint: str,
+        key: str,
+        stats: GenerationStats,
+        started: float,
+    ) -> Iterator[str]:
+        llm = self._llm
         if not prompt:
             return
         self._switch_document(key)
@@ -220,11 +240,12 @@ class LlamaEngine:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
         reuse = self._reusable_prefix(prompt)
         stats.reused_tokens = reuse
-        if not self._eval_prompt(prompt, reuse, cancelled):
+        finished = self._eval_prompt(prompt, reuse, cancelled)
+        # Counted also when cancelled: a superseded request's evaluation is kept for the next one.
+        stats.evaluated_tokens = self._llm.n_tokens - reuse
+        if not finished:
             stats.stop_reason = "cancelled"
-            stats.total_ms = (time.perf_counter() - started) * 1000
             return
-        stats.evaluated_tokens = len(prompt) - reuse
         stats.prompt_ms = (time.perf_counter() - started) * 1000
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         context = list(prompt)
@@ -271,7 +292,6 @@ class LlamaEngine:
                 stats.stop_reason = "end"
         finally:
             tokens.close()
-            stats.total_ms = (time.perf_counter() - started) * 1000
 
     def _switch_document(self, key: str) -> None:
         """Keep each document's KV cache: switching documents saves the current one's and restores
@@ -324,12 +344,10 @@ class LlamaEngine:
 
     def _reusable_prefix(self, prompt: list[int]) -> int:
         llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]
-        common = 0
-        for a, b in zip(cached, prompt, strict=False):
-            if a != b:
-                break
-            common += 1
+        n = min(llm.n_tokens, len(prompt))
+        cached = np.asarray(llm.input_ids[:n])
+        differ = np.flatnonzero(cached != np.asarray(prompt[:n], dtype=cached.dtype))
+        common = int(differ[0]) if differ.size else n
         # At least one prompt token must be decoded so there are fresh logits to sample from.
         return min(common, len(prompt) - 1)
 
