@@ -1,0 +1,192 @@
+-- codellama-ls for Neovim 0.11+: server config, ghost text, keys and commands.
+--
+--   require('codellama_ls').setup({ init_options = { model = '/path/to/model.gguf' } })
+--
+-- `vim.lsp.enable('codellama_ls')` alone also works (defaults): plugin/codellama_ls.lua
+-- hooks LspAttach, and lsp/codellama_ls.lua holds the server config.
+local config = require('codellama_ls.config')
+
+local api = vim.api
+local M = {}
+
+M.NAME = 'codellama_ls'
+local STATUS_METHOD = 'codellama/status'
+
+-- Which client shows the suggestions: Neovim 0.12's own when there is one (and the
+-- user did not say builtin = false), else ours (ghost.lua).
+local function backend()
+  local builtin = require('codellama_ls.builtin')
+  if config.options.builtin ~= false and builtin.available() then
+    return builtin
+  end
+  return require('codellama_ls.ghost')
+end
+M.backend = backend
+
+local function map_keys(bufnr)
+  local impl = backend()
+  for action, lhs in pairs(config.options.keymaps) do
+    if lhs and not (impl.unsupported and impl.unsupported[action]) then
+      vim.keymap.set('i', lhs, function()
+        return backend().keys(action, bufnr, lhs)
+      end, { buffer = bufnr, expr = true, replace_keycodes = true, desc = 'codellama-ls: ' .. action })
+    end
+  end
+end
+
+local function unmap_keys(bufnr, keymaps)
+  for _, lhs in pairs(keymaps) do
+    if lhs then
+      pcall(vim.keymap.del, 'i', lhs, { buffer = bufnr })
+    end
+  end
+end
+
+--- Called on LspAttach for our client (see plugin/codellama_ls.lua).
+function M.attach(client, bufnr)
+  backend().attach(client, bufnr)
+  map_keys(bufnr)
+end
+
+function M.detach(bufnr)
+  backend().detach(bufnr)
+  unmap_keys(bufnr, config.options.keymaps)
+end
+
+-- For your own mappings (not <expr> ones): each returns true when it did something.
+function M.accept()
+  return backend().run('accept', api.nvim_get_current_buf()) == true
+end
+function M.accept_word()
+  return backend().run('accept_word', api.nvim_get_current_buf()) == true
+end
+function M.accept_line()
+  return backend().run('accept_line', api.nvim_get_current_buf()) == true
+end
+function M.dismiss()
+  return backend().run('dismiss', api.nvim_get_current_buf()) == true
+end
+function M.trigger()
+  return backend().run('trigger', api.nvim_get_current_buf()) == true
+end
+
+function M.toggle(enabled)
+  if enabled == nil then
+    enabled = not config.options.enabled
+  end
+  config.options.enabled = enabled
+  backend().set_enabled(enabled)
+  return enabled
+end
+
+local function client_for(bufnr)
+  return vim.lsp.get_clients({ name = M.NAME, bufnr = bufnr })[1] or vim.lsp.get_clients({ name = M.NAME })[1]
+end
+
+--- Ask the server for `codellama/status`; callback(err, status).
+function M.status(callback, bufnr)
+  local client = client_for(bufnr or api.nvim_get_current_buf())
+  if not client then
+    callback('codellama-ls is not running', nil)
+    return
+  end
+  -- An empty object, not nil: Neovim would leave "params" out, which some servers reject.
+  client:request(STATUS_METHOD, vim.empty_dict(), function(err, result)
+    callback(err and (err.message or vim.inspect(err)) or nil, result)
+  end, bufnr)
+end
+
+local function describe(status)
+  if status.state == 'failed' then
+    return ('model failed: %s'):format(status.error or '?')
+  end
+  local parts = { status.state }
+  if status.model_name or status.model then
+    parts[#parts + 1] = tostring(status.model_name or status.model)
+  end
+  if status.state == 'ready' then
+    parts[#parts + 1] = ('fim=%s n_ctx=%s gpu_layers=%s'):format(
+      tostring(status.fim),
+      tostring(status.n_ctx),
+      tostring(status.gpu_layers)
+    )
+  end
+  return table.concat(parts, ', ')
+end
+
+local function show_status()
+  M.status(function(err, status)
+    local where = config.options.enabled and 'on' or 'off'
+    local mode = backend() == require('codellama_ls.ghost') and 'ghost text' or 'built-in inline completion'
+    if err then
+      vim.notify(('codellama-ls: %s'):format(err), vim.log.levels.WARN)
+    else
+      vim.notify(('codellama-ls: %s (suggestions %s, %s)'):format(describe(status), where, mode))
+    end
+  end)
+end
+
+--- Autocmds, commands and highlight; safe to call more than once.
+function M.register()
+  api.nvim_set_hl(0, 'CodellamaGhost', { link = 'Comment', default = true })
+  local group = api.nvim_create_augroup('codellama_ls', { clear = true })
+  api.nvim_create_autocmd('LspAttach', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == M.NAME then
+        M.attach(client, args.buf)
+      end
+    end,
+  })
+  api.nvim_create_autocmd('LspDetach', {
+    group = group,
+    callback = function(args)
+      local client = vim.lsp.get_client_by_id(args.data.client_id)
+      if client and client.name == M.NAME then
+        M.detach(args.buf)
+      end
+    end,
+  })
+  api.nvim_create_user_command('CodellamaToggle', function(cmd)
+    local wanted = ({ on = true, off = false })[cmd.args] -- nil: flip
+    local enabled = M.toggle(wanted)
+    vim.notify(('codellama-ls: suggestions %s'):format(enabled and 'on' or 'off'))
+  end, {
+    nargs = '?',
+    complete = function()
+      return { 'on', 'off' }
+    end,
+    desc = 'Turn codellama-ls suggestions on or off',
+  })
+  api.nvim_create_user_command('CodellamaStatus', show_status, { desc = 'Show the codellama-ls model state' })
+end
+
+-- The user's server options as a vim.lsp.config() table (nil fields keep lsp/codellama_ls.lua's).
+local function server_config(o)
+  local fields = {}
+  for _, key in ipairs({ 'cmd', 'filetypes', 'root_markers', 'init_options', 'settings' }) do
+    fields[key] = o[key]
+  end
+  return vim.tbl_deep_extend('force', o.lsp or {}, fields)
+end
+
+---@param opts table? see lua/codellama_ls/config.lua
+function M.setup(opts)
+  local previous = config.options.keymaps
+  local o = config.set(opts)
+  M.register()
+  vim.lsp.config(M.NAME, server_config(o))
+  if o.enable_server then
+    vim.lsp.enable(M.NAME)
+  end
+  -- setup() after the server attached (lazy loading): apply the new keys there too.
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.NAME })) do
+    for bufnr in pairs(client.attached_buffers) do
+      unmap_keys(bufnr, previous)
+      M.attach(client, bufnr)
+    end
+  end
+end
+
+return M
