@@ -232,7 +232,8 @@ def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
     spec = snapshot.language
     if spec is None or not edit.text:
         return edit
-    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.tree, snapshot.source)
+    outermost = snapshot.scopes[-1] if snapshot.scopes else None
+    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.tree, snapshot.source, outermost)
     if checker is None:
         return edit
     lines = edit.text.split("\n")

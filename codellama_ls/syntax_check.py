@@ -58,11 +58,19 @@ class ErrorCheck:
         offset: int,
         tree: tree_sitter.Tree | None = None,
         source: bytes | None = None,
+        scope: tuple[int, int] | None = None,
     ) -> ErrorCheck | None:
-        """`tree` and `source`, when given, are the document's current parse (saves a full parse)."""
+        """`tree` and `source`, when given, are the document's current parse (saves a full parse).
+        `scope`, the outermost definition around the cursor, limits the check to its lines: two
+        parses of a function cost far less than re-parsing a large file."""
         parser = _parser(spec)
         if parser is None:
             return None
+        if scope is not None and scope[0] <= offset <= scope[1]:
+            start = text.rfind("\n", 0, scope[0]) + 1
+            end = text.find("\n", max(scope[1], offset))
+            text, offset = text[start : len(text) if end < 0 else end + 1], offset - start
+            tree = source = None
         if source is None or tree is None:
             source = text.encode("utf-8")
             tree = parser.parse(source)
