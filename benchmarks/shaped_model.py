@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.gguf_models import BOS_ID, EOS_ID, EOT_ID, MID_ID, PRE_ID, SUF_ID, UNK_ID, codellama_vocab
+from tests.gguf_models import add_codellama_tokenizer, codellama_vocab
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,7 @@ def _weight(rng: np.random.Generator, rows: int, cols: int, quantize: bool) -> n
 
 def write(path: Path, shape: Shape, quantize: bool = True, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
-    tokens, scores, types = codellama_vocab(True)
-    n_vocab = len(tokens)
+    n_vocab = len(codellama_vocab(True)[0])
     kind = gguf.GGMLQuantizationType.Q4_0 if quantize else gguf.GGMLQuantizationType.F16
     writer = gguf.GGUFWriter(str(path), arch="llama")
     writer.add_name(f"CodeLlama-shaped {shape.n_embd}x{shape.n_layer} random")
@@ -61,20 +60,7 @@ def write(path: Path, shape: Shape, quantize: bool = True, seed: int = 0) -> Pat
     writer.add_rope_dimension_count(shape.n_embd // shape.n_head)
     writer.add_rope_freq_base(1_000_000.0)
     writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
-    writer.add_bos_token_id(BOS_ID)
-    writer.add_eos_token_id(EOS_ID)
-    writer.add_unk_token_id(UNK_ID)
-    writer.add_add_bos_token(True)
-    writer.add_add_eos_token(False)
-    writer.add_add_space_prefix(True)
-    writer.add_eot_token_id(EOT_ID)
-    writer.add_uint32(gguf.Keys.Tokenizer.FIM_PRE_ID, PRE_ID)
-    writer.add_uint32(gguf.Keys.Tokenizer.FIM_SUF_ID, SUF_ID)
-    writer.add_uint32(gguf.Keys.Tokenizer.FIM_MID_ID, MID_ID)
+    add_codellama_tokenizer(writer)
 
     ones = np.ones(shape.n_embd, dtype=np.float32)
     e, f = shape.n_embd, shape.n_ff

@@ -125,17 +125,10 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
 
 
 def _load_engine(settings: Any) -> Any:
-    from codellama_ls.engine.llama import LlamaEngine
-    from codellama_ls.models import resolve_model
+    from codellama_ls.engine.worker import load_llama_engine
 
-    path = resolve_model(settings)
-    return LlamaEngine(
-        path,
-        n_ctx=settings.n_ctx,
-        n_gpu_layers=settings.n_gpu_layers,
-        n_threads=settings.n_threads,
-        n_batch=settings.n_batch,
-    )
+    # huggingface_hub draws its own progress bar on the terminal while a preset downloads.
+    return load_llama_engine(settings, lambda message, done, total: None)
 
 
 def cmd_complete(args: argparse.Namespace) -> int:

@@ -255,6 +255,27 @@ def _cache_dir() -> Path:
     return Path(folder)
 
 
+def add_codellama_tokenizer(writer: gguf.GGUFWriter, fim: bool = True, eot_metadata: bool = True) -> None:
+    """Code Llama's SentencePiece tokenizer metadata; the benchmarks' shaped models use it too."""
+    tokens, scores, types = codellama_vocab(fim)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    writer.add_bos_token_id(BOS_ID)
+    writer.add_eos_token_id(EOS_ID)
+    writer.add_unk_token_id(UNK_ID)
+    writer.add_add_bos_token(True)
+    writer.add_add_eos_token(False)
+    writer.add_add_space_prefix(True)
+    if fim and eot_metadata:
+        writer.add_eot_token_id(EOT_ID)
+        # gguf-py has no add_* helper for these; write the keys llama.cpp reads.
+        writer.add_uint32(gguf.Keys.Tokenizer.FIM_PRE_ID, PRE_ID)
+        writer.add_uint32(gguf.Keys.Tokenizer.FIM_SUF_ID, SUF_ID)
+        writer.add_uint32(gguf.Keys.Tokenizer.FIM_MID_ID, MID_ID)
+
+
 def _write(
     path: Path,
     fim: bool,
@@ -301,22 +322,7 @@ def _write(
     writer.add_rope_freq_base(1_000_000.0)  # Code Llama's rope theta
     writer.add_layer_norm_rms_eps(1e-5)
 
-    writer.add_tokenizer_model("llama")
-    writer.add_token_list(tokens)
-    writer.add_token_scores(scores)
-    writer.add_token_types(types)
-    writer.add_bos_token_id(BOS_ID)
-    writer.add_eos_token_id(EOS_ID)
-    writer.add_unk_token_id(UNK_ID)
-    writer.add_add_bos_token(True)
-    writer.add_add_eos_token(False)
-    writer.add_add_space_prefix(True)
-    if fim and eot_metadata:
-        writer.add_eot_token_id(EOT_ID)
-        # gguf-py has no add_* helper for these; write the keys llama.cpp reads.
-        writer.add_uint32(gguf.Keys.Tokenizer.FIM_PRE_ID, PRE_ID)
-        writer.add_uint32(gguf.Keys.Tokenizer.FIM_SUF_ID, SUF_ID)
-        writer.add_uint32(gguf.Keys.Tokenizer.FIM_MID_ID, MID_ID)
+    add_codellama_tokenizer(writer, fim, eot_metadata)
 
     def zeros(*shape: int) -> npt.NDArray[np.float16]:
         return np.zeros(shape, dtype=np.float16)
