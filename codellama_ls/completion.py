@@ -255,6 +255,7 @@ def complete(
     on_text: Callable[[str], None] | None = None,
 ) -> Completion:
     """Generate until the completion unit is done; `on_text` sees the growing suggestion."""
+    began = time.perf_counter()
     if cancelled():
         # Superseded while queued behind other work: not even a plan.
         window = Window("", "", snapshot.offset, snapshot.offset)
@@ -269,6 +270,7 @@ def complete(
         max_lines=settings.max_lines,
         next_line=next((line for line in the_plan.following if line.strip()), ""),
     )
+    planned = time.perf_counter()
     pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
     pending = the_plan.constraint
     deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None
@@ -313,4 +315,7 @@ def complete(
     )
     if settings.syntax_check and not cancelled():
         edit = _syntax_gate(snapshot, edit)
-    return Completion(edit.text, the_plan, engine.last_stats, edit.replace_after)
+    stats = engine.last_stats
+    stats.extra["plan_ms"] = round((planned - began) * 1000, 2)
+    stats.extra["post_ms"] = round((time.perf_counter() - planned) * 1000 - stats.total_ms, 2)
+    return Completion(edit.text, the_plan, stats, edit.replace_after)

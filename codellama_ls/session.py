@@ -436,6 +436,8 @@ class Session:
             "queued_ms": stats.extra.get("queued_ms", 0.0),
             "wait_ms": stats.extra.get("wait_ms", 0.0),
             "engine_ms": round(stats.total_ms, 2),
+            "plan_ms": stats.extra.get("plan_ms", 0.0),
+            "post_ms": stats.extra.get("post_ms", 0.0),
             "total_ms": round(total_ms, 2),
             # Everything but llama.cpp compute, waiting for the engine thread, and the deliberate debounce.
             "overhead_ms": round(

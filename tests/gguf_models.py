@@ -285,7 +285,7 @@ def _write(
     name: str,
     context_length: int,
 ) -> None:
-    tokens, scores, types = codellama_vocab(fim)
+    tokens = codellama_vocab(fim)[0]
     token_id = {text: i for i, text in enumerate(tokens)}
     unknown = [t for t in [*transitions, *transitions.values(), default_next] if t not in token_id]
     if unknown:
