@@ -247,3 +247,35 @@ async def test_configuration_change_applies() -> None:
         assert not (await inline(client, URI, 1, 4)).items
     finally:
         await client.shutdown_session()
+
+
+async def test_growing_suggestion_streams_as_progress_and_notifications() -> None:
+    env = server_env(SCRIPTED_OUTPUT="abcdefgh", SCRIPTED_DELAY="0.06")
+    client, _ = await start(SCRIPTED_SERVER, env, init_options={"partialNotifications": True})
+    partials: list[str] = []
+
+    @client.feature("codellama/partialCompletion")
+    def on_partial(params):  # type: ignore[no-untyped-def]  # unannotated: pygls reads `object` as "the client"
+        partials.append(plain(params)["text"])
+
+    try:
+        await wait_ready(client)
+        open_doc(client, URI, "value = \n")
+        client.progress_reports["stream-1"] = []  # a token the client made itself, as the spec allows
+        result = await client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+                text_document=types.TextDocumentIdentifier(uri=URI),
+                position=types.Position(0, 8),
+                work_done_token="stream-1",
+            )
+        )
+        assert [item.insert_text for item in result.items] == ["abcdefgh"]
+        await asyncio.sleep(0.2)
+        assert partials and all("abcdefgh".startswith(p) for p in partials)
+        reports = client.progress_reports.get("stream-1", [])
+        assert reports and reports[0].kind == "begin" and reports[-1].kind == "end"
+        messages = [r.message for r in reports if r.kind == "report"]
+        assert messages and all("abcdefgh".startswith(m) for m in messages)
+    finally:
+        await client.shutdown_session()
