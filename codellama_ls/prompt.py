@@ -106,6 +106,22 @@ def encode(vocab: Vocab, text: str) -> list[int]:
     return head + encode_infilling(vocab, text[cut:])
 
 
+_suffixes: dict[tuple[object, str], list[int]] = {}
+
+
+def _suffix_tokens(vocab: Vocab, suffix: str) -> list[int]:
+    """encode_infilling(suffix), remembered: while the user types, the text after the cursor stays the same."""
+    if len(suffix) < 256:
+        return encode_infilling(vocab, suffix)
+    key = (vocab.encode, suffix)
+    tokens = _suffixes.get(key)
+    if tokens is None:
+        if len(_suffixes) >= 8:
+            _suffixes.clear()
+        tokens = _suffixes[key] = encode_infilling(vocab, suffix)
+    return tokens
+
+
 def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> list[int]:
     bos = [vocab.bos] if vocab.bos is not None else []
     if mode is PromptMode.PREFIX_ONLY or vocab.fim is None:
@@ -113,9 +129,9 @@ def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> li
     fim = vocab.fim
     if mode is PromptMode.PSM:
         return (
-            bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + encode_infilling(vocab, suffix) + [fim.middle]
+            bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
         )
-    return bos + [fim.prefix, fim.suffix] + encode_infilling(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
+    return bos + [fim.prefix, fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
 
 
 def at_token_boundary(prefix: str) -> bool:

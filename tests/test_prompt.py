@@ -122,3 +122,12 @@ def test_long_prefixes_match_the_reference_too(vocab: Vocab, mode: PromptMode) -
     for tail in ("", "r", "rn y", " \t"):
         ours = build_prompt(vocab, prefix + tail, "\n\nprint(g(1))\n", mode)
         assert ours == reference_prompt(vocab, prefix + tail, "\n\nprint(g(1))\n", spm=mode is PromptMode.SPM)
+
+
+@pytest.mark.parametrize("mode", [PromptMode.PSM, PromptMode.SPM])
+def test_long_suffixes_match_the_reference_too(vocab: Vocab, mode: PromptMode) -> None:
+    suffix = "\n".join(f"    y{i} = call({i})" for i in range(40)) + "\n"
+    for prefix in ("def g(y):\n    ", "def g(y):\n    ret"):
+        for _ in range(2):  # the second time comes from the cache
+            ours = build_prompt(vocab, prefix, suffix, mode)
+            assert ours == reference_prompt(vocab, prefix, suffix, spm=mode is PromptMode.SPM)
