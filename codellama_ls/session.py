@@ -295,15 +295,18 @@ class Session:
             delay: float = settings.debounce_ms
             if delay < 0:
                 delay = self._typing.setdefault(uri, TypingRate()).debounce_ms(time.monotonic())
-            slept = 0.0
-            if delay and not invoked:
-                await asyncio.sleep(delay / 1000)
-                slept = delay
-                if token.cancelled:
-                    return None
+            # The snapshot (and the tree's incremental re-parse it needs) is taken before the
+            # debounce, so that work overlaps the wait; a keystroke during the wait cancels it all.
             snapshot = snapshot_of(
                 doc, offset, invoked=invoked, others=self._others(doc), anchor=self._anchors.get(uri)
             )
+            slept = 0.0
+            if delay and not invoked:
+                sleep_started = time.perf_counter()
+                await asyncio.sleep(delay / 1000)
+                slept = (time.perf_counter() - sleep_started) * 1000
+                if token.cancelled or doc.version != version:
+                    return None
             flight = running.flight
 
             def on_text(text: str) -> None:
