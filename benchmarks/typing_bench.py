@@ -320,11 +320,21 @@ def baseline_llama_server(
             line_end = text.index("\n", target)
             typed = text[target:line_end]
             for index in range(0, len(typed), every):
+                # As llama.vim sends it: lines before the cursor line, the cursor line's head as
+                # `prompt`, lines after; 256 and 64 lines at most (its defaults); its server-side cache on.
+                before = text[:target].split("\n")
+                head = before.pop() + typed[: index + 1]
+                after = text[line_end:].split("\n")[1:65]
                 body = json.dumps(
                     {
-                        "input_prefix": text[:target] + typed[: index + 1],
-                        "input_suffix": text[line_end:],
+                        "input_prefix": "\n".join(before[-256:]) + "\n",
+                        "prompt": head,
+                        "input_suffix": "\n".join(after),
+                        "input_extra": [],
                         "n_predict": options["maxTokens"],
+                        "top_k": 40,
+                        "top_p": 0.90,
+                        "samplers": ["top_k", "top_p", "infill"],
                         "cache_prompt": True,
                     }
                 ).encode()
