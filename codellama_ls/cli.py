@@ -93,6 +93,8 @@ def _setup_logging(level: str, log_file: Path | None = None) -> None:
     logging.getLogger("codellama_ls").setLevel(level.upper())
     # llama.cpp warns about harmless vocab details on every load; show them when debugging.
     logging.getLogger("llama.cpp").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
+    # Its retries while offline are summed up in our one message about the download.
+    logging.getLogger("huggingface_hub").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
