@@ -304,7 +304,8 @@ def baseline_llama_server(
         return "not measured: no llama-server binary on PATH"
     port = 18181
     server = subprocess.Popen(
-        [binary, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-c", str(options["nCtx"])],
+        # llama.vim's default window (256 lines before, 64 after) needs more context than ours.
+        [binary, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-c", str(2 * options["nCtx"])],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
