@@ -31,6 +31,9 @@ CONFIG_ENV = "CODELLAMA_LS_CONFIG"
 SECTION = "codellama"
 
 FimFormat = Literal["auto", "psm", "spm", "none"]
+LogLevel = Literal["error", "warning", "info", "debug"]
+# Fields typed with one of these aliases accept only its values (annotations are strings here).
+_CHOICES: dict[str, tuple[str, ...]] = {"FimFormat": get_args(FimFormat), "LogLevel": get_args(LogLevel)}
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class Settings:
     """Answer completion requests at all."""
     max_file_bytes: int = 2_000_000
     """Larger documents are not completed."""
-    log_level: Literal["error", "warning", "info", "debug"] = "info"
+    log_level: LogLevel = "info"
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,8 @@ def _coerce(name: str, value: Any) -> Any:
     """Convert one raw value to the field's type, raising ValueError with a reason."""
     current = getattr(Settings(), name)
     annotation = _FIELDS[name].type
-    if isinstance(annotation, str) and annotation.startswith(("FimFormat", "Literal")):
-        choices = get_args(FimFormat) if annotation == "FimFormat" else _literal_choices(name)
+    if isinstance(annotation, str) and annotation in _CHOICES:
+        choices = _CHOICES[annotation]
         text = str(value).strip().lower()
         if text not in choices:
             raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
@@ -119,33 +122,20 @@ def _coerce(name: str, value: Any) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise ValueError(f"must be true or false, got {value!r}")
-    if isinstance(current, int):
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(f"must be an integer, got {value!r}")
+    if isinstance(current, (int, float)):
+        kind = type(current)
+        what = "an integer" if kind is int else "a number"
+        if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"must be {what}, got {value!r}")
         try:
-            number = int(value)
+            number = kind(value)
         except (TypeError, ValueError):
-            raise ValueError(f"must be an integer, got {value!r}") from None
+            raise ValueError(f"must be {what}, got {value!r}") from None
         _check_range(name, number)
         return number
-    if isinstance(current, float):
-        if isinstance(value, bool):
-            raise ValueError(f"must be a number, got {value!r}")
-        try:
-            real = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"must be a number, got {value!r}") from None
-        _check_range(name, real)
-        return real
     if not isinstance(value, str):
         raise ValueError(f"must be a string, got {value!r}")
     return value
-
-
-def _literal_choices(name: str) -> tuple[str, ...]:
-    if name == "log_level":
-        return ("error", "warning", "info", "debug")
-    return ()
 
 
 _RANGES: dict[str, tuple[float, float]] = {
