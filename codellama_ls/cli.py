@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.config import SettingsLayers, config_path, normalize, resolve
+from codellama_ls.config import SettingsLayers, choices, config_path, normalize, resolve
 from codellama_ls.engine.base import EngineError
 
 COMMANDS = ("serve", "complete", "models", "doctor")
@@ -25,11 +25,11 @@ class UsageError(Exception):
 
 def _add_settings_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="preset name or path to a .gguf file")
-    parser.add_argument("--fim-format", choices=("auto", "psm", "spm", "none"))
+    parser.add_argument("--fim-format", choices=choices("fim_format"))
     parser.add_argument("--n-gpu-layers", type=int, help="layers to offload (-1: all when available)")
     parser.add_argument("--n-ctx", type=int, help="context size in tokens")
     parser.add_argument("--max-tokens", type=int, help="generation budget per suggestion")
-    parser.add_argument("--log-level", choices=("error", "warning", "info", "debug"))
+    parser.add_argument("--log-level", choices=choices("log_level"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,8 @@ from typing import Any, Literal, get_args
 
 import platformdirs
 
+from codellama_ls.settings_schema import setting, spec_of
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -38,56 +40,115 @@ _CHOICES: dict[str, tuple[str, ...]] = {"FimFormat": get_args(FimFormat), "LogLe
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings; field docs are the README's settings table."""
+    """Resolved settings. Each field is the one place for its setting's facts (see settings_schema)."""
 
-    model: str = "codellama-7b"
-    """Preset name or path to a .gguf file."""
-    model_dir: str = ""
-    """Where presets are downloaded; empty means the platform cache dir."""
-    auto_download: bool = True
-    """Download a missing preset on first use."""
-    n_gpu_layers: int = -1
-    """Layers offloaded to the GPU; -1 means all when llama.cpp has GPU support, else 0."""
-    n_ctx: int = 4096
-    """Context window in tokens (prompt + generation)."""
-    n_threads: int = 0
-    """CPU threads for llama.cpp; 0 lets llama.cpp choose."""
-    n_batch: int = 512
-    """Prompt tokens evaluated per llama.cpp batch."""
-    state_cache_mb: int = 1024
-    """Memory for other documents' saved KV caches, so switching documents re-uses them; 0 disables."""
-    fim_format: FimFormat = "auto"
-    """auto: SPM for models with FIM tokens (token healing inside words), prefix-only otherwise."""
-    token_healing: bool = True
-    """Inside a word, back off the last prompt token and make the first generated token re-spell it."""
-    max_tokens: int = 128
-    """Generation budget per suggestion."""
-    max_lines: int = 8
-    """Most lines of a block suggestion."""
-    suffix_share: float = 0.25
-    """Part of the prompt budget given to the text after the cursor."""
-    temperature: float = 0.0
-    """0 is greedy decoding, the most predictable ghost text."""
-    top_k: int = 40
-    top_p: float = 0.95
-    cross_file: bool = True
-    """Put relevant chunks of other open documents of the same language before the prefix."""
-    cross_file_share: float = 0.2
-    """Part of the prompt budget for cross-file chunks."""
-    max_cross_file_chunks: int = 4
-    syntax_check: bool = True
-    """Cut or drop a suggestion that adds syntax errors to the document."""
-    debounce_ms: int = -1
-    """Wait before starting an automatic request; -1 adapts to the typing rate, 0 never waits."""
-    max_latency_ms: int = 0
-    """End generation at a line boundary after this long; 0 means no time limit."""
-    partial_notifications: bool = False
-    """Send the growing suggestion as `codellama/partialCompletion` notifications."""
-    enabled: bool = True
-    """Answer completion requests at all."""
-    max_file_bytes: int = 2_000_000
-    """Larger documents are not completed."""
-    log_level: LogLevel = "info"
+    model: str = setting(
+        "codellama-7b",
+        "a preset name (`codellama-ls models` lists them) or the path of a `.gguf` file",
+        reload=True,
+        scope="machine",
+        vscode="`${workspaceFolder}`, `${userHome}` and `~` are expanded.",
+        examples=("codellama-7b", "codellama-13b", "/path/to/model.gguf"),
+    )
+    model_dir: str = setting(
+        "",
+        "where presets are downloaded and looked for; empty means the user cache directory"
+        " (`codellama-ls models` shows it)",
+        reload=True,
+        scope="machine",
+        default_doc="user cache dir + `/models`",
+    )
+    auto_download: bool = setting(True, "download a missing preset on first use", scope="machine-overridable")
+    n_gpu_layers: int = setting(
+        -1,
+        "layers offloaded to the GPU; `-1` is all when llama.cpp was built with GPU support, else none",
+        range=(-1, 10_000),
+        reload=True,
+        scope="machine-overridable",
+    )
+    n_ctx: int = setting(4096, "context window in tokens (prompt and generation)", range=(256, 1_048_576), reload=True)
+    n_threads: int = setting(
+        0,
+        "CPU threads for llama.cpp; `0` lets llama.cpp choose",
+        range=(0, 1024),
+        reload=True,
+        scope="machine-overridable",
+    )
+    n_batch: int = setting(512, "prompt tokens evaluated per llama.cpp batch", range=(1, 65_536), reload=True)
+    state_cache_mb: int = setting(
+        1024,
+        "memory (MB) for other documents' saved KV caches, so switching files restores them instead of"
+        " evaluating the prompt again; `0` disables",
+        range=(0, 1 << 20),
+        reload=True,
+    )
+    fim_format: FimFormat = setting(
+        "auto",
+        "fill-in-the-middle prompt order: `auto` is suffix-first (SPM) for models with FIM tokens, with token"
+        " healing inside a word, and prefix-only for models without; `none` is prefix-only",
+        choice_docs=(
+            "Suffix-first (SPM) for models with fill-in-the-middle tokens, prefix only for the others.",
+            "Prefix-suffix-middle: <PRE> prefix <SUF> suffix <MID>.",
+            "Suffix-prefix-middle: <PRE> <SUF> suffix <MID> prefix.",
+            "Complete from the text before the cursor only.",
+        ),
+    )
+    token_healing: bool = setting(
+        True,
+        "inside a word, back off the prompt's last token and make the first generated token re-spell it"
+        " (else `auto` uses PSM there)",
+    )
+    max_tokens: int = setting(128, "generation budget per suggestion, in tokens", range=(1, 8192))
+    max_lines: int = setting(8, "most lines of a multi-line (block) suggestion", range=(1, 1000))
+    suffix_share: float = setting(
+        0.25, "part of the prompt budget given to the code after the cursor", range=(0.0, 0.9)
+    )
+    temperature: float = setting(
+        0.0, "sampling temperature; `0` is greedy decoding, the most stable ghost text", range=(0.0, 5.0)
+    )
+    top_k: int = setting(40, "top-k sampling when `temperature` is above 0", range=(0, 1000))
+    top_p: float = setting(0.95, "top-p (nucleus) sampling when `temperature` is above 0", range=(0.0, 1.0))
+    cross_file: bool = setting(
+        True, "put relevant chunks of other open documents of the same language before the prefix"
+    )
+    cross_file_share: float = setting(0.2, "part of the prompt budget for cross-file chunks", range=(0.0, 0.5))
+    max_cross_file_chunks: int = setting(4, "most cross-file chunks in one prompt", range=(0, 32))
+    syntax_check: bool = setting(True, "cut or drop a suggestion that would add syntax errors to the document")
+    debounce_ms: int = setting(
+        -1,
+        "wait before starting an automatic request: `-1` adapts to the typing rate (half a keystroke interval,"
+        " at most 50 ms, while you type fast; nothing when you pause), `0` never waits, N waits N ms;"
+        " explicit requests never wait",
+        range=(-1, 10_000),
+    )
+    max_latency_ms: int = setting(
+        0,
+        "end generation at a line boundary after this many milliseconds; `0` means no time limit",
+        range=(0, 600_000),
+    )
+    partial_notifications: bool = setting(
+        False,
+        "send the growing suggestion as `codellama/partialCompletion` notifications",
+        vscode="VS Code's inline completion API cannot show them; they are for other clients.",
+    )
+    enabled: bool = setting(
+        True,
+        "answer completion requests at all",
+        scope="language-overridable",
+        vscode='`Code Llama: Toggle Completions` flips it; a language-specific `false` (under `"[markdown]"`,'
+        " for example) turns completions off for that language only.",
+    )
+    max_file_bytes: int = setting(2_000_000, "larger documents (in bytes) are not completed", range=(1, 1 << 31))
+    log_level: LogLevel = setting(
+        "info",
+        "how much the server logs to stderr; `debug` includes llama.cpp's own messages",
+        vscode="The log is in the `Code Llama` output channel.",
+    )
+
+    @classmethod
+    def reload_fields(cls) -> tuple[str, ...]:
+        """The settings that only take effect when the model is loaded again."""
+        return tuple(f.name for f in fields(cls) if spec_of(f).reload)
 
 
 @dataclass(frozen=True)
@@ -103,15 +164,20 @@ def _snake(name: str) -> str:
 _FIELDS = {f.name: f for f in fields(Settings)}
 
 
+def choices(name: str) -> tuple[str, ...]:
+    """The values a setting accepts when its type is one of the Literal aliases above; () otherwise."""
+    annotation = _FIELDS[name].type
+    return _CHOICES.get(annotation, ()) if isinstance(annotation, str) else ()
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Convert one raw value to the field's type, raising ValueError with a reason."""
     current = getattr(Settings(), name)
-    annotation = _FIELDS[name].type
-    if isinstance(annotation, str) and annotation in _CHOICES:
-        choices = _CHOICES[annotation]
+    allowed = choices(name)
+    if allowed:
         text = str(value).strip().lower()
-        if text not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}, got {value!r}")
+        if text not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}")
         return text
     if isinstance(current, bool):
         if isinstance(value, bool):
@@ -139,22 +205,7 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 _RANGES: dict[str, tuple[float, float]] = {
-    "n_gpu_layers": (-1, 10_000),
-    "n_ctx": (256, 1_048_576),
-    "n_threads": (0, 1024),
-    "n_batch": (1, 65_536),
-    "state_cache_mb": (0, 1 << 20),
-    "max_tokens": (1, 8192),
-    "max_lines": (1, 1000),
-    "suffix_share": (0.0, 0.9),
-    "cross_file_share": (0.0, 0.5),
-    "max_cross_file_chunks": (0, 32),
-    "temperature": (0.0, 5.0),
-    "top_k": (0, 1000),
-    "top_p": (0.0, 1.0),
-    "debounce_ms": (-1, 10_000),
-    "max_latency_ms": (0, 600_000),
-    "max_file_bytes": (1, 1 << 31),
+    f.name: spec.range for f in fields(Settings) if (spec := spec_of(f)).range is not None
 }
 
 
@@ -164,7 +215,7 @@ def _check_range(name: str, value: float) -> None:
         raise ValueError(f"must be between {low:g} and {high:g}, got {value:g}")
 
 
-def normalize(raw: Mapping[str, Any] | None, source: str) -> tuple[dict[str, Any], list[str]]:
+def normalize(raw: Any, source: str) -> tuple[dict[str, Any], list[str]]:
     """Accept camelCase or snake_case keys, optionally nested under "codellama"."""
     if raw is None:
         return {}, []
@@ -195,12 +246,13 @@ def resolve(layers: Iterable[tuple[str, Mapping[str, Any]]]) -> Resolved:
                 values[name] = _coerce(name, raw)
             except ValueError as exc:
                 problems.append(
-                    f"{source}: {_camel(name)} {exc}; keeping {values.get(name, getattr(Settings(), name))!r}"
+                    f"{source}: {editor_key(name)} {exc}; keeping {values.get(name, getattr(Settings(), name))!r}"
                 )
     return Resolved(dataclasses.replace(Settings(), **values), tuple(problems))
 
 
-def _camel(name: str) -> str:
+def editor_key(name: str) -> str:
+    """The camelCase key editors use for a setting."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Settings that only take effect when the model is loaded again.
-_RELOAD_FIELDS = ("model", "model_dir", "n_ctx", "n_gpu_layers", "n_threads", "n_batch", "state_cache_mb")
+_RELOAD_FIELDS = Settings.reload_fields()
 
 
 @dataclass(frozen=True)
