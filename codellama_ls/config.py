@@ -215,14 +215,19 @@ def _check_range(name: str, value: float) -> None:
         raise ValueError(f"must be between {low:g} and {high:g}, got {value:g}")
 
 
+def _no_settings(raw: Any) -> bool:
+    # Lua clients (Neovim) encode an empty table as `[]`: like null, it means "no settings".
+    return raw is None or (isinstance(raw, list) and not raw)
+
+
 def normalize(raw: Any, source: str) -> tuple[dict[str, Any], list[str]]:
     """Accept camelCase or snake_case keys, optionally nested under "codellama"."""
-    if raw is None:
+    if _no_settings(raw):
         return {}, []
     if not isinstance(raw, Mapping):
         return {}, [f"{source}: expected an object of settings, got {type(raw).__name__}"]
-    if isinstance(raw.get(SECTION), Mapping):
-        raw = raw[SECTION]
+    if SECTION in raw and (isinstance(raw[SECTION], Mapping) or _no_settings(raw[SECTION])):
+        raw = raw[SECTION] or {}
     out: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in raw.items():

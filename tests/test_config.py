@@ -56,7 +56,7 @@ def test_broken_toml_is_reported_not_raised(tmp_path: Path) -> None:
 
 
 def test_non_object_options() -> None:
-    values, problems = normalize("not an object", "initializationOptions")  # type: ignore[arg-type]
+    values, problems = normalize("not an object", "initializationOptions")
     assert values == {} and problems
 
 
@@ -66,3 +66,22 @@ def test_bool_and_range_coercion() -> None:
     assert resolved.settings.top_p == 0.5
     assert resolved.settings.max_lines == Settings().max_lines
     assert any("maxLines must be between" in p for p in resolved.problems)
+
+
+def test_empty_array_or_null_means_no_settings() -> None:
+    # Neovim encodes an empty Lua table, `init_options = {}`, as `[]`.
+    for raw in ([], None, {}, {"codellama": []}, {"codellama": None}, {"codellama": {}}):
+        assert normalize(raw, "initializationOptions") == ({}, []), raw
+    layers = SettingsLayers(file_path=Path("/nonexistent"), environ={"CODELLAMA_LS_MAX_LINES": "3"})
+    layers.set_init_options([])
+    layers.set_client([])
+    layers.set_client(None)
+    resolved = layers.resolve()
+    assert resolved.problems == ()
+    assert resolved.settings == Settings(max_lines=3)
+
+
+def test_a_list_with_something_in_it_is_still_reported() -> None:
+    values, problems = normalize(["maxLines", 2], "initializationOptions")
+    assert values == {}
+    assert problems == ["initializationOptions: expected an object of settings, got list"]
