@@ -99,7 +99,7 @@ def _emacs_keys(text: str) -> set[str]:
     keys: set[str] = set()
     for form in re.findall(r"\(:(?:model|codellama)\b(?:[^()]|\([^()]*\))*\)", text):
         keys |= set(re.findall(r":(\w+)", form)) - {"codellama"}
-    keys |= set(re.findall(r"`:(\w+)`", text))
+    keys |= set(re.findall(r"`:([a-z]\w*)`", text))  # not Vim commands such as `:CodellamaStatus`
     return keys
 
 
@@ -110,6 +110,7 @@ def _emacs_keys(text: str) -> set[str]:
         ("editors/nvim/README.md", _neovim_keys),
         ("editors/nvim/lsp/codellama_ls.lua", _neovim_keys),
         ("editors/nvim/lua/codellama_ls/config.lua", _neovim_keys),
+        ("README.md", _emacs_keys),
         ("editors/emacs/README.md", _emacs_keys),
         ("editors/emacs/codellama-ls.el", _emacs_keys),
     ],
