@@ -114,3 +114,7 @@ def _fake_server(tmp_path: Path) -> Path:
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m codellama_ls "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     return bin_dir
+
+
+def test_ghost_highlight_without_truecolor(tmp_path: Path) -> None:
+    run_nvim(tmp_path, "highlight.lua", {"TERM": "xterm-256color"})

@@ -30,7 +30,7 @@ M.defaults = {
     dismiss = '<C-]>', -- hide it (leaving insert mode hides it too)
     trigger = '<M-\\>', -- ask now, as an explicit request (triggerKind Invoked)
   },
-  hl_group = 'CodellamaGhost', -- linked to Comment unless you define it
+  hl_group = 'CodellamaGhost', -- grey italic (Comment's colours) unless your colorscheme defines it
 }
 
 M.options = vim.deepcopy(M.defaults)

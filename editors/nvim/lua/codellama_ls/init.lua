@@ -131,10 +131,26 @@ local function show_status()
   end)
 end
 
+--- The ghost text's highlight, unless the colorscheme (or the user) defines one.  Not a
+--- link to Comment: Neovim's default Comment sets only a GUI colour, so without
+--- 'termguicolors' ghost text would look like code.  Grey (colour 8 exists in 16- and
+--- 256-colour terminals) or Comment's own terminal colour, and italic.
+function M.define_highlight()
+  local comment = api.nvim_get_hl(0, { name = 'Comment', link = false })
+  api.nvim_set_hl(0, 'CodellamaGhost', {
+    default = true,
+    fg = comment.fg or 0x808080,
+    ctermfg = comment.ctermfg or 8,
+    italic = true,
+  })
+end
+
 --- Autocmds, commands and highlight; safe to call more than once.
 function M.register()
-  api.nvim_set_hl(0, 'CodellamaGhost', { link = 'Comment', default = true })
+  M.define_highlight()
   local group = api.nvim_create_augroup('codellama_ls', { clear = true })
+  -- :colorscheme clears highlights; define ours again after it (its own definition wins).
+  api.nvim_create_autocmd('ColorScheme', { group = group, callback = M.define_highlight })
   api.nvim_create_autocmd('LspAttach', {
     group = group,
     callback = function(args)
