@@ -3,11 +3,13 @@ need exact control over the model's output (positions, cancellation).
 
 The completion echoes the text around the cursor, so a test sees exactly which
 prefix and suffix the server cut: `<prefix tail|suffix head>`.
-Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text).
+Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text), SCRIPTED_LOG_LEVEL
+(log to stderr at this level, as `codellama-ls serve` does).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -31,6 +33,9 @@ def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
 if __name__ == "__main__":
     # The echo is not code: these tests check the protocol, the per-language tables check the syntax rules.
     os.environ.setdefault("CODELLAMA_LS_SYNTAX_CHECK", "false")
+    if os.environ.get("SCRIPTED_LOG_LEVEL"):
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("codellama_ls").setLevel(os.environ["SCRIPTED_LOG_LEVEL"].upper())
     server = create_server(factory)
     transport = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)

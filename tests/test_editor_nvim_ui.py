@@ -118,3 +118,82 @@ def _fake_server(tmp_path: Path) -> Path:
 
 def test_ghost_highlight_without_truecolor(tmp_path: Path) -> None:
     run_nvim(tmp_path, "highlight.lua", {"TERM": "xterm-256color"})
+
+
+def test_loading_progress_busy_indicator_and_log(tmp_path: Path) -> None:
+    source = tmp_path / "example.py"
+    source.write_text("def area(width, height):\n    total =\n")
+    run_nvim(
+        tmp_path,
+        "ui_scripted.lua",
+        {
+            "SCRIPTED_OUTPUT": " add(width, height)",
+            "SCRIPTED_DELAY": "0.05",
+            "SCRIPTED_LOG_LEVEL": "info",
+            "CODELLAMA_NVIM_FILE": str(source),
+            "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
+        },
+    )
+
+
+def test_model_failure_and_checkhealth(tmp_path: Path) -> None:
+    source = tmp_path / "example.py"
+    source.write_text("x = 1\n")
+    bin_dir = _fake_server(tmp_path)
+    run_nvim(
+        tmp_path,
+        "ui_failure.lua",
+        {
+            "PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", ""),
+            "CODELLAMA_LS_MODEL": str(tmp_path / "no-such-model.gguf"),
+            "CODELLAMA_NVIM_FILE": str(source),
+        },
+    )
+
+
+def test_missing_server_binary_is_reported(tmp_path: Path) -> None:
+    source = tmp_path / "example.py"
+    source.write_text("x = 1\n")
+    run_nvim(
+        tmp_path,
+        "ui_missing.lua",
+        {"CODELLAMA_NVIM_MISSING": _missing_binary(tmp_path), "CODELLAMA_NVIM_FILE": str(source)},
+    )
+
+
+def test_help_tags_are_current_and_help_opens(tmp_path: Path) -> None:
+    """doc/tags is what :helptags makes of doc/codellama_ls.txt, and :help finds the topics."""
+    import shutil
+    import subprocess
+
+    nvim = _needs_0_11()
+    doc = tmp_path / "doc"
+    doc.mkdir()
+    shutil.copy(PLUGIN / "doc" / "codellama_ls.txt", doc)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NVIM", "VIM"))}
+    env.update(XDG_CONFIG_HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path))
+    out = subprocess.run(
+        [nvim, "--headless", "--clean", "-c", f"helptags {doc}", "-c", "qa!"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0 and "E" not in (out.stderr + out.stdout).replace("\r", ""), out.stderr + out.stdout
+    assert (doc / "tags").read_text() == (PLUGIN / "doc" / "tags").read_text(), "regenerate editors/nvim/doc/tags"
+    topics = ["codellama_ls", ":CodellamaLog", "codellama_ls-checkhealth", "hl-CodellamaGhost", "codellama_ls.setup()"]
+    check = (
+        "lua for _, t in ipairs(vim.json.decode([==[%s]==])) do vim.cmd.help(t); "
+        "io.stderr:write(t .. ' ' .. vim.bo.filetype .. string.char(10)) end"
+    )
+    out = subprocess.run(
+        [nvim, "--headless", "--clean", "--cmd", f"set rtp^={PLUGIN}", "-c", check % json.dumps(topics), "-c", "qa!"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0 and "E149" not in out.stderr + out.stdout, out.stderr
+    assert out.stderr.splitlines() == [f"{t} help" for t in topics], out.stderr

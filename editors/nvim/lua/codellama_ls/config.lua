@@ -30,6 +30,11 @@ M.defaults = {
     dismiss = '<C-]>', -- hide it (leaving insert mode hides it too)
     trigger = '<M-\\>', -- ask now, as an explicit request (triggerKind Invoked)
   },
+  -- Shown at the end of the cursor line while a suggestion is computed (0.11 client);
+  -- false hides it.  `require('codellama_ls').statusline()` says the same for a statusline.
+  busy_indicator = '⋯',
+  -- Show the model's loading progress and the end of it with vim.notify.
+  notify_progress = true,
   hl_group = 'CodellamaGhost', -- grey italic (Comment's colours) unless your colorscheme defines it
 }
 

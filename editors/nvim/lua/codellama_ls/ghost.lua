@@ -18,6 +18,7 @@ M.INVOKED, M.AUTOMATIC = 1, 2
 
 local ghost_ns = api.nvim_create_namespace('codellama_ls.ghost') -- the visible text
 local range_ns = api.nvim_create_namespace('codellama_ls.range') -- invisible range ends
+local busy_ns = api.nvim_create_namespace('codellama_ls.busy') -- "computing" at the line's end
 
 ---@class codellama_ls.Item
 ---@field text string insertText
@@ -80,12 +81,33 @@ local function clear(state, bufnr)
   state.items = nil
 end
 
+-- While a request is in flight, a mark at the end of the cursor line (a CPU takes a second).
+local function show_busy(bufnr, row)
+  local text = config.options.busy_indicator
+  if text and text ~= '' then
+    api.nvim_buf_clear_namespace(bufnr, busy_ns, 0, -1)
+    api.nvim_buf_set_extmark(bufnr, busy_ns, row, 0, {
+      virt_text = { { text, config.options.hl_group } },
+      virt_text_pos = 'eol',
+    })
+  end
+end
+
+local function clear_busy(bufnr)
+  if api.nvim_buf_is_valid(bufnr) then
+    api.nvim_buf_clear_namespace(bufnr, busy_ns, 0, -1)
+  end
+end
+
 -- Stop the debounce timer and the request in flight: a newer one replaces them.
 local function cancel(state)
   state.timer:stop()
   state.wanted = nil
   local pending = state.pending
   state.pending = nil
+  if pending and pending.bufnr then
+    clear_busy(pending.bufnr)
+  end
   local client = vim.lsp.get_client_by_id(state.client_id)
   if pending and pending.id and client then
     client:cancel_request(pending.id)
@@ -182,6 +204,7 @@ local function on_response(bufnr, request, err, result)
   end
   state.pending = nil
   state.wanted = nil
+  clear_busy(bufnr)
   local client = vim.lsp.get_client_by_id(state.client_id)
   if err or not result or not client or not api.nvim_buf_is_loaded(bufnr) then
     return
@@ -235,7 +258,7 @@ function M.request(bufnr, kind)
   local win = api.nvim_get_current_win()
   local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
   params.context = { triggerKind = kind }
-  local request = { tick = api.nvim_buf_get_changedtick(bufnr), row = row, col = col }
+  local request = { tick = api.nvim_buf_get_changedtick(bufnr), row = row, col = col, bufnr = bufnr }
   state.pending = request
   state.wanted = where(bufnr)
   -- client:request sends any pending didChange first, so the server sees this text.
@@ -244,6 +267,9 @@ function M.request(bufnr, kind)
   end, bufnr)
   if ok then
     request.id = id
+    if state.pending == request then -- not answered synchronously
+      show_busy(bufnr, row)
+    end
   elseif state.pending == request then
     state.pending, state.wanted = nil, nil
   end
@@ -326,6 +352,12 @@ function M.detach(bufnr)
   states[bufnr] = nil
   state.timer:close()
   pcall(api.nvim_del_augroup_by_id, state.augroup)
+end
+
+--- Whether a suggestion is being computed for `bufnr` (for statuslines and tests).
+function M.busy(bufnr)
+  local state = states[bufnr]
+  return state ~= nil and state.pending ~= nil
 end
 
 function M.visible(bufnr)

@@ -48,7 +48,7 @@ function M.attach(client, bufnr)
   map_keys(bufnr)
   -- The completion fallback (<C-x><C-o>, vim.lsp.completion.get()) sends snippets, which
   -- Neovim expands on accept only for clients enabled here (no automatic trigger).
-  if vim.lsp.completion and vim.lsp.completion.enable then
+  if vim.lsp.completion and vim.lsp.completion.enable and vim.lsp.get_client_by_id(client.id) then
     vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = false })
   end
 end
@@ -131,6 +131,113 @@ local function show_status()
   end)
 end
 
+--- For a statusline: what codellama-ls is doing in the current buffer ('' when idle).
+function M.statusline()
+  local bufnr = api.nvim_get_current_buf()
+  local ghost = require('codellama_ls.ghost')
+  if backend() == ghost and ghost.busy(bufnr) then
+    return 'codellama ' .. (config.options.busy_indicator or '…')
+  end
+  return M.loading and ('codellama: ' .. M.loading) or ''
+end
+
+-- The model's load, sent by the server as $/progress: shown where messages appear, and
+-- kept in M.loading for statuslines.  Failures come as window/showMessage, which Neovim shows.
+local function on_progress(args)
+  local client = vim.lsp.get_client_by_id(args.data.client_id)
+  local value = args.data.params and args.data.params.value
+  if not client or client.name ~= M.NAME or type(value) ~= 'table' then
+    return
+  end
+  local text = value.message or value.title or ''
+  if value.kind == 'end' then
+    M.loading = nil
+  else
+    M.loading = value.percentage and ('%s %d%%'):format(text, value.percentage) or text
+  end
+  if not config.options.notify_progress then
+    return
+  end
+  if value.kind == 'report' then
+    -- Percentages replace each other in the message area, without filling :messages.
+    api.nvim_echo({ { 'codellama-ls: ' .. M.loading } }, false, {})
+  else
+    vim.notify('codellama-ls: ' .. text, vim.log.levels.INFO)
+  end
+  vim.cmd.redrawstatus()
+end
+
+local told_missing = {}
+-- vim.lsp.enable() skips a server whose command is not executable and says so only in the
+-- LSP log: say it where the user looks, once per command.
+local function check_command(bufnr)
+  if not vim.lsp.is_enabled or not vim.lsp.is_enabled(M.NAME) then
+    return
+  end
+  local conf = vim.lsp.config[M.NAME]
+  local cmd = conf and conf.cmd
+  if type(cmd) ~= 'table' or not cmd[1] or told_missing[cmd[1]] then
+    return
+  end
+  if conf.filetypes and not vim.tbl_contains(conf.filetypes, vim.bo[bufnr].filetype) then
+    return
+  end
+  if vim.fn.executable(cmd[1]) == 0 then
+    told_missing[cmd[1]] = true
+    -- Scheduled: an error message inside the FileType autocmd would abort the :edit.
+    vim.schedule_wrap(vim.notify)(
+      ('codellama-ls: the server command %q was not found or is not executable, so no suggestions. '
+        .. 'Install the server (pip install codellama-ls, see :help codellama_ls-install) '
+        .. 'or set cmd in setup(). :checkhealth codellama_ls tells more.'):format(cmd[1]),
+      vim.log.levels.ERROR
+    )
+  end
+end
+M._check_command = check_command
+
+--- The server's log lines (its stderr, which Neovim keeps in its LSP log), oldest first.
+function M.log_lines()
+  local conf = vim.lsp.config[M.NAME] or {}
+  local program = type(conf.cmd) == 'table' and conf.cmd[1] or nil
+  local lines = {}
+  local file = io.open(vim.lsp.get_log_path(), 'r')
+  if not file then
+    return lines
+  end
+  for line in file:lines() do
+    -- [ERROR][date] .../_transport.lua:36	"rpc"	"<program>"	"stderr"	"<text>"
+    local who, text = line:match('\t"rpc"\t"(.-)"\t"stderr"\t(".*")$')
+    if who and (program == nil or who == program) then
+      local chunk = load('return ' .. text, 'lsp.log', 't', {})
+      local ok, value = pcall(chunk or error)
+      if ok and type(value) == 'string' then
+        vim.list_extend(lines, vim.split(value:gsub('\n$', ''), '\n', { plain = true }))
+      end
+    end
+  end
+  file:close()
+  return lines
+end
+
+--- :CodellamaLog: the server's log in a scratch buffer, to read, search and yank.
+function M.show_log()
+  local lines = M.log_lines()
+  if #lines == 0 then
+    lines = { ('(no codellama-ls log lines in %s)'):format(vim.lsp.get_log_path()) }
+  end
+  vim.cmd('botright new')
+  local bufnr = api.nvim_get_current_buf()
+  vim.bo[bufnr].buftype = 'nofile'
+  vim.bo[bufnr].bufhidden = 'wipe'
+  vim.bo[bufnr].swapfile = false
+  pcall(api.nvim_buf_set_name, bufnr, 'codellama-ls://log')
+  api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
+  vim.bo[bufnr].modifiable = false
+  vim.bo[bufnr].filetype = 'log'
+  api.nvim_win_set_cursor(0, { #lines, 0 })
+  return bufnr
+end
+
 --- The ghost text's highlight, unless the colorscheme (or the user) defines one.  Not a
 --- link to Comment: Neovim's default Comment sets only a GUI colour, so without
 --- 'termguicolors' ghost text would look like code.  Grey (colour 8 exists in 16- and
@@ -181,6 +288,14 @@ function M.register()
     desc = 'Turn codellama-ls suggestions on or off',
   })
   api.nvim_create_user_command('CodellamaStatus', show_status, { desc = 'Show the codellama-ls model state' })
+  api.nvim_create_user_command('CodellamaLog', M.show_log, { desc = "Show the codellama-ls server's log" })
+  api.nvim_create_autocmd('LspProgress', { group = group, callback = on_progress })
+  api.nvim_create_autocmd('FileType', {
+    group = group,
+    callback = function(args)
+      check_command(args.buf)
+    end,
+  })
 end
 
 -- The user's server options as a vim.lsp.config() table (nil fields keep lsp/codellama_ls.lua's).
@@ -200,6 +315,7 @@ function M.setup(opts)
   vim.lsp.config(M.NAME, server_config(o))
   if o.enable_server then
     vim.lsp.enable(M.NAME)
+    check_command(api.nvim_get_current_buf()) -- setup() after the file was opened (lazy loading)
   end
   -- setup() after the server attached (lazy loading): apply the new keys there too.
   for _, client in ipairs(vim.lsp.get_clients({ name = M.NAME })) do

@@ -1,0 +1,57 @@
+-- With the scripted server: the model's loading shown as messages, the busy indicator
+-- while a suggestion is computed (SCRIPTED_DELAY makes it take a while), and :CodellamaLog.
+local h = dofile(vim.env.CODELLAMA_NVIM_HARNESS)
+local api = vim.api
+
+h.run(function()
+  local plugin = require('codellama_ls')
+  plugin.setup({ cmd = vim.json.decode(vim.env.CODELLAMA_NVIM_SERVER), enabled = false })
+  vim.cmd.edit(vim.fn.fnameescape(vim.env.CODELLAMA_NVIM_FILE))
+  local bufnr = api.nvim_get_current_buf()
+  local _, state = h.wait_ready(bufnr)
+  h.eq('ready', state, 'model state')
+
+  -- $/progress of the load: its beginning and its end, as messages.
+  h.wait_for('the end of loading as a message', h.QUICK, function()
+    return h.notice('codellama-ls: Model ready')
+  end)
+  h.truthy(h.notice('codellama-ls: Loading model'), 'no message when loading began')
+  h.eq('', plugin.statusline(), 'statusline when idle and loaded')
+
+  -- The busy indicator while the request is in flight, gone with the answer.
+  local ghost = require('codellama_ls.ghost')
+  local busy_ns = api.nvim_create_namespace('codellama_ls.busy')
+  api.nvim_win_set_cursor(0, { 2, 0 })
+  h.type_keys('A')
+  h.type_keys('<M-\\>')
+  h.truthy(ghost.busy(bufnr), 'not busy right after asking')
+  local marks = api.nvim_buf_get_extmarks(bufnr, busy_ns, 0, -1, { details = true })
+  h.eq(1, #marks, 'busy marks')
+  h.eq(1, marks[1][2], 'busy mark row')
+  h.eq('⋯', marks[1][4].virt_text[1][1], 'busy mark text')
+  h.eq('codellama ⋯', plugin.statusline(), 'statusline while busy')
+  h.wait_for('the suggestion', h.SLOW, function()
+    return ghost.shown(bufnr)
+  end)
+  h.eq(false, ghost.busy(bufnr), 'busy after the answer')
+  h.eq({}, api.nvim_buf_get_extmarks(bufnr, busy_ns, 0, -1, {}), 'busy marks after the answer')
+  h.type_keys('<Esc>')
+
+  -- :checkhealth with the model ready: its name and GPU offload.
+  vim.cmd('checkhealth codellama_ls')
+  local report = table.concat(api.nvim_buf_get_lines(0, 0, -1, true), '\n')
+  h.log('checkhealth:\n%s', report)
+  h.truthy(report:find('model ready: scripted', 1, true), 'checkhealth: model ready')
+  h.truthy(report:find('GPU offload: none', 1, true), 'checkhealth: GPU offload')
+  vim.cmd('bwipeout')
+
+  -- :CodellamaLog shows the server's stderr in a buffer that can be copied.
+  local log = vim.fn.join(plugin.log_lines(), '\n')
+  h.truthy(log:find('model ready', 1, true), 'no "model ready" in the server log:\n' .. log)
+  vim.cmd('CodellamaLog')
+  h.truthy(api.nvim_buf_get_name(0):find('codellama-ls://log', 1, true), 'log buffer name')
+  local shown = table.concat(api.nvim_buf_get_lines(0, 0, -1, true), '\n')
+  h.truthy(shown:find('model ready', 1, true), 'no "model ready" in the :CodellamaLog buffer')
+  vim.cmd('%yank')
+  h.truthy(vim.fn.getreg('"'):find('model ready', 1, true), 'yanking the log buffer')
+end)
