@@ -112,3 +112,33 @@ def test_emacs_inline_and_capf_with_the_real_server(tmp_path: Path, encoding: st
     print(output)  # shown with -s, and by pytest when an assertion fails
     assert run.returncode == 0, f"Emacs exited with {run.returncode}; its output:\n{output}"
     assert source.read_text(encoding="utf-8") == EXPECTED, f"Emacs's output:\n{output}"
+
+
+FAILURE_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-failure.el"
+
+
+def test_emacs_explains_an_empty_explicit_request_and_shows_the_log(tmp_path: Path) -> None:
+    """C-c / when the model failed to load says why, once; M-x codellama-ls-show-log shows the server's stderr."""
+    if EMACS is None:
+        pytest.skip("emacs is not installed (Debian: apt-get install -t bookworm-backports emacs-nox)")
+    version = _emacs_version()
+    if version is None or version < (29, 0):
+        pytest.skip(f"Emacs 29 or later is needed for built-in Eglot; {EMACS} is {version}")
+    source = tmp_path / "project" / "smile.py"
+    source.parent.mkdir()
+    source.write_text("x = 1\n", encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODELLAMA_LS_")}
+    env.update(
+        PATH=str(_server_bin_dir(tmp_path)) + os.pathsep + env.get("PATH", ""),
+        HOME=str(home),
+        CODELLAMA_LS_MODEL=str(tmp_path / "no-such-model.gguf"),
+        CODELLAMA_LS_CONFIG=str(tmp_path / "no-such-config.toml"),
+        CODELLAMA_LS_TEST_FILE=str(source),
+        LANG="C.UTF-8",
+    )
+    command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(FAILURE_SCRIPT)]
+    run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output

@@ -1,6 +1,8 @@
 ;;; codellama-ls.el --- Code Llama completions from codellama-ls through Eglot  -*- lexical-binding: t; -*-
 
 ;; Author: The codellama-ls authors
+;; Maintainer: The codellama-ls authors
+;; URL: https://github.com/codellama-ls/codellama-ls
 ;; Version: 0.1.0
 ;; Package-Requires: ((emacs "29.1"))
 ;; Keywords: tools, languages, convenience
@@ -15,10 +17,12 @@
 ;; connects it to Emacs through Eglot, which is built into Emacs 29
 ;; and later:
 ;;
-;; - Loading the package puts an entry first in `eglot-server-programs',
-;;   so M-x eglot (or `eglot-ensure') in a buffer of one of
-;;   `codellama-ls-major-modes' starts `codellama-ls-command'.  Settings
-;;   for the server go in `codellama-ls-initialization-options'.
+;; - The global minor mode `codellama-ls-mode' puts an entry first in
+;;   `eglot-server-programs', so M-x eglot (or `eglot-ensure') in a
+;;   buffer of one of `codellama-ls-major-modes' starts
+;;   `codellama-ls-command'.  Settings for the server go in
+;;   `codellama-ls-initialization-options'.  Loading the package
+;;   changes nothing by itself.
 ;;
 ;; - `completion-at-point' (C-M-i) works through Eglot's own
 ;;   textDocument/completion support: the suggestion is offered as a
@@ -40,7 +44,11 @@
 ;;   (add-to-list 'load-path "/path/to/codellama-ls/editors/emacs")
 ;;   (require 'codellama-ls)
 ;;   (setq codellama-ls-initialization-options '(:model "codellama-7b"))
+;;   (codellama-ls-mode 1)
 ;;   (add-hook 'python-mode-hook #'eglot-ensure)
+;;
+;; While a suggestion is computed the mode line shows " CL…";
+;; M-x codellama-ls-show-log shows the server's log.
 
 ;;; Code:
 
@@ -100,9 +108,10 @@ Each element is a major mode symbol or (MODE :language-id ID), as
 in `eglot-server-programs'.  After changing this outside of the
 Customize interface, call `codellama-ls-eglot-setup' again."
   :type '(repeat (choice symbol (list symbol (const :language-id) string)))
+  :initialize #'custom-initialize-default
   :set (lambda (symbol value)
          (set-default-toplevel-value symbol value)
-         (when (fboundp 'codellama-ls-eglot-setup)
+         (when (bound-and-true-p codellama-ls-mode)
            (codellama-ls-eglot-setup))))
 
 (defcustom codellama-ls-idle-delay 0.3
@@ -143,9 +152,10 @@ whose server offers textDocument/inlineCompletion."
   (append codellama-ls-command
           (list :initializationOptions #'codellama-ls--initialization-options)))
 
+;;;###autoload
 (defun codellama-ls-eglot-setup ()
   "Put codellama-ls first in `eglot-server-programs' for its major modes.
-Loading this package calls this function."
+Turning on `codellama-ls-mode' calls this function."
   (interactive)
   (setq eglot-server-programs
         (cons (cons codellama-ls-major-modes #'codellama-ls--contact)
@@ -165,6 +175,7 @@ Loading this package calls this function."
   (cons (eglot--lsp-position-to-point (plist-get range :start))
         (eglot--lsp-position-to-point (plist-get range :end))))
 
+;;;###autoload
 (defun codellama-ls-status (&optional server)
   "Return the codellama/status object of SERVER as a plist.
 SERVER defaults to the current buffer's Eglot server.  Interactively,
@@ -179,6 +190,42 @@ show the model's state in the echo area."
                (if-let ((name (plist-get status :model_name))) (format " (%s)" name) "")
                (if-let ((err (plist-get status :error))) (format ": %s" err) "")))
     status))
+
+;;;###autoload
+(defun codellama-ls-show-log (&optional copy)
+  "Show the log of the current buffer's codellama-ls server.
+The server writes its log to standard error, which Eglot keeps in a
+buffer.  With prefix argument COPY, also put the log in the kill ring."
+  (interactive "P")
+  (let* ((server (or (eglot-current-server)
+                     (user-error "No Eglot server here")))
+         (buffer (jsonrpc-stderr-buffer server)))
+    (unless (buffer-live-p buffer)
+      (user-error "The server's log is gone (the server has exited)"))
+    (when copy
+      (with-current-buffer buffer
+        (kill-new (buffer-substring-no-properties (point-min) (point-max))))
+      (message "codellama-ls: the log is in the kill ring"))
+    (with-current-buffer buffer
+      (goto-char (point-max)))
+    (display-buffer buffer)))
+
+(defun codellama-ls--explain-empty (server)
+  "Say why SERVER had no suggestion for an explicit request.
+Asks for codellama/status; prints one message."
+  (jsonrpc-async-request
+   server :codellama/status nil
+   :success-fn
+   (lambda (status)
+     (let ((state (plist-get status :state)))
+       (message "codellama-ls: %s"
+                (pcase state
+                  ("failed" (format "no suggestion: the model failed to load: %s"
+                                    (or (plist-get status :error) "unknown error")))
+                  ((or "loading" "idle") "no suggestion yet: the model is still loading")
+                  (_ "no suggestion here")))))
+   :error-fn #'ignore
+   :timeout-fn #'ignore))
 
 ;;;; Inline suggestions: state
 
@@ -212,6 +259,19 @@ Accepting one replaces BEG..END with TEXT.")
 (defvar codellama-ls--timer nil
   "Idle timer that asks for a suggestion after edits.")
 
+(defcustom codellama-ls-busy-lighter " CL…"
+  "Mode line lighter while a suggestion is being computed."
+  :type 'string)
+
+(defun codellama-ls--lighter ()
+  "The mode line lighter of `codellama-ls-inline-mode'."
+  (if codellama-ls--pending codellama-ls-busy-lighter " CL"))
+
+(defun codellama-ls--set-pending (value)
+  "Set `codellama-ls--pending' to VALUE and update the mode line."
+  (setq codellama-ls--pending value)
+  (force-mode-line-update))
+
 ;;;; Inline suggestions: keys
 
 (defvar-keymap codellama-ls-suggestion-map
@@ -227,9 +287,8 @@ Accepting one replaces BEG..END with TEXT.")
 
 (defvar codellama-ls--emulation-alist
   `((codellama-ls--showing . ,codellama-ls-suggestion-map))
-  "Makes `codellama-ls-suggestion-map' win over minor mode maps.")
-
-(add-to-list 'emulation-mode-map-alists 'codellama-ls--emulation-alist)
+  "Makes `codellama-ls-suggestion-map' win over minor mode maps.
+`codellama-ls-inline-mode' puts it in `emulation-mode-map-alists'.")
 
 (defvar-keymap codellama-ls-inline-mode-map
   :doc "Keys of `codellama-ls-inline-mode'."
@@ -331,7 +390,8 @@ adds after the range; otherwise GHOST is the whole replacement."
     (`(,server ,id ,_)
      (when (and id (jsonrpc-running-p server))
        (jsonrpc-notify server :$/cancelRequest (list :id id)))))
-  (setq codellama-ls--pending nil))
+  (when codellama-ls--pending
+    (codellama-ls--set-pending nil)))
 
 (defun codellama-ls--request (trigger-kind)
   "Ask the server for inline suggestions at point.
@@ -354,7 +414,7 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
                                (= generation codellama-ls--generation)))))
              (done (lambda ()
                      (with-current-buffer buffer
-                       (setq codellama-ls--pending nil)))))
+                       (codellama-ls--set-pending nil)))))
         (jsonrpc-async-request
          server :textDocument/inlineCompletion
          (list :textDocument (eglot--TextDocumentIdentifier)
@@ -369,7 +429,10 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
                (when (and codellama-ls-inline-mode
                           (= tick (buffer-chars-modified-tick))
                           (= pos (point)))
-                 (codellama-ls--show (codellama-ls--items-from result))))))
+                 (codellama-ls--show (codellama-ls--items-from result))
+                 ;; Asked for by the user: nothing shown deserves a reason.
+                 (when (and (= trigger-kind 1) (not codellama-ls--showing))
+                   (codellama-ls--explain-empty server))))))
          :error-fn
          (lambda (error)
            (when (funcall current)
@@ -387,8 +450,8 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
         ;; request went out at once it took the next id, which lets a
         ;; newer request cancel it with $/cancelRequest.
         (let ((id (jsonrpc--next-request-id server)))
-          (setq codellama-ls--pending
-                (list server (and ready (= id (1+ last-id)) id) pos)))))))
+          (codellama-ls--set-pending
+           (list server (and ready (= id (1+ last-id)) id) pos)))))))
 
 (defun codellama-ls--on-idle (buffer)
   "Ask for a suggestion in BUFFER if it is still being edited."
@@ -556,10 +619,11 @@ textDocument/inlineCompletion.  Suggestions come after
 or at once with \\[codellama-ls-complete].  While one is shown:
 
 \\{codellama-ls-suggestion-map}"
-  :lighter " CL"
+  :lighter (:eval (codellama-ls--lighter))
   :keymap codellama-ls-inline-mode-map
   (if codellama-ls-inline-mode
       (progn
+        (add-to-list 'emulation-mode-map-alists 'codellama-ls--emulation-alist)
         (add-hook 'after-change-functions #'codellama-ls--after-change nil t)
         (add-hook 'post-command-hook #'codellama-ls--post-command nil t))
     (remove-hook 'after-change-functions #'codellama-ls--after-change t)
@@ -583,13 +647,30 @@ or at once with \\[codellama-ls-complete].  While one is shown:
   (remove-hook 'eglot-managed-mode-hook #'codellama-ls--maybe-inline-mode)
   (setq emulation-mode-map-alists
         (delq 'codellama-ls--emulation-alist emulation-mode-map-alists))
-  (setq eglot-server-programs
-        (cl-remove #'codellama-ls--contact eglot-server-programs :key #'cdr-safe))
+  (codellama-ls--remove-server-program)
   ;; Let `unload-feature' do the rest.
   nil)
 
-(add-hook 'eglot-managed-mode-hook #'codellama-ls--maybe-inline-mode)
-(codellama-ls-eglot-setup)
+(defun codellama-ls--remove-server-program ()
+  "Take codellama-ls out of `eglot-server-programs'."
+  (setq eglot-server-programs
+        (cl-remove #'codellama-ls--contact eglot-server-programs :key #'cdr-safe)))
+
+;;;###autoload
+(define-minor-mode codellama-ls-mode
+  "Use codellama-ls with Eglot.
+When on, \\[eglot] or `eglot-ensure' in a buffer of one of
+`codellama-ls-major-modes' starts `codellama-ls-command', and
+`codellama-ls-inline-mode' turns itself on in the buffers it
+manages (see `codellama-ls-inline-auto')."
+  :global t
+  :group 'codellama-ls
+  (if codellama-ls-mode
+      (progn
+        (codellama-ls-eglot-setup)
+        (add-hook 'eglot-managed-mode-hook #'codellama-ls--maybe-inline-mode))
+    (remove-hook 'eglot-managed-mode-hook #'codellama-ls--maybe-inline-mode)
+    (codellama-ls--remove-server-program)))
 
 (provide 'codellama-ls)
 ;;; codellama-ls.el ends here

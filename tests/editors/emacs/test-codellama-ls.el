@@ -180,6 +180,11 @@ Batch Emacs is never idle, so idle timers do not fire by themselves."
            (messages (clt-messages-count "codellama-ls: "))
            (id (progn (codellama-ls-complete) (nth 1 codellama-ls--pending))))
       (clt-check "the request went out with a known id" (integerp id) codellama-ls--pending)
+      ;; Batch Emacs formats no mode line: the lighter's :eval form is checked instead.
+      (clt-equal "the mode line shows the lighter's function"
+                 '(codellama-ls-inline-mode (:eval (codellama-ls--lighter)))
+                 (assq 'codellama-ls-inline-mode minor-mode-alist))
+      (clt-equal "the mode line says a suggestion is being computed" " CL…" (codellama-ls--lighter))
       (setq clt-cancelled nil)
       (clt-type "#")
       (clt-equal "the edit sent $/cancelRequest for it" (list id) clt-cancelled)
@@ -189,7 +194,8 @@ Batch Emacs is never idle, so idle timers do not fire by themselves."
       (clt-check "a stale reply shows nothing" (not (codellama-ls-current-suggestion))
                  (codellama-ls-current-suggestion))
       (clt-equal "a cancelled request is not reported as an error" messages
-                 (clt-messages-count "codellama-ls: ")))
+                 (clt-messages-count "codellama-ls: "))
+      (clt-equal "the mode line is back to normal" " CL" (codellama-ls--lighter)))
     (clt-type "\C-?")                 ; DEL: undo the edit.
     (clt-cancel-idle-timer)
 
@@ -265,6 +271,7 @@ Batch Emacs is never idle, so idle timers do not fire by themselves."
 
     (save-buffer)))
 
+(codellama-ls-mode 1)
 (setq eglot-sync-connect 30
       eglot-connect-timeout 60
       eglot-autoreconnect nil
