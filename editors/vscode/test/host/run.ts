@@ -107,9 +107,14 @@ async function main(): Promise<void> {
     const suggest = () => completion.provideCompletionItems(doc, cursor, { triggerKind: 0 }, token) as Promise<unknown>;
     equal(await suggest(), null, 'no completion items by default');
     user.set('completionItems', true);
-    const list = (await suggest()) as { items: Array<{ label: unknown; insertText?: unknown; range?: unknown }> } | null;
+    const list = (await suggest()) as {
+      items: Array<{ label: unknown; insertText?: string | { value: string }; range?: unknown; keepWhitespace?: boolean }>;
+    } | null;
     check(list && list.items.length === 1, `one completion item (got ${JSON.stringify(list)})`);
-    equal([list.items[0].insertText, list.items[0].range], [' return x', { start: cursor, end: cursor }], 'completion item');
+    // An escaped snippet, inserted with its own indentation (insertTextMode asIs).
+    const offered = list.items[0];
+    const offeredText = typeof offered.insertText === 'string' ? offered.insertText : offered.insertText?.value;
+    equal([offeredText, offered.range, offered.keepWhitespace], [' return x', { start: cursor, end: cursor }, true], 'completion item');
 
     // Toggle off: the setting is written, the server hears it, the status bar shows it, no more requests.
     await host.commands.executeCommand('codellama.toggle');
