@@ -185,9 +185,13 @@ show the model's state in the echo area."
                      (user-error "No Eglot server here")))
          (status (jsonrpc-request server :codellama/status nil)))
     (when (called-interactively-p 'interactive)
-      (message "codellama-ls: %s%s%s"
+      (message "codellama-ls: %s%s%s%s"
                (plist-get status :state)
                (if-let ((name (plist-get status :model_name))) (format " (%s)" name) "")
+               (let ((layers (plist-get status :gpu_layers)))
+                 (cond ((not (integerp layers)) "")
+                       ((> layers 0) (format ", %d layers on the GPU" layers))
+                       (t ", CPU only")))
                (if-let ((err (plist-get status :error))) (format ": %s" err) "")))
     status))
 

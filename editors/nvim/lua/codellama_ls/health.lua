@@ -21,7 +21,7 @@ local function check_binary(cmd)
   local path = vim.fn.exepath(cmd[1])
   if path == '' then
     health.error(('%q not found or not executable'):format(cmd[1]), {
-      'Install the server: pip install codellama-ls (or pip install /path/to/codellama-ls)',
+      'Install the server: pip install /path/to/codellama-ls (see :help codellama_ls-install)',
       'Or point cmd at it: require("codellama_ls").setup({ cmd = { "/path/to/codellama-ls" } })',
     })
     return

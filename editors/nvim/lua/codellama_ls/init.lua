@@ -187,7 +187,7 @@ local function check_command(bufnr)
     -- Scheduled: an error message inside the FileType autocmd would abort the :edit.
     vim.schedule_wrap(vim.notify)(
       ('codellama-ls: the server command %q was not found or is not executable, so no suggestions. '
-        .. 'Install the server (pip install codellama-ls, see :help codellama_ls-install) '
+        .. 'Install the server (:help codellama_ls-install) '
         .. 'or set cmd in setup(). :checkhealth codellama_ls tells more.'):format(cmd[1]),
       vim.log.levels.ERROR
     )
