@@ -19,7 +19,8 @@ h.run(function()
   -- A colorscheme that defines the group keeps its definition.
   local dir = vim.fn.getcwd() .. '/theme'
   vim.fn.mkdir(dir .. '/colors', 'p')
-  vim.fn.writefile({ 'hi clear', "let g:colors_name = 'mine'", 'hi CodellamaGhost ctermfg=5 guifg=#ff00ff' }, dir .. '/colors/mine.vim')
+  local theme = { 'hi clear', "let g:colors_name = 'mine'", 'hi CodellamaGhost ctermfg=5 guifg=#ff00ff' }
+  vim.fn.writefile(theme, dir .. '/colors/mine.vim')
   vim.opt.runtimepath:append(dir)
   vim.cmd.colorscheme('mine')
   h.eq(5, hl('CodellamaGhost').ctermfg, 'ctermfg after a colorscheme that defines CodellamaGhost')

@@ -45,7 +45,9 @@ local function check_client()
     if vim.lsp.is_enabled and vim.lsp.is_enabled('codellama_ls') then
       health.info('codellama_ls is enabled but not running: open a file of one of its filetypes')
     else
-      health.warn('codellama_ls is not enabled', { 'Call require("codellama_ls").setup() or vim.lsp.enable("codellama_ls")' })
+      health.warn('codellama_ls is not enabled', {
+        'Call require("codellama_ls").setup() or vim.lsp.enable("codellama_ls")',
+      })
     end
     return
   end
