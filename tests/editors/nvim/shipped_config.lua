@@ -30,8 +30,11 @@ vim.lsp.handlers['window/showMessage'] = function(err, result, ctx, config)
 end
 local notify = vim.notify
 vim.notify = function(msg, level, opts)
-  shown[#shown + 1] = msg
-  log('notify: %s', msg)
+  log('notify(%s): %s', tostring(level), msg)
+  -- The plugin's own notices (the model's loading progress) are INFO, not warnings.
+  if (level or vim.log.levels.INFO) >= vim.log.levels.WARN then
+    shown[#shown + 1] = msg
+  end
   return notify(msg, level, opts)
 end
 
