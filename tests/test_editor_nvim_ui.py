@@ -83,13 +83,17 @@ COMPLETION_CASES = {
 }
 
 
-@pytest.mark.parametrize("snippets", [True, False], ids=["snippets", "no-snippets"])
+@pytest.mark.parametrize(
+    ("how", "snippets"),
+    [("omnifunc", True), ("vim.lsp.completion", True), ("omnifunc", False)],
+    ids=["omnifunc", "vim.lsp.completion", "omnifunc-no-snippets"],
+)
 @pytest.mark.parametrize("name", list(COMPLETION_CASES))
-def test_completion_fallback_inserts_the_whole_suggestion(tmp_path: Path, name: str, snippets: bool) -> None:
+def test_completion_fallback_inserts_the_whole_suggestion(tmp_path: Path, name: str, how: str, snippets: bool) -> None:
     source_text, (row, col), output, expected = COMPLETION_CASES[name]
     source = tmp_path / "example.py"
     source.write_text(source_text)
-    case = {"row": row, "col": col, "expected": expected, "snippets": snippets}
+    case = {"row": row, "col": col, "expected": expected, "snippets": snippets, "how": how}
     run_nvim(
         tmp_path,
         "completion.lua",

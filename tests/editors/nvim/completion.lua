@@ -1,7 +1,8 @@
--- The textDocument/completion fallback through Neovim's own vim.lsp.completion:
--- ask with vim.lsp.completion.get(), accept the item with <C-y>, and check the line(s).
--- CODELLAMA_NVIM_CASE (JSON): { row, col (1-based row, byte col), expected (lines from row),
--- snippets (false: the client says it has no snippet support) }.
+-- The textDocument/completion fallback through Neovim's own LSP completion: ask with
+-- <C-x><C-o> (vim.lsp.omnifunc) or vim.lsp.completion.get(), accept the item with <C-y>,
+-- and check the line(s).  CODELLAMA_NVIM_CASE (JSON): { row, col (1-based row, byte col),
+-- expected (lines from row), snippets (false: the client says it has no snippet support),
+-- how ('omnifunc' or 'vim.lsp.completion') }.
 local h = dofile(vim.env.CODELLAMA_NVIM_HARNESS)
 local api = vim.api
 
@@ -22,7 +23,14 @@ h.run(function()
 
   api.nvim_win_set_cursor(0, { CASE.row, CASE.col })
   h.type_keys(CASE.col == #api.nvim_get_current_line() and 'A' or 'i')
-  h.type_keys('<Cmd>lua vim.lsp.completion.get()<CR>')
+  if CASE.how == 'vim.lsp.completion' then
+    -- As a user of Neovim's own LSP completion has it: enabled for the client.
+    local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'codellama_ls' })[1]
+    vim.lsp.completion.enable(true, client.id, bufnr)
+    h.type_keys('<Cmd>lua vim.lsp.completion.get()<CR>')
+  else
+    h.type_keys('<C-x><C-o>') -- 'omnifunc' is vim.lsp.omnifunc in LSP buffers
+  end
   -- Headless Neovim draws no menu (pumvisible() stays 0), but completion is active.
   h.wait_for('the completion items', h.SLOW, function()
     return #vim.fn.complete_info({ 'items' }).items > 0

@@ -46,15 +46,19 @@ end
 function M.attach(client, bufnr)
   backend().attach(client, bufnr)
   map_keys(bufnr)
-  -- The completion fallback (<C-x><C-o>, vim.lsp.completion.get()) sends snippets, which
-  -- Neovim expands on accept only for clients enabled here (no automatic trigger).
-  if vim.lsp.completion and vim.lsp.completion.enable and vim.lsp.get_client_by_id(client.id) then
-    vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = false })
-  end
+  -- The completion fallback sends snippets: see lua/codellama_ls/completion.lua.
+  api.nvim_create_autocmd('CompleteDone', {
+    group = api.nvim_create_augroup('codellama_ls.completion.' .. bufnr, { clear = true }),
+    buffer = bufnr,
+    callback = function()
+      require('codellama_ls.completion').on_complete_done(bufnr, client.id)
+    end,
+  })
 end
 
 function M.detach(bufnr)
   backend().detach(bufnr)
+  pcall(api.nvim_del_augroup_by_name, 'codellama_ls.completion.' .. bufnr)
   unmap_keys(bufnr, config.options.keymaps)
 end
 
