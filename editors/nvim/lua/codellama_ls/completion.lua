@@ -36,7 +36,8 @@ function M.on_complete_done(bufnr, client_id)
     return
   end
   -- The text before the range start is as it was when the server answered.
-  local start = vim.str_byteindex(api.nvim_get_current_line(), client.offset_encoding, edit.range.start.character, false)
+  local line = api.nvim_get_current_line()
+  local start = vim.str_byteindex(line, client.offset_encoding, edit.range.start.character, false)
   if start > col then
     return
   end
