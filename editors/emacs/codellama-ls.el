@@ -203,7 +203,10 @@ buffer.  With prefix argument COPY, also put the log in the kill ring."
   (interactive "P")
   (let* ((server (or (eglot-current-server)
                      (user-error "No Eglot server here")))
-         (buffer (jsonrpc-stderr-buffer server)))
+         (buffer (if (fboundp 'jsonrpc-stderr-buffer)
+                     (jsonrpc-stderr-buffer server)
+                   ;; An older jsonrpc has no accessor; it keeps the buffer on the process.
+                   (process-get (jsonrpc--process server) 'jsonrpc-stderr))))
     (unless (buffer-live-p buffer)
       (user-error "The server's log is gone (the server has exited)"))
     (when copy
