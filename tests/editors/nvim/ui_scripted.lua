@@ -17,6 +17,18 @@ h.run(function()
   end)
   h.truthy(h.notice('codellama-ls: Loading model'), 'no message when loading began')
   h.eq('', plugin.statusline(), 'statusline when idle and loaded')
+  -- A download reports percentages: the statusline follows them until the end.
+  local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'codellama_ls' })[1]
+  local function progress(value)
+    api.nvim_exec_autocmds('LspProgress', {
+      pattern = value.kind,
+      data = { client_id = client.id, params = { token = 'test', value = value } },
+    })
+  end
+  progress({ kind = 'report', message = 'Downloading codellama-7b', percentage = 42 })
+  h.eq('codellama: Downloading codellama-7b 42%', plugin.statusline(), 'statusline while downloading')
+  progress({ kind = 'end', message = 'Model ready' })
+  h.eq('', plugin.statusline(), 'statusline after the load')
 
   -- The busy indicator while the request is in flight, gone with the answer.
   local ghost = require('codellama_ls.ghost')
