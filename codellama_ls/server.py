@@ -58,11 +58,12 @@ def _completion_item(
     except (KeyError, ValueError, IndexError):
         return None  # closed or changed since: nothing is safe to insert
     indent = line[: len(line) - len(line.lstrip(" \t"))]
+    span = _range(suggestion)
     return completion_item(
         suggestion.text,
-        _range(suggestion).start,
+        span.start,
         cursor,
-        _range(suggestion).end,
+        span.end,
         replaced=replaced,
         indent=indent,
         caps=ls.item_caps,
