@@ -55,14 +55,11 @@ package-lint 0.16 (Debian 12) believes no Emacs newer than 27 is released."
 
 (defun lint-byte-compile (file)
   "Byte-compile FILE with warnings as errors, into a temporary file."
-  (let* ((byte-compile-dest-file-function
-          (lambda (_) (make-temp-file "codellama-ls" nil ".elc")))
-         (byte-compile-error-on-warn t)
-         (output (with-output-to-string
-                   (let ((standard-output standard-output))
-                     (unless (byte-compile-file file)
-                       (lint-report file 0 "byte-compile failed"))))))
-    (ignore output)))
+  (let ((byte-compile-dest-file-function
+         (lambda (_) (make-temp-file "codellama-ls" nil ".elc")))
+        (byte-compile-error-on-warn t))
+    (unless (byte-compile-file file)
+      (lint-report file 0 "byte-compile failed (its warnings are above)"))))
 
 (let ((file (expand-file-name (car command-line-args-left))))
   (setq command-line-args-left nil)
