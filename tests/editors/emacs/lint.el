@@ -15,6 +15,7 @@
 (require 'checkdoc)
 
 (defvar lint-problems 0 "Number of problems found.")
+(defvar package-lint-main-file)        ; From package-lint, when it is there.
 
 (defun lint-report (file line text)
   "Print the problem TEXT at LINE of FILE and count it."
