@@ -16,6 +16,7 @@
 
 (defvar lint-problems 0 "Number of problems found.")
 (defvar package-lint-main-file)        ; From package-lint, when it is there.
+(declare-function package-lint-buffer "package-lint")
 
 (defun lint-report (file line text)
   "Print the problem TEXT at LINE of FILE and count it."
