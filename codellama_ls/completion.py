@@ -40,6 +40,9 @@ _PROMPT_OVERHEAD = 8
 _QUERY_LINES = 20
 # Lines below the cursor that a suggestion must not repeat.
 _FOLLOWING_LINES = 8
+# Characters looked at on each side of the cursor when reading lines: a minified line can be
+# megabytes, and a request must cost what the window around the cursor costs, not the line.
+_LINE_REACH = 4096
 
 
 @dataclass(frozen=True)
@@ -79,17 +82,19 @@ def snapshot_of(
     facts: dict[str, object] = {}
     if spec is not None and tree is not None:
         byte = doc.byte_offset(offset)
-        header = syntax.header_span(tree, spec)
+        # Passed on, or each call would copy the whole text out of a new tree.
+        source = doc.source_bytes
+        header = syntax.header_span(tree, spec, source=source)
         facts = {
-            "in_comment_or_string": syntax.in_comment_or_string(tree, spec, byte),
+            "in_comment_or_string": syntax.in_comment_or_string(tree, spec, byte, source=source),
             "scopes": tuple(
                 (doc.offset_of_byte(span.start), doc.offset_of_byte(span.end))
-                for span in syntax.enclosing_scopes(tree, spec, byte)
+                for span in syntax.enclosing_scopes(tree, spec, byte, source=source)
             ),
             "header": (doc.offset_of_byte(header.start), doc.offset_of_byte(header.end)) if header else None,
             # Copying a tree is cheap (shared, copy-on-write); the syntax check re-parses from it incrementally.
             "tree": tree.copy(),
-            "source": doc.source_bytes,
+            "source": source,
         }
     return Snapshot(
         doc.text,
@@ -129,17 +134,46 @@ class Completion:
 
 
 def _line_around(text: str, offset: int) -> tuple[str, str]:
-    start = text.rfind("\n", 0, offset) + 1
-    end = text.find("\n", offset)
-    end = len(text) if end < 0 else end
-    return text[start:offset], text[offset:end].rstrip("\r")
+    """The cursor line's text before and after the cursor, each at most `_LINE_REACH` long.
+
+    A longer head (a minified line) has no indentation worth keeping: its cut end is stripped."""
+    floor = max(offset - _LINE_REACH, 0)
+    start = text.rfind("\n", floor, offset) + 1
+    before = text[start:offset] if start or not floor else text[floor:offset].lstrip(" \t")
+    end = text.find("\n", offset, offset + _LINE_REACH)
+    end = min(len(text), offset + _LINE_REACH) if end < 0 else end
+    return before, text[offset:end].rstrip("\r")
 
 
 def _following_lines(text: str, offset: int, limit: int = _FOLLOWING_LINES) -> list[str]:
-    newline = text.find("\n", offset)
-    if newline < 0:
-        return []
-    return [line.rstrip("\r") for line in text[newline + 1 :].split("\n", limit)[:limit]]
+    """The lines below the cursor line, each at most `_LINE_REACH` long; none when the cursor
+    line goes on further than that (they are too far away to be repeated)."""
+    lines: list[str] = []
+    newline = text.find("\n", offset, offset + _LINE_REACH)
+    while newline >= 0 and len(lines) < limit:
+        start = newline + 1
+        newline = text.find("\n", start, start + _LINE_REACH)
+        end = newline if newline >= 0 else min(len(text), start + _LINE_REACH)
+        lines.append(text[start:end].rstrip("\r"))
+    return lines
+
+
+def _lines_above(text: str, offset: int) -> str:
+    """Up to `_QUERY_LINES` whole lines above the cursor line, at most `_LINE_REACH` characters;
+    empty when the cursor line alone is longer than that."""
+    floor = max(offset - _LINE_REACH, 0)
+    line_start = query_start = text.rfind("\n", floor, offset) + 1
+    if line_start == 0 and floor:
+        return ""
+    floor = max(line_start - _LINE_REACH, 0)
+    for _ in range(_QUERY_LINES):
+        if query_start <= floor:
+            break
+        previous = text.rfind("\n", floor, query_start - 1) + 1
+        if previous == 0 and floor:
+            break  # that line reaches past the limit: left out
+        query_start = previous
+    return text[query_start:line_start]
 
 
 def _skip_reason(snapshot: Snapshot, line_after: str) -> str:
@@ -189,15 +223,10 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     if settings.cross_file and snapshot.others:
         # The lines above the cursor line pick the chunks: unlike the line being typed, they stay
         # the same keystroke after keystroke, and so do the chunks and the KV cache behind them.
-        line_start = query_start = text.rfind("\n", 0, offset) + 1
-        for _ in range(_QUERY_LINES):
-            if query_start == 0:
-                break
-            query_start = text.rfind("\n", 0, query_start - 1) + 1
         comment = snapshot.language.line_comment if snapshot.language else None
         cross = select(
             snapshot.others,
-            text[query_start:line_start],
+            _lines_above(text, offset),
             int(budget * settings.cross_file_share),
             count,
             comment,
@@ -232,8 +261,7 @@ def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
     spec = snapshot.language
     if spec is None or not edit.text:
         return edit
-    outermost = snapshot.scopes[-1] if snapshot.scopes else None
-    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.tree, snapshot.source, outermost)
+    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.tree, snapshot.source, snapshot.scopes)
     if checker is None:
         return edit
     lines = edit.text.split("\n")

@@ -34,8 +34,40 @@ def estimate_tokens(text: str) -> int:
     return len(text) // 2 + 1
 
 
-def _cost(line: str, count: CountTokens) -> int:
-    return estimate_tokens(line) if len(line) > _LONG_LINE else count(line)
+def _cost(text: str, start: int, end: int, count: CountTokens) -> int:
+    """Tokens of the line ``text[start:end]``; a long one is estimated from its length, uncopied."""
+    if end - start > _LONG_LINE:
+        return (end - start) // 2 + 1
+    return count(text[start:end])
+
+
+def _reach(budget: int) -> int:
+    """How far a line end is looked for: a line longer than this costs more than ``budget``
+    (it is over `_LONG_LINE`, so estimated at half a token a character), so no search, copy
+    or count goes further than the budget can pay for, however long the line."""
+    return max(_LONG_LINE, 2 * max(budget, 0)) + 1
+
+
+def _line_end_within(text: str, start: int, end: int, reach: int) -> int | None:
+    """End (after its newline) of the line starting at ``start``, cut at ``end``; None when
+    it reaches more than ``reach`` further."""
+    newline = text.find("\n", start, min(end, start + reach))
+    if newline >= 0:
+        return newline + 1
+    return end if end - start < reach else None
+
+
+def _span_cost(text: str, start: int, end: int, count: CountTokens, limit: int) -> int:
+    """Tokens of ``text[start:end]`` line by line, stopping once over ``limit``: the work is
+    bounded by the budget, not by the span (a scope can be a whole minified file)."""
+    used = 0
+    while start < end and used <= limit:
+        line_end = _line_end_within(text, start, end, _reach(limit - used))
+        if line_end is None:
+            return limit + 1
+        used += _cost(text, start, line_end, count)
+        start = line_end
+    return used
 
 
 def _take_suffix(text: str, offset: int, budget: int, count: CountTokens) -> tuple[int, int]:
@@ -43,40 +75,47 @@ def _take_suffix(text: str, offset: int, budget: int, count: CountTokens) -> tup
     used = 0
     end = offset
     while end < len(text):
-        newline = text.find("\n", end)
-        line_end = len(text) if newline < 0 else newline + 1
-        cost = _cost(text[end:line_end], count)
+        line_end = _line_end_within(text, end, len(text), _reach(budget - used))
+        cost = budget + 1 if line_end is None else _cost(text, end, line_end, count)
         if used + cost > budget:
             if end == offset:
                 # The rest of the cursor line alone is over budget: keep what fits.
-                end = min(line_end, offset + max(budget, 0) * 2)
+                end = min(line_end or len(text), offset + max(budget, 0) * 2)
             break
         used += cost
+        assert line_end is not None
         end = line_end
     return end, used
 
 
+def _line_start_within(text: str, end: int, reach: int) -> int | None:
+    """Start of the line ending at ``end``, or None when it starts more than ``reach`` back."""
+    floor = max(end - reach, 0)
+    start = text.rfind("\n", floor, end) + 1
+    return None if start == 0 and floor > 0 else start
+
+
 def _take_prefix(text: str, offset: int, budget: int, count: CountTokens) -> int:
     """Start offset of the prefix."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    used = _cost(text[line_start:offset], count)
+    line_start = _line_start_within(text, offset, _reach(budget))
+    if line_start is None:
+        return max(offset - max(budget, 0) * 2, 0)  # a head of line over any budget: keep its end
+    used = _cost(text, line_start, offset, count)
     if used > budget:
         # The head of the cursor line alone is over budget: keep its end.
         return max(line_start, offset - max(budget, 0) * 2)
     start = line_start
     while start > 0:
         # text[start - 1] is the newline that ends the previous line.
-        line_start = text.rfind("\n", 0, start - 1) + 1
-        cost = _cost(text[line_start:start], count)
+        previous = _line_start_within(text, start - 1, _reach(budget - used))
+        if previous is None:
+            break
+        cost = _cost(text, previous, start, count)
         if used + cost > budget:
             break
         used += cost
-        start = line_start
+        start = previous
     return start
-
-
-def _lines_cost(text: str, count: CountTokens) -> int:
-    return sum(_cost(line, count) for line in text.splitlines(keepends=True))
 
 
 def cut_window(
@@ -100,8 +139,8 @@ def cut_window(
     for scope_start, scope_end in reversed(scopes):
         if not scope_start <= offset <= scope_end:
             continue
-        rest = _lines_cost(text[offset:scope_end], count)
-        if _lines_cost(text[scope_start:offset], count) + rest <= budget:
+        rest = _span_cost(text, offset, scope_end, count, budget)
+        if rest <= budget and _span_cost(text, scope_start, offset, count, budget - rest) + rest <= budget:
             suffix_budget = max(suffix_budget, min(rest + 1, budget))
             break
     end, used = _take_suffix(text, offset, suffix_budget, count)
@@ -110,18 +149,19 @@ def cut_window(
     head = ""
     if start > 0 and header is not None and header[1] <= start:
         # The file is trimmed: keep its header (imports, package) and give up prefix lines for it.
-        header_end = text.find("\n", header[1])
-        header_end = len(text) if header_end < 0 else header_end + 1
-        head = text[text.rfind("\n", 0, header[0]) + 1 : header_end]
-        head_cost = _lines_cost(head, count)
-        if head_cost < room // 2:
+        header_start = _line_start_within(text, header[0], _reach(room))
+        header_end = _line_end_within(text, header[1], len(text), _reach(room))
+        if header_start is not None and header_end is not None:
+            head = text[header_start:header_end]
+        head_cost = _span_cost(head, 0, len(head), count, room)
+        if head and head_cost < room // 2:
             room -= head_cost
             start = _take_prefix(text, offset, room, count)
         else:
             head = ""
     if start > 0:
         valid = anchor is not None and start <= anchor <= offset and text[anchor - 1] == "\n"
-        if valid and anchor is not None and _lines_cost(text[start:anchor], count) < room // 8:
+        if valid and anchor is not None and _span_cost(text, start, anchor, count, room) < room // 8:
             start = anchor
         else:
             # Trimmed and no usable anchor: start with room to grow, so the start stays put

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 CHUNK_LINES = 20
+MAX_LINE = 1000
 # Documents beyond this many (most recent first) are not looked at: each costs a split and a scan.
 MAX_DOCUMENTS = 8
 
@@ -39,7 +40,8 @@ def identifiers(text: str) -> frozenset[str]:
 
 
 def _chunks(doc: OtherDocument, size: int = CHUNK_LINES) -> list[tuple[int, str]]:
-    lines = doc.text.split("\n")
+    # A longer line (minified code) is no readable context: blanked, so a chunk stays small.
+    lines = [line if len(line) <= MAX_LINE else "" for line in doc.text.split("\n")]
     step = max(size // 2, 1)  # half-overlapping windows, so a definition is rarely split badly
     out = []
     for first in range(0, max(len(lines) - step, 1), step):
@@ -47,6 +49,23 @@ def _chunks(doc: OtherDocument, size: int = CHUNK_LINES) -> list[tuple[int, str]
         if text.strip():
             out.append((first, text))
     return out
+
+
+# The chunks of each document with their identifiers, by URI, while its text is the same object:
+# a request then costs a set intersection per chunk, not a scan of every other document.
+# Only the engine worker thread (or the CLI) plans, so a plain dict will do.
+_indexed: dict[str, tuple[str, list[tuple[int, str, frozenset[str]]]]] = {}
+
+
+def _index_of(doc: OtherDocument) -> list[tuple[int, str, frozenset[str]]]:
+    known = _indexed.get(doc.uri)
+    if known is not None and known[0] is doc.text:
+        return known[1]
+    chunks = [(first, text, identifiers(text)) for first, text in _chunks(doc)]
+    if len(_indexed) >= 2 * MAX_DOCUMENTS:
+        _indexed.clear()  # closed documents go too
+    _indexed[doc.uri] = (doc.text, chunks)
+    return chunks
 
 
 def _label(uri: str) -> str:
@@ -70,8 +89,8 @@ def select(
         return ""
     scored: list[Chunk] = []
     for doc in others[:MAX_DOCUMENTS]:
-        for first, text in _chunks(doc):
-            shared = wanted & identifiers(text)
+        for first, text, names in _index_of(doc):
+            shared = wanted & names
             if shared:
                 scored.append(Chunk(doc.uri, first, text, len(shared) / (len(wanted) + 1)))
     scored.sort(key=lambda c: (-c.score, c.uri, c.first_line))

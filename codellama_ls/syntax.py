@@ -208,8 +208,9 @@ def _clamp(tree: tree_sitter.Tree, byte: int) -> int:
     return min(max(byte, 0), tree.root_node.end_byte)
 
 
-def _line_start(source: bytes, byte: int) -> int:
-    return max(source.rfind(b"\n", 0, byte), source.rfind(b"\r", 0, byte)) + 1
+def _line_start(source: bytes, byte: int, floor: int = 0) -> int:
+    """Start of the line of ``byte``, or ``floor`` when the line starts before it."""
+    return max(source.rfind(b"\n", floor, byte), source.rfind(b"\r", floor, byte), floor - 1) + 1
 
 
 def _line_end(source: bytes, byte: int) -> int:
@@ -224,29 +225,6 @@ def _indent_width(source: bytes, byte: int) -> int:
     while end < len(source) and source[end] in b" \t\f":
         end += 1
     return end - start
-
-
-# Lines walked back over when looking for a block that ended above the cursor.
-_MAX_LOOKBACK_LINES = 200
-
-
-def _lookback(source: bytes | None, byte: int, spec: LanguageSpec) -> int:
-    """Start of the last line above the cursor that holds code (blank lines and
-    line comments skipped): an undelimited block that the cursor's blank line
-    still belongs to ends there, so the query range must reach it."""
-    if source is None:
-        return max(byte - 1, 0)
-    comment = spec.line_comment.encode() if spec.line_comment else None
-    pos = _line_start(source, byte)
-    for _ in range(_MAX_LOOKBACK_LINES):
-        if pos == 0:
-            break
-        previous = _line_start(source, pos - 1)
-        line = source[previous:pos].strip()
-        pos = previous
-        if line and not (comment and line.startswith(comment)):
-            break
-    return min(pos, max(byte - 1, 0))
 
 
 # -- tree walking helpers ------------------------------------------------------
@@ -322,6 +300,41 @@ def _prev_token_end(node: tree_sitter.Node) -> int | None:
     while sibling is not None and sibling.is_extra:
         sibling = sibling.prev_sibling
     return sibling.end_byte if sibling is not None else None
+
+
+# Comment leaves walked back over when looking for a block that ended above the cursor.
+_MAX_LOOKBACK_LEAVES = 200
+
+
+def _in_extra(leaf: tree_sitter.Node) -> bool:
+    # Comments are extras; some grammars give them children (Rust doc comments),
+    # two levels at most. Node.parent costs a walk from the root, so look no higher.
+    node: tree_sitter.Node | None = leaf
+    for _ in range(3):
+        if node is None:
+            return False
+        if node.is_extra:
+            return True
+        node = node.parent
+    return False
+
+
+def _lookback(root: tree_sitter.Node, byte: int) -> int:
+    """Where the query range must start so that it reaches a block that ended
+    before the cursor (a Python body above blank lines, a block whose closer is
+    MISSING): such a block still holds the cursor only when nothing but blanks
+    and comments lie between, so it ends at or after the last code token before
+    the cursor. Found through the tree, so the range, and the captures Python
+    has to look at, stay a few nodes however long the line or the file."""
+    leaf = _leaf_before(root, byte)
+    for _ in range(_MAX_LOOKBACK_LEAVES):
+        if leaf is None:
+            return 0
+        if not _in_extra(leaf):
+            # A node ending where this token ends must intersect the range.
+            return max(min(leaf.end_byte - 1, byte - 1), 0)
+        leaf = _prev_leaf(leaf)
+    return leaf.start_byte if leaf is not None else 0
 
 
 # -- containment rules ---------------------------------------------------------
@@ -440,7 +453,7 @@ def _containing(
         return []
     byte = _clamp(tree, byte)
     ctx = _ctx(spec, source)
-    low = _lookback(ctx.source, byte, spec)
+    low = _lookback(tree.root_node, byte)
     nodes = _captures(query, tree.root_node, low, byte + 1).get(capture, [])
     contains = _scope_contains if capture == "scope" else _block_contains
     found: dict[int, tree_sitter.Node] = {}
@@ -511,8 +524,10 @@ def enclosing_block(
 _LITERALS = ("comment", "string", "interpolation")
 _QUOTES = frozenset({'"', "'", "`", '"""', "'''"})
 _LUA_LONG_COMMENT = re.compile(rb"--\[=*\[")
-# Leaves looked at on the cursor line when checking for an unterminated literal.
+# Leaves, and bytes before the cursor, looked at on the cursor line when checking for an
+# unterminated literal: a minified line is megabytes long.
 _MAX_LINE_LEAVES = 512
+_MAX_LINE_BYTES = 16_384
 
 
 def _is_line_comment(node: tree_sitter.Node, spec: LanguageSpec, source: bytes | None) -> bool:
@@ -555,7 +570,7 @@ def _unterminated(root: tree_sitter.Node, byte: int, spec: LanguageSpec, source:
     yet closed parses as an ERROR holding the bare opening token. Walk that
     line's leaves up to the cursor and track quotes and comment openers that the
     parser could not place in a literal."""
-    line_start = _line_start(source, byte)
+    line_start = _line_start(source, byte, max(byte - _MAX_LINE_BYTES, 0))
     leaves: list[tree_sitter.Node] = []
     leaf = _leaf_before(root, byte)
     while leaf is not None and leaf.end_byte > line_start and len(leaves) < _MAX_LINE_LEAVES:
@@ -632,8 +647,14 @@ def _classified(query: tree_sitter.Query, node: tree_sitter.Node, first: int, la
     return kinds
 
 
+# A header is looked for in the first bytes of a file only: one longer than this never fits a
+# prompt beside the code, and a request must not walk a file of nothing but imports.
+_MAX_HEADER_BYTES = 65_536
+
+
 def _children(query: tree_sitter.Query, node: tree_sitter.Node) -> Iterator[tuple[tree_sitter.Node, str | None]]:
-    """Named children with their header kind, classified a growing batch at a time."""
+    """Named children with their header kind, classified a growing batch at a time; those
+    starting past `_MAX_HEADER_BYTES` come as unclassified, which ends the header."""
     count = node.named_child_count
     index, batch = 0, 16
     while index < count:
@@ -641,7 +662,7 @@ def _children(query: tree_sitter.Query, node: tree_sitter.Node) -> Iterator[tupl
         kinds = _classified(query, node, index, last)
         for i in range(index, last + 1):
             child = node.named_child(i)
-            yield child, kinds.get(child.id)
+            yield child, kinds.get(child.id) if child.start_byte < _MAX_HEADER_BYTES else None
         index, batch = last + 1, batch * 4
 
 
@@ -669,13 +690,14 @@ def _scan_header(query: tree_sitter.Query, node: tree_sitter.Node, nested: bool)
     return start, end, True
 
 
-def header_span(tree: tree_sitter.Tree, spec: LanguageSpec) -> Span | None:
+def header_span(tree: tree_sitter.Tree, spec: LanguageSpec, *, source: bytes | None = None) -> Span | None:
     """From the first to the last import among the leading top-level nodes.
 
     Comments, blank lines and ``@import.skip`` nodes (a module docstring,
     ``<?php``) may come before or between the imports; the first other top-level
     node ends the header. ``@import.container`` nodes (include guards, block
-    namespaces) are looked into. None when the file starts with code."""
+    namespaces) are looked into. None when the file starts with code. ``source``
+    as in `enclosing_scopes`."""
     query = queries_for(spec)
     root = tree.root_node
     if query is None or root.named_child_count == 0:
@@ -683,7 +705,7 @@ def header_span(tree: tree_sitter.Tree, spec: LanguageSpec) -> Span | None:
     start, end, _complete = _scan_header(query, root, False)
     if start is None or end is None:
         return None
-    return Span(start, _end_of_text(_source_of(tree, None), start, end))
+    return Span(start, _end_of_text(_source_of(tree, source), start, end))
 
 
 # -- syntax errors -------------------------------------------------------------

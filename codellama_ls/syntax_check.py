@@ -7,6 +7,7 @@ stays cheap even in large files.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import tree_sitter
@@ -31,6 +32,46 @@ def count_errors(node: tree_sitter.Node, start: int, end: int, spare: tuple[int,
     if node.is_error or node.is_missing:
         return 0 if spare is not None and node.start_byte <= spare[1] and node.end_byte >= spare[0] else 1
     return sum(count_errors(child, start, end, spare) for child in node.children)
+
+
+# Characters the check parses at most (twice per candidate): the outermost enclosing scope within
+# this, else this much around the cursor. A request must cost what the window around the cursor
+# costs, not what the file (a megabyte of one-line minified code, say) or its outermost scope does.
+MAX_REGION = 32_768
+# How far a region's edges move out to reach a line boundary.
+_SNAP = 4096
+
+
+def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` widened to whole lines, where the line ends are near."""
+    floor = max(start - _SNAP, 0)
+    line_start = text.rfind("\n", floor, start) + 1
+    if line_start == 0 and floor:
+        line_start = start
+    line_end = text.find("\n", end, end + _SNAP)
+    if line_end < 0:
+        line_end = len(text) if len(text) - end <= _SNAP else end
+    else:
+        line_end += 1
+    return line_start, line_end
+
+
+def check_region(text: str, offset: int, scopes: Sequence[tuple[int, int]] = ()) -> tuple[int, int] | None:
+    """The part of the document the check parses on its own: the outermost of the enclosing
+    ``scopes`` (innermost first) within `MAX_REGION`, else `MAX_REGION` around the cursor; None
+    for the whole document when it is that small."""
+    fitting = [(a, b) for a, b in scopes if a <= offset <= b and b - a <= MAX_REGION]
+    if fitting:
+        return _line_bounds(text, *fitting[-1])
+    if len(text) <= MAX_REGION:
+        return None
+    half = MAX_REGION // 2
+    start, end = max(offset - half, 0), min(offset + half, len(text))
+    # Whole lines inside the reach when there are line breaks in it (a parse from mid-line is
+    # still fine: the errors it makes at the cut edges are in the baseline too).
+    first = text.find("\n", start, offset)
+    last = text.rfind("\n", offset, end)
+    return (first + 1 if start and first >= 0 else start), (last + 1 if end < len(text) and last >= 0 else end)
 
 
 def _point(data: bytes, byte: int) -> tuple[int, int]:
@@ -58,18 +99,19 @@ class ErrorCheck:
         offset: int,
         tree: tree_sitter.Tree | None = None,
         source: bytes | None = None,
-        scope: tuple[int, int] | None = None,
+        scopes: Sequence[tuple[int, int]] = (),
     ) -> ErrorCheck | None:
         """`tree` and `source`, when given, are the document's current parse (saves a full parse).
-        `scope`, the outermost definition around the cursor, limits the check to its lines: two
-        parses of a function cost far less than re-parsing a large file."""
+        `scopes`, the definitions around the cursor (innermost first), limit the check to the
+        lines of the outermost one of a bounded size (`check_region`): two parses of a function
+        cost far less than re-parsing a large file."""
         parser = _parser(spec)
         if parser is None:
             return None
-        if scope is not None and scope[0] <= offset <= scope[1]:
-            start = text.rfind("\n", 0, scope[0]) + 1
-            end = text.find("\n", max(scope[1], offset))
-            text, offset = text[start : len(text) if end < 0 else end + 1], offset - start
+        region = check_region(text, offset, scopes)
+        if region is not None:
+            start, end = region
+            text, offset = text[start:end], offset - start
             tree = source = None
         if source is None or tree is None:
             source = text.encode("utf-8")
