@@ -117,7 +117,9 @@ def resolve_model(settings: Settings, progress: Progress | None = None, download
             raise EngineError(f"Unknown model {model!r}: use one of the presets ({names}) or a .gguf path.")
         path = Path(model).expanduser()
         if not path.is_file():
-            raise EngineError(f"Model file not found: {path}. Set `model` to an existing .gguf file or a preset name.")
+            raise EngineError(
+                f"Model file not found: {path}. Set `model` to an existing .gguf file or a preset name.", str(path)
+            )
         return path
     path = preset_path(preset, settings)
     if path.is_file():

@@ -107,6 +107,7 @@ class Session:
         self.shut_down = False
         self._edited: dict[str, float] = {}
         self._anchors: dict[str, int] = {}
+        self.model_file_reloads = 0
         self._pending_problems = list(problems)
         self._apply_settings(show=False)
 
@@ -160,6 +161,26 @@ class Session:
             self._load_task.cancel()
         self.worker.state = EngineState.LOADING  # at once, so `codellama/status` never shows the old model
         self._load_task = asyncio.ensure_future(self._load())
+
+    def _reload_if_model_file_changed(self) -> bool:
+        """Load the model again when its file changed on disk (one stat per request). The
+        weights in memory are a copy, so the running engine is safe meanwhile; this picks up
+        the new model, or retries one that failed while it was still being written."""
+        change = self.worker.model_file_change()
+        model_file = self.worker.model_file
+        if change is None or model_file is None:
+            return False
+        self.model_file_reloads += 1
+        if change == "rewritten":
+            self.tell(
+                f"the model file {model_file.path} was written over in place; loading it again. To switch "
+                "models safely, write the new file next to it and `mv` it over the old one.",
+                types.MessageType.Warning,
+            )
+        else:
+            self.tell(f"the model file {model_file.path} was replaced; loading the new one.", types.MessageType.Info)
+        self.start_loading()
+        return True
 
     async def _load(self) -> None:
         progress = _Progress(self._server) if self._progress_supported else None
@@ -256,6 +277,8 @@ class Session:
         arrived = time.perf_counter()
         settings = self.settings
         if not settings.enabled:
+            return None
+        if self._reload_if_model_file_changed():
             return None
         try:
             doc = self.documents.get(uri)
@@ -462,6 +485,8 @@ class Session:
             "fim": info.fim is not None if info else None,
             "n_ctx": info.n_ctx if info else None,
             "gpu_layers": info.gpu_layers if info else None,
+            "model_loads": self.worker.loads,
+            "model_file_reloads": self.model_file_reloads,
             "position_encoding": self.documents.encoding.value,
             "documents": len(self.documents),
             "settings": dataclasses.asdict(self.settings),

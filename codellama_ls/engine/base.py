@@ -15,7 +15,14 @@ from codellama_ls.prompt import FimTokens, Vocab
 
 
 class EngineError(RuntimeError):
-    """A problem with the model that the user must fix (missing file, corrupt GGUF, ...)."""
+    """A problem with the model that the user must fix (missing file, corrupt GGUF, ...).
+
+    ``path`` names the model file when the problem is its content: the worker watches that file
+    and tries again once it changes (a model still being copied into place, say)."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass(frozen=True)

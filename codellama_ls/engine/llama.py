@@ -97,10 +97,12 @@ class LlamaEngine:
     ) -> None:
         llama_cpp = _import_llama()
         if not path.is_file():
-            raise EngineError(f"Model file not found: {path}")
+            raise EngineError(f"Model file not found: {path}", str(path))
         with path.open("rb") as handle:
             if handle.read(4) != b"GGUF":
-                raise EngineError(f"{path} is not a GGUF model file (wrong magic bytes); re-download or convert it.")
+                raise EngineError(
+                    f"{path} is not a GGUF model file (wrong magic bytes); re-download or convert it.", str(path)
+                )
         gpu_layers = n_gpu_layers
         if gpu_layers < 0:
             gpu_layers = -1 if llama_cpp.llama_supports_gpu_offload() else 0
@@ -109,6 +111,12 @@ class LlamaEngine:
             n_ctx=n_ctx,
             n_batch=n_batch,
             n_gpu_layers=gpu_layers,
+            # Read the weights, do not map the file: with a mapping, a model file truncated or
+            # written over in place (`cp new.gguf model.gguf`) kills the process with SIGBUS at
+            # the next decode, and no check before a request can close that race. The cost is
+            # the read at load; on CPU the mapped copy is not even saved, since llama.cpp
+            # repacks quantized weights into memory of its own (see benchmarks/README.md).
+            use_mmap=False,
             # verbose=False would dup2() stdout to /dev/null while loading, which
             # swallows LSP messages on stdio; our log callback keeps it quiet instead.
             verbose=True,
@@ -121,7 +129,9 @@ class LlamaEngine:
             with contextlib.redirect_stderr(chatter):
                 self._llm = llama_cpp.Llama(**kwargs)
         except Exception as exc:
-            raise EngineError(f"llama.cpp could not load {path}: {exc}. The file may be corrupt or truncated.") from exc
+            raise EngineError(
+                f"llama.cpp could not load {path}: {exc}. The file may be corrupt or truncated.", str(path)
+            ) from exc
         finally:
             log.debug("llama.cpp: %s", chatter.getvalue().strip())
         self._llm.verbose = False  # no per-request print()s from Llama.generate

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,32 @@ def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
     )
 
 
+def _identity(path: str) -> tuple[int, ...] | None:
+    """What tells a file replaced or rewritten from the one loaded; None when it is missing."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class ModelFile:
+    """The model file as it was when loaded (or when loading it failed), to notice a change."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._seen = _identity(path)
+
+    def change(self) -> str | None:
+        """How the file is no longer what was loaded: "replaced" (another file moved into place,
+        or the first to appear) or "rewritten" (the same file written over in place); None when
+        unchanged. A file that went away is no change: the weights are in memory, not mapped."""
+        now = _identity(self.path)
+        if now is None or now == self._seen:
+            return None
+        return "rewritten" if self._seen is not None and now[:2] == self._seen[:2] else "replaced"
+
+
 class CancelToken:
     """Set by the event loop, read by the worker between decode steps."""
 
@@ -73,6 +100,10 @@ class EngineWorker:
         self.state = EngineState.IDLE
         self.error: str | None = None
         self._generation = 0
+        self.model_file: ModelFile | None = None
+        """The file the engine was loaded from, or failed to load from; None when unknown."""
+        self.loads = 0
+        """Models loaded successfully so far."""
 
     @property
     def engine(self) -> Engine | None:
@@ -83,6 +114,7 @@ class EngineWorker:
         self._generation += 1
         generation = self._generation
         self.state, self.error = EngineState.LOADING, None
+        self.model_file = None
 
         def work() -> Engine:
             if self._engine is not None:
@@ -95,6 +127,7 @@ class EngineWorker:
         except EngineError as exc:
             if generation == self._generation:
                 self.state, self.error = EngineState.FAILED, str(exc)
+                self.model_file = ModelFile(exc.path) if exc.path else None
             return
         except Exception as exc:  # a bug or an unexpected library error: report, stay up
             log.exception("loading the model failed")
@@ -106,7 +139,17 @@ class EngineWorker:
             await self.run_raw(engine.close)
             return
         self._engine = engine
+        path = engine.info.path
+        self.model_file = ModelFile(path) if os.path.isfile(path) else None
+        self.loads += 1
         self.state = EngineState.READY
+
+    def model_file_change(self) -> str | None:
+        """How the model file is no longer the one loaded (or that failed to load), see
+        `ModelFile.change`: then it should be loaded again. None while a load runs."""
+        if self.state not in (EngineState.READY, EngineState.FAILED) or self.model_file is None:
+            return None
+        return self.model_file.change()
 
     async def run_raw(self, work: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
