@@ -47,7 +47,7 @@ class Settings:
         "a preset name (`codellama-ls models` lists them) or the path of a `.gguf` file",
         reload=True,
         scope="machine",
-        vscode="`${workspaceFolder}`, `${userHome}` and `~` are expanded.",
+        vscode="`${userHome}` and `~` are expanded; nothing is taken from the workspace folder.",
         examples=("codellama-7b", "codellama-13b", "/path/to/model.gguf"),
     )
     model_dir: str = setting(

@@ -139,9 +139,12 @@ def resolve_model(settings: Settings, progress: Progress | None = None, download
 
 
 def download_preset(preset: Preset, settings: Settings, progress: Progress | None = None) -> Path:
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
     target = cache_dir(settings)
+    # Ask the hub first: a download that cannot start (offline, no network, no such file) must leave
+    # no directory behind, wherever `model_dir` points; hf_hub_download creates its folders at once.
+    get_hf_file_metadata(hf_hub_url(preset.repo, preset.filename))
     target.mkdir(parents=True, exist_ok=True)
     done = threading.Event()
     watcher = None

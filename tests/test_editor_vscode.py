@@ -67,6 +67,13 @@ def test_contributed_settings_are_the_servers_with_its_defaults_and_limits() -> 
         assert schema.get("markdownDescription") or schema.get("description"), key
 
 
+def test_settings_that_choose_the_program_or_the_model_file_are_user_settings_only() -> None:
+    # `machine`: a repository's .vscode/settings.json cannot set them (machine-overridable let it).
+    properties = _properties()
+    for key in ("serverPath", "serverArgs", "model", "modelDir"):
+        assert properties[key]["scope"] == "machine", key
+
+
 def _run(command: list[str], timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=EXTENSION, capture_output=True, text=True, timeout=timeout, env=env)
 

@@ -77,6 +77,12 @@ export class CodeLlamaExtension implements vscode.Disposable {
 
   async start(): Promise<void> {
     const command = serverCommand(config(), context());
+    if (command.problem !== undefined) {
+      this.status.tracker.setConnection('stopped', command.problem);
+      this.status.render();
+      void this.reportStartFailure(command.command, command.problem);
+      return;
+    }
     const serverOptions: ServerOptions = {
       command: command.command,
       args: command.args,

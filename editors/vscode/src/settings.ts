@@ -20,8 +20,16 @@ export const RESTART_KEYS: readonly string[] = ['serverPath', 'serverArgs'];
 /** Server settings that make it load the model again (it does so by itself). */
 export const RELOAD_KEYS: readonly string[] = ['model', 'modelDir', 'nGpuLayers', 'nCtx', 'nThreads', 'nBatch', 'stateCacheMb'];
 
-/** Server settings whose string value may name a file: `${workspaceFolder}` and `${userHome}` are expanded. */
+/** Server settings whose string value may name a file: `~` and `${userHome}` are expanded. */
 export const PATH_KEYS: readonly string[] = ['model', 'modelDir'];
+
+/**
+ * User settings only (package.json scope `machine`): the program started and the file llama.cpp
+ * reads.  A repository's `.vscode/settings.json` must not choose them, so only the user value is
+ * read (VS Code ignores workspace values of `machine` settings; this does not rely on it), and
+ * nothing in them is taken from the workspace folder: no `${workspaceFolder}`, no relative path.
+ */
+export const MACHINE_KEYS: readonly string[] = ['serverPath', 'serverArgs', 'model', 'modelDir'];
 
 export const DEFAULT_SERVER_PATH = 'codellama-ls';
 
@@ -77,15 +85,21 @@ export function serverKeys(packageJson: unknown): string[] {
   return [...contributedDefaults(packageJson).keys()].filter((key) => !CLIENT_KEYS.includes(key));
 }
 
-/** The value the user set, most specific scope first; undefined when only the default applies. */
-export function userValue<T>(inspected: Inspected<T> | undefined): T | undefined {
+/**
+ * The value the user set, most specific scope first; undefined when only the default applies.
+ * For `MACHINE_KEYS`, only the user settings' value.
+ */
+export function userValue<T>(inspected: Inspected<T> | undefined, key = ''): T | undefined {
   if (inspected === undefined) {
     return undefined;
+  }
+  if (MACHINE_KEYS.includes(key)) {
+    return inspected.globalValue;
   }
   return inspected.workspaceFolderValue ?? inspected.workspaceValue ?? inspected.globalValue;
 }
 
-/** Replace `${workspaceFolder}`, `${userHome}` and a leading `~`. */
+/** Replace `${workspaceFolder}` (when the context has a folder), `${userHome}` and a leading `~`. */
 export function expandVariables(value: string, context: Context): string {
   let out = value.replace(/\$\{userHome\}/g, context.home);
   if (context.workspaceFolder !== undefined) {
@@ -107,12 +121,12 @@ export function expandVariables(value: string, context: Context): string {
 export function explicitSettings(config: ConfigReader, keys: readonly string[], context: Context): Settings {
   const settings: Settings = {};
   for (const key of keys) {
-    let value = userValue(config.inspect(key));
+    let value = userValue(config.inspect(key), key);
     if (value === undefined || value === null) {
       continue;
     }
     if (PATH_KEYS.includes(key) && typeof value === 'string') {
-      value = expandVariables(value, context);
+      value = expandVariables(value, MACHINE_KEYS.includes(key) ? { home: context.home } : context);
     }
     settings[key] = value;
   }
@@ -145,23 +159,26 @@ export interface ServerCommand {
   command: string;
   args: string[];
   cwd?: string;
+  /** Why the command is not started; undefined when it may be. */
+  problem?: string;
 }
 
 /**
- * The executable and arguments: a bare name is looked up on PATH; `~`, `${userHome}` and
- * `${workspaceFolder}` are expanded; a relative path with a separator is taken from the first
- * workspace folder.
+ * The executable and arguments, from user settings only: a bare name is looked up on PATH; `~`
+ * and `${userHome}` are expanded; a relative path is refused, since it would resolve inside
+ * whatever folder is open.  The server runs in the home directory, not in the workspace.
  */
 export function serverCommand(config: ConfigReader, context: Context): ServerCommand {
-  const raw = (config.get<string>('serverPath') ?? '').trim() || DEFAULT_SERVER_PATH;
-  let command = expandVariables(raw, context);
-  const hasSeparator = command.includes('/') || command.includes('\\');
-  if (hasSeparator && !path.isAbsolute(command) && context.workspaceFolder !== undefined) {
-    command = path.join(context.workspaceFolder, command);
-  }
-  const rawArgs = config.get<unknown>('serverArgs');
+  const raw = (userValue(config.inspect<string>('serverPath'), 'serverPath') ?? '').trim() || DEFAULT_SERVER_PATH;
+  const command = expandVariables(raw, { home: context.home });
+  const rawArgs = userValue(config.inspect<unknown>('serverArgs'), 'serverArgs');
   const args = Array.isArray(rawArgs) ? rawArgs.filter((arg): arg is string => typeof arg === 'string') : [];
-  return { command, args, cwd: context.workspaceFolder };
+  const result: ServerCommand = { command, args, cwd: context.home };
+  if ((command.includes('/') || command.includes('\\')) && !path.isAbsolute(command)) {
+    result.problem =
+      'codellama.serverPath must be a name on PATH, an absolute path or ~/...: a relative path would run a program from the open folder';
+  }
+  return result;
 }
 
 export type Target = 'global' | 'workspace' | 'workspaceFolder';

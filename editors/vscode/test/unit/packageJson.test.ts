@@ -4,6 +4,7 @@ import { packageJson } from '../support/vscode';
 
 type Schema = {
   type: string;
+  scope?: string;
   default: unknown;
   description?: string;
   markdownDescription?: string;
@@ -43,6 +44,13 @@ test('every setting is described and its default fits its schema', () => {
       assert.ok(schema.minimum === undefined || value >= schema.minimum, name);
       assert.ok(schema.maximum === undefined || value <= schema.maximum, name);
     }
+  }
+});
+
+test('the program, its arguments, the model and the model folder are user settings only (scope machine)', () => {
+  const all = packageJson.contributes.configuration.properties as Record<string, Schema>;
+  for (const key of ['serverPath', 'serverArgs', 'model', 'modelDir']) {
+    assert.equal(all[`codellama.${key}`].scope, 'machine', key);
   }
 });
 

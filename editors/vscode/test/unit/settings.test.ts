@@ -8,6 +8,7 @@ import {
   Context,
   expandVariables,
   explicitSettings,
+  MACHINE_KEYS,
   RELOAD_KEYS,
   RESTART_KEYS,
   serverCommand,
@@ -53,11 +54,11 @@ test('configuration accepts an array of blocks too', () => {
 });
 
 test('only settings the user set are sent, so config.toml and CODELLAMA_LS_* still apply', () => {
-  const config = new FakeConfiguration(defaults, { maxLines: 3, model: '${workspaceFolder}/m.gguf', serverPath: '/x' });
+  const config = new FakeConfiguration(defaults, { maxLines: 3, model: '~/m.gguf', serverPath: '/x' });
   config.workspace.set('temperature', 0.2);
   config.workspace.set('maxLines', 4);
   assert.deepEqual(explicitSettings(config.view(), keys, context), {
-    model: '/work/proj/m.gguf',
+    model: '/home/u/m.gguf',
     temperature: 0.2,
     maxLines: 4,
   });
@@ -88,17 +89,50 @@ test('a setting removed since start is sent as its default; the rest as set now'
   assert.deepEqual(changedKeys(start, { model: '/a.gguf', maxLines: 4, topK: 3 }).sort(), ['maxLines', 'topK']);
 });
 
-test('the server command: PATH name, home, workspace-relative path, arguments', () => {
+test('the server command: PATH name, home, absolute path, arguments; never from the workspace folder', () => {
   const command = (user: Record<string, unknown>, ctx = context) =>
     serverCommand(new FakeConfiguration(defaults, user).view(), ctx);
-  assert.deepEqual(command({}), { command: 'codellama-ls', args: [], cwd: '/work/proj' });
+  assert.deepEqual(command({}), { command: 'codellama-ls', args: [], cwd: '/home/u' });
   assert.equal(command({ serverPath: '  ' }).command, 'codellama-ls');
-  assert.equal(command({ serverPath: '~/.local/bin/codellama-ls' }).command, '/home/u/.local/bin/codellama-ls');
-  assert.equal(command({ serverPath: '.venv/bin/codellama-ls' }).command, '/work/proj/.venv/bin/codellama-ls');
-  assert.equal(command({ serverPath: '.venv/bin/codellama-ls' }, { home: '/h' }).command, '.venv/bin/codellama-ls');
+  assert.deepEqual(command({ serverPath: '~/.local/bin/codellama-ls' }), {
+    command: '/home/u/.local/bin/codellama-ls',
+    args: [],
+    cwd: '/home/u',
+  });
   assert.equal(command({ serverPath: '/opt/cl/bin/codellama-ls' }).command, '/opt/cl/bin/codellama-ls');
+  // A relative path would run a program of whatever folder is open: refused, not resolved there.
+  for (const serverPath of ['.venv/bin/codellama-ls', './codellama-ls', '${workspaceFolder}/bin/codellama-ls']) {
+    const refused = command({ serverPath });
+    assert.match(refused.problem ?? '', /relative path/, serverPath);
+    assert.ok(!refused.command.startsWith('/work/proj'), serverPath);
+  }
+  assert.equal(command({ serverPath: '.venv/bin/codellama-ls' }, { home: '/h' }).problem !== undefined, true);
   assert.deepEqual(command({ serverArgs: ['--log-file', '/tmp/l', 3] }).args, ['--log-file', '/tmp/l']);
   assert.deepEqual(command({ serverArgs: 'nope' }).args, []);
+});
+
+test("a workspace's settings cannot choose the program, its arguments, the model or the model folder", () => {
+  const config = new FakeConfiguration(defaults, { maxLines: 3 });
+  for (const [key, value] of Object.entries({
+    serverPath: '/work/proj/evil',
+    serverArgs: ['--evil'],
+    model: '/work/proj/evil.gguf',
+    modelDir: '/work/proj/models',
+    maxLines: 5,
+  })) {
+    config.workspace.set(key, value);
+  }
+  assert.deepEqual(MACHINE_KEYS, ['serverPath', 'serverArgs', 'model', 'modelDir']);
+  assert.deepEqual(explicitSettings(config.view(), keys, context), { maxLines: 5 });
+  assert.deepEqual(serverCommand(config.view(), context), { command: 'codellama-ls', args: [], cwd: '/home/u' });
+  // Set by the user, they apply; `${workspaceFolder}` is not expanded in them.
+  config.global.set('model', '${workspaceFolder}/m.gguf');
+  config.global.set('modelDir', '~/models');
+  assert.deepEqual(explicitSettings(config.view(), keys, context), {
+    model: '${workspaceFolder}/m.gguf',
+    modelDir: '/home/u/models',
+    maxLines: 5,
+  });
 });
 
 test('toggling writes where the value is set now', () => {
