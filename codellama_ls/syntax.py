@@ -527,7 +527,7 @@ _LUA_LONG_COMMENT = re.compile(rb"--\[=*\[")
 # Leaves, and bytes before the cursor, looked at on the cursor line when checking for an
 # unterminated literal: a minified line is megabytes long.
 _MAX_LINE_LEAVES = 512
-_MAX_LINE_BYTES = 16_384
+_MAX_LINE_BYTES = 4096
 
 
 def _is_line_comment(node: tree_sitter.Node, spec: LanguageSpec, source: bytes | None) -> bool:
