@@ -134,3 +134,17 @@ def test_the_generated_file_is_one_dense_line() -> None:
     assert minified_js(LARGE) == text
     assert "\n" not in text and len(text) >= LARGE
     assert text.count("function") > LARGE // 80
+
+
+def test_a_minified_other_document_is_indexed_once_and_its_line_left_out() -> None:
+    from codellama_ls import crossfile
+    from codellama_ls.crossfile import OtherDocument, select
+
+    bundle = OtherDocument("file:///bundle.min.js", "var path=parseConfig;" + minified_js(SMALL))
+    helpers = OtherDocument("file:///helpers.js", "function parseConfig(path) {\n  return loadToml(path);\n}\n")
+    text = select([bundle, helpers], "const config = parseConfig(path);\n", 500, len, "//")
+    assert text.startswith("// helpers.js\nfunction parseConfig(path)")
+    assert "bundle.min.js" not in text  # its one line is no readable context
+    index = crossfile._index_of(bundle)
+    assert crossfile._index_of(bundle) is index  # the next request does not scan the document again
+    assert all(len(chunk) <= crossfile.MAX_LINE for _, chunk, _ in index)
