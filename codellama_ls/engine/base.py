@@ -87,7 +87,8 @@ class Engine(Protocol):
     ) -> Iterator[str]:
         """Decoded text pieces, one per sampled token, until an end token, the
         token limit, or `cancelled()` turns true (checked before every decode step).
-        With `constraint`, the first token's text must start with it (token healing).
+        With `constraint`, the first tokens must spell it out (token healing): each one's text is a
+        prefix of what is left of it, or starts with all of it.
         `key` names the document, so an engine can keep a KV cache per document."""
         ...
 
@@ -102,4 +103,5 @@ def vocab_of(engine: Engine) -> Vocab:
         fim=info.fim,
         adds_space_prefix=info.adds_space_prefix,
         piece=engine.piece,
+        n_vocab=info.n_vocab,
     )

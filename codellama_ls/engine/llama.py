@@ -147,6 +147,7 @@ class LlamaEngine:
         self._states: OrderedDict[str, tuple[bytes, list[int]]] = OrderedDict()
         self._state_budget = state_cache_mb * 1024 * 1024
         self._allowed: dict[bytes, np.ndarray] = {}
+        self._by_piece: dict[bytes, list[int]] | None = None
         self._rng = np.random.default_rng()
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
@@ -260,19 +261,26 @@ class LlamaEngine:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         context = list(prompt)
         if constraint:
-            # Token healing: the prompt ends before the token the user is in the middle of;
-            # the first token must spell out what they typed, and may extend it.
-            first = self._constrained_first_token(constraint, sampling)
-            if first is None:
-                stats.stop_reason = "no token fits"
-                return
-            stats.generated_tokens = 1
-            stats.first_token_ms = (time.perf_counter() - started) * 1000
-            yield decoder.decode(self._piece(first, special=False))
-            context.append(first)
-            if cancelled():
-                stats.stop_reason = "cancelled"
-                return
+            # Token healing: the prompt ends before the tokens the user's last characters belong to;
+            # the first tokens must spell those characters out again, and the last may extend them.
+            pending = constraint.encode("utf-8")
+            while pending:
+                token = self._constrained_token(pending, sampling)
+                if token is None:
+                    stats.stop_reason = "no token fits"
+                    return
+                spelled = self._piece(token, special=False)
+                stats.generated_tokens += 1
+                if stats.generated_tokens == 1:
+                    stats.first_token_ms = (time.perf_counter() - started) * 1000
+                yield decoder.decode(spelled)
+                context.append(token)
+                pending = pending[len(spelled) :]
+                if cancelled():
+                    stats.stop_reason = "cancelled"
+                    return
+                if pending:
+                    llm.eval([token])  # logits for the next constrained choice
         tokens = llm.generate(
             context,
             top_k=sampling.top_k,
@@ -336,14 +344,21 @@ class LlamaEngine:
             self._all_pieces = [self._piece(t, special=False) for t in range(self._info.n_vocab)]
         return self._all_pieces
 
-    def _constrained_first_token(self, constraint: str, sampling: Sampling) -> int | None:
-        wanted = constraint.encode("utf-8")
-        allowed = self._allowed.get(wanted)
+    def _constrained_token(self, pending: bytes, sampling: Sampling) -> int | None:
+        """The best token whose text starts with all of `pending` or is a shorter part of it."""
+        allowed = self._allowed.get(pending)
         if allowed is None:
-            allowed = np.array([t for t, p in enumerate(self._pieces()) if p.startswith(wanted)], dtype=np.int64)
+            if self._by_piece is None:
+                self._by_piece = {}
+                for token, text in enumerate(self._pieces()):
+                    if text:
+                        self._by_piece.setdefault(text, []).append(token)
+            ids = [t for t, p in enumerate(self._pieces()) if p.startswith(pending)]
+            ids += [t for cut in range(1, len(pending)) for t in self._by_piece.get(pending[:cut], ())]
+            allowed = np.array(ids, dtype=np.int64)
             if len(self._allowed) > 256:
                 self._allowed.clear()
-            self._allowed[wanted] = allowed
+            self._allowed[pending] = allowed
         if allowed.size == 0:
             return None
         logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._info.n_vocab,))[allowed]
