@@ -21,6 +21,7 @@ from codellama_ls.document import Document
 from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
 from codellama_ls.languages import LanguageSpec
 from codellama_ls.postprocess import (
+    STOP_LATENCY,
     Edit,
     IndentStyle,
     Stopper,
@@ -302,6 +303,7 @@ def complete(
     pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
     pending = the_plan.constraint
     deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None
+    reason = ""
     try:
         for piece in pieces:
             if pending:
@@ -319,6 +321,7 @@ def complete(
                 break
             if deadline is not None and time.perf_counter() > deadline:
                 stopper.cut_to_line()  # out of time: keep whole lines
+                reason = STOP_LATENCY
                 break
     finally:
         close = getattr(pieces, "close", None)
@@ -326,7 +329,8 @@ def complete(
             close()
     raw = stopper.finish()
     style: IndentStyle | None = None
-    if "\n" in raw:
+    starts_line = not the_plan.line_before.strip() and raw[:1] in (" ", "\t")
+    if "\n" in raw or starts_line:
         cursor_indent = indentation(the_plan.line_before)
         style = detect_indent(snapshot.text)
         if style is None and cursor_indent:
@@ -344,6 +348,9 @@ def complete(
     if settings.syntax_check and not cancelled():
         edit = _syntax_gate(snapshot, edit)
     stats = engine.last_stats
+    # The engine only knows it was closed early; the rule that closed it is ours.
+    if stopper.reason or reason:
+        stats.stop_reason = stopper.reason or reason
     stats.extra["plan_ms"] = round((planned - began) * 1000, 2)
     stats.extra["post_ms"] = round((time.perf_counter() - planned) * 1000 - stats.total_ms, 2)
     return Completion(edit.text, the_plan, stats, edit.replace_after)

@@ -85,7 +85,7 @@ class Settings:
     fim_format: FimFormat = setting(
         "auto",
         "fill-in-the-middle prompt order: `auto` is suffix-first (SPM) for models with FIM tokens, with token"
-        " healing inside a word, and prefix-only for models without; `none` is prefix-only",
+        " healing, and prefix-only for models without; `none` is prefix-only",
         choice_docs=(
             "Suffix-first (SPM) for models with fill-in-the-middle tokens, prefix only for the others.",
             "Prefix-suffix-middle: <PRE> prefix <SUF> suffix <MID>.",
@@ -95,8 +95,9 @@ class Settings:
     )
     token_healing: bool = setting(
         True,
-        "inside a word, back off the prompt's last token and make the first generated token re-spell it"
-        " (else `auto` uses PSM there)",
+        "where the prompt's last tokens could merge with what comes next (inside a word, after a space, an"
+        " indentation or a partial operator, as the tokenizer decides), back them off and make the first"
+        " generated tokens re-spell them (else `auto` uses PSM there)",
     )
     max_tokens: int = setting(128, "generation budget per suggestion, in tokens", range=(1, 8192))
     max_lines: int = setting(8, "most lines of a multi-line (block) suggestion", range=(1, 1000))

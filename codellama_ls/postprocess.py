@@ -37,6 +37,16 @@ def _normalized(line: str) -> str:
     return " " * _width(indent) + line[len(indent) :].rstrip()
 
 
+# Why generation stopped, as `codellama/stats` reports it: the Stopper's rules, then the engine's.
+STOP_END_OF_LINE = "end_of_line"
+"""A line suggestion reached the newline."""
+STOP_DEDENT = "dedent"
+STOP_BLANK_LINES = "blank_lines"
+STOP_REPEAT = "repeats_following_code"
+STOP_MAX_LINES = "max_lines"
+STOP_LATENCY = "latency_budget"
+
+
 @dataclass
 class Stopper:
     unit: Unit
@@ -49,22 +59,25 @@ class Stopper:
     def __post_init__(self) -> None:
         self.text = ""
         self.stopped = False
+        self.reason = ""
+        """The rule that ended the unit (`STOP_*`); empty while it goes on or when generation ended it."""
 
     def feed(self, piece: str) -> bool:
         """Add generated text; True when the unit is complete (then `text` is final)."""
         if self.stopped:
             return True
         self.text += piece
-        cut = self._cut_point()
+        cut, reason = self._cut_point()
         if cut is not None:
             self.text = self.text[:cut]
             self.stopped = True
+            self.reason = reason
         return self.stopped
 
-    def _cut_point(self) -> int | None:
+    def _cut_point(self) -> tuple[int | None, str]:
         if self.unit is Unit.LINE:
             newline = self.text.find("\n")
-            return newline if newline >= 0 else None
+            return (newline, STOP_END_OF_LINE) if newline >= 0 else (None, "")
         lines = self.text.split("\n")
         complete = lines[:-1]  # the last piece may still grow
         offset = 0
@@ -76,15 +89,17 @@ class Stopper:
             # Column-0 preprocessor lines and comments (#ifdef, # note) do not end a block.
             if index > 0 and stripped and not stripped.startswith("#"):
                 # Compared with indentation: an inner `}` is not the function's closing `}` below.
-                if _width(indentation(line)) < base or (repeat and _normalized(line) == repeat):
-                    return max(offset - 1, 0)
+                if _width(indentation(line)) < base:
+                    return max(offset - 1, 0), STOP_DEDENT
+                if repeat and _normalized(line) == repeat:
+                    return max(offset - 1, 0), STOP_REPEAT
             blank_run = blank_run + 1 if not stripped and index > 0 else 0
             if blank_run >= 2:
-                return max(offset - 1, 0)
+                return max(offset - 1, 0), STOP_BLANK_LINES
             if index + 1 >= self.max_lines:
-                return offset + len(line)
+                return offset + len(line), STOP_MAX_LINES
             offset += len(line) + 1
-        return None
+        return None, ""
 
     def cut_to_line(self) -> None:
         """End at the last line boundary (a block keeps its complete lines; a line keeps what it has)."""
@@ -105,7 +120,7 @@ class Stopper:
         # Judge the last, unterminated line too, by pretending it ended.
         saved = self.text
         self.text = saved + "\n"
-        cut = self._cut_point()
+        cut, _ = self._cut_point()
         self.text = saved
         return None if cut is None else min(cut, len(saved))
 
@@ -191,6 +206,23 @@ def _reindent(line: str, style: IndentStyle) -> str:
     return line
 
 
+def _reindent_first(line: str, line_before: str, style: IndentStyle) -> str:
+    """The first line, when it starts a line, indented in the document's style: the cursor line's
+    indentation is already there, so only what the suggestion adds to it changes."""
+    lead = indentation(line)
+    if line_before.strip() or not lead:
+        return line
+    columns = _width(line_before + lead, style.width)
+    if style.tabs:
+        # A line's own indentation is whole levels; a model's spaces that miss one are rounded.
+        wanted = "\t" * ((columns + style.width // 2) // style.width)
+    else:
+        wanted = " " * columns
+    if not wanted.startswith(line_before):
+        return line
+    return wanted[len(line_before) :] + line[len(lead) :]
+
+
 def clean(
     text: str,
     unit: Unit,
@@ -210,16 +242,19 @@ def clean(
             lines.pop(0)
             drop = min(len(indentation(lines[0])), len(cursor_indent))
             lines[0] = lines[0][drop:]
-    # SentencePiece pieces carry a leading space; after whitespace it would double it.
-    if lines and lines[0].startswith(" ") and (not line_before or line_before[-1].isspace()):
-        lines[0] = lines[0][1:]
+    # SentencePiece pieces carry a leading space; after whitespace it would double it. A longer run
+    # of spaces at the start of a line is indentation, not a piece's space.
+    first_lead = indentation(lines[0]) if lines else ""
+    if first_lead == " " * len(first_lead) and first_lead and (not line_before or line_before[-1].isspace()):
+        if len(first_lead) == 1 or line_before.strip():
+            lines[0] = lines[0][1:]
     lines = _drop_repeats(lines)
     if following and lines:
         lines = _drop_suffix_overlap(lines, following, cursor_indent)
         if not lines:
             return Edit("")
     if style is not None:
-        lines = [lines[0]] + [_reindent(line, style) for line in lines[1:]]
+        lines = [_reindent_first(lines[0], line_before, style)] + [_reindent(line, style) for line in lines[1:]]
     text = "\n".join(line.rstrip() for line in lines).rstrip()
     if not text.strip():
         return Edit("")

@@ -37,24 +37,27 @@ def feed_all(stopper: Stopper, text: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "unit,indent,generated,expected",
+    "unit,indent,generated,expected,reason",
     [
-        (Unit.LINE, "", "foo(1)\nbar()\n", "foo(1)"),
-        (Unit.LINE, "", "no newline", "no newline"),
-        (Unit.BLOCK, "    ", "a = 1\n    b = 2\nc = 3\n", "a = 1\n    b = 2"),  # dedent ends the block
-        (Unit.BLOCK, "    ", "a = 1\n\n\n    b = 2\n", "a = 1\n"),  # two blank lines end it
-        (Unit.BLOCK, "", "1\n2\n3\n4\n5\n", "1\n2\n3"),  # max_lines = 3
-        (Unit.BLOCK, "    ", "a = 1\n    b = 2", "a = 1\n    b = 2"),  # ends at EOT
-        (Unit.BLOCK, "    ", "a = 1\nx", "a = 1"),  # a dedented last line is dropped at EOT
+        (Unit.LINE, "", "foo(1)\nbar()\n", "foo(1)", "end_of_line"),
+        (Unit.LINE, "", "no newline", "no newline", ""),  # the engine's reason (eot, max_tokens) stands
+        (Unit.BLOCK, "    ", "a = 1\n    b = 2\nc = 3\n", "a = 1\n    b = 2", "dedent"),
+        (Unit.BLOCK, "    ", "a = 1\n\n\n    b = 2\n", "a = 1\n", "blank_lines"),
+        (Unit.BLOCK, "", "1\n2\n3\n4\n5\n", "1\n2\n3", "max_lines"),  # max_lines = 3
+        (Unit.BLOCK, "    ", "a = 1\n    b = 2", "a = 1\n    b = 2", ""),  # ends at EOT
+        (Unit.BLOCK, "    ", "a = 1\nx", "a = 1", ""),  # a dedented last line is dropped at EOT
     ],
 )
-def test_stopper(unit: Unit, indent: str, generated: str, expected: str) -> None:
-    assert feed_all(Stopper(unit, base_indent=indent, max_lines=3), generated) == expected
+def test_stopper(unit: Unit, indent: str, generated: str, expected: str, reason: str) -> None:
+    stopper = Stopper(unit, base_indent=indent, max_lines=3)
+    assert feed_all(stopper, generated) == expected
+    assert stopper.reason == reason
 
 
 def test_block_stops_when_repeating_the_suffix() -> None:
     stopper = Stopper(Unit.BLOCK, base_indent="    ", max_lines=10, next_line="    return total")
     assert feed_all(stopper, "total += 1\n    return total\n") == "total += 1"
+    assert stopper.reason == "repeats_following_code"
 
 
 @pytest.mark.parametrize(
@@ -100,6 +103,33 @@ def test_indentation_follows_the_document() -> None:
     assert clean("if a {\n        b()\n    }", Unit.BLOCK, "", "\t", style=tabs).text == "if a {\n\t\tb()\n\t}"
     spaces = IndentStyle(tabs=False, width=2)
     assert clean("if a:\n\tb()", Unit.BLOCK, "", "", style=spaces).text == "if a:\n  b()"
+
+
+TABS, SPACES4, SPACES2 = IndentStyle(True, 4), IndentStyle(False, 4), IndentStyle(False, 2)
+
+
+@pytest.mark.parametrize(
+    "line_before,generated,style,expected",
+    [
+        # Column 0 of an empty line in a Go block: the model's spaces become the file's tabs.
+        ("", "        total += x", TABS, "\t\ttotal += x"),
+        ("", "       total += x", TABS, "\t\ttotal += x"),  # a space short of two levels
+        ("", "        total += x\n        n++", TABS, "\t\ttotal += x\n\t\tn++"),
+        ("\t", "    total += x", TABS, "\ttotal += x"),  # after the line's own tab
+        ("\t\t", "total += x", TABS, "total += x"),  # already at the indentation
+        ("", "\t\ttotal += x", SPACES4, "        total += x"),  # tabs in a space-indented file
+        ("  ", "\tx = 1", SPACES2, "  x = 1"),
+        ("", "    return x", SPACES4, "    return x"),  # already right: unchanged
+        ("    ", " return x", SPACES4, "return x"),  # a SentencePiece space after the indentation
+        ("x = ", "  y", SPACES4, " y"),  # mid-line: never re-indented
+    ],
+)
+def test_first_line_follows_the_document_indentation(
+    line_before: str, generated: str, style: IndentStyle, expected: str
+) -> None:
+    cursor_indent = line_before if not line_before.strip() else ""
+    edit = clean(generated, Unit.BLOCK, "", cursor_indent, line_before=line_before, style=style)
+    assert edit.text == expected
 
 
 @pytest.mark.parametrize(

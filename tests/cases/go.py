@@ -16,6 +16,12 @@ CASES = [
         id="block ends where the function closes",
     ),
     Case(
+        "package main\n\nfunc sum(xs []int) int {\n\ttotal := 0\n\tfor _, x := range xs {\n█\n\t}\n\treturn total\n}\n",
+        "        total += x\n\t}",
+        "\t\ttotal += x",
+        id="a first line at column 0 takes the file's tabs",
+    ),
+    Case(
         'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println(█)\n}\n',
         '"hello")',
         '"hello")',

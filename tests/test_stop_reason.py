@@ -1,0 +1,61 @@
+"""`stop_reason` names the rule that ended generation, through the whole pipeline (scripted engine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from codellama_ls.completion import Snapshot, complete
+from codellama_ls.config import Settings
+from codellama_ls.engine.scripted import ScriptedEngine
+
+MARKER = "█"
+
+
+def reason_of(source: str, raw: str, settings: Settings, engine: ScriptedEngine | None = None) -> str:
+    index = source.index(MARKER)
+    snapshot = Snapshot(source[:index] + source[index + 1 :], index)
+    result = complete(engine or ScriptedEngine(raw), snapshot, settings, lambda: False)
+    return result.stats.stop_reason
+
+
+BLOCK = "def f(xs):\n    █\n"
+
+
+@pytest.mark.parametrize(
+    "source,raw,settings,reason",
+    [
+        # Before the fix a line that stopped at its newline said "max_tokens".
+        ("x = █\n", "compute(1)\ny = 2\n", Settings(), "end_of_line"),
+        (BLOCK, "total = 0\n    for x in xs:\n        total += x\nprint(f([]))\n", Settings(), "dedent"),
+        (BLOCK, "total = 0\n\n\n    return total\n", Settings(), "blank_lines"),
+        (
+            "def f(xs):\n    █\n    return total\n",
+            "total = sum(xs)\n    return total\n",
+            Settings(),
+            "repeats_following_code",
+        ),
+        (BLOCK, "a = 1\n    b = 2\n    c = 3\n    d = 4\n", Settings(max_lines=2), "max_lines"),
+        ("x = █\n", "compute(1)", Settings(), "eot"),
+        ("x = █\n", "compute(1, 2, 3)", Settings(max_tokens=4), "max_tokens"),
+    ],
+)
+def test_stop_reason_names_the_rule(source: str, raw: str, settings: Settings, reason: str) -> None:
+    assert reason_of(source, raw, settings) == reason
+
+
+def test_latency_budget() -> None:
+    engine = ScriptedEngine("a = 1\n    b = 2\n    c = 3\n" * 10, token_delay_s=0.01)
+    assert reason_of(BLOCK, "", Settings(max_latency_ms=50, max_lines=100), engine) == "latency_budget"
+
+
+def test_cancelled() -> None:
+    calls = iter(range(1000))
+
+    def cancelled() -> bool:
+        return next(calls) > 3  # cancelled while generating
+
+    source = "x = █\n"
+    index = source.index(MARKER)
+    snapshot = Snapshot(source[:index] + source[index + 1 :], index)
+    result = complete(ScriptedEngine("compute(1, 2, 3)"), snapshot, Settings(), cancelled)
+    assert result.stats.stop_reason == "cancelled"
