@@ -166,6 +166,11 @@ def _extension_index(vocab: Vocab) -> dict[str, list[str]]:
     return index
 
 
+def prepare_healing(vocab: Vocab) -> None:
+    """Build token healing's index now (a fraction of a second for a 50k vocab), not in a first request."""
+    _extension_index(vocab)
+
+
 def _common_length(a: list[int], b: list[int]) -> int:
     size = 0
     for x, y in zip(a, b, strict=False):

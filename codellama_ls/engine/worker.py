@@ -17,8 +17,9 @@ from enum import Enum
 from typing import TypeVar
 
 from codellama_ls.config import Settings
-from codellama_ls.engine.base import Engine, EngineError
+from codellama_ls.engine.base import Engine, EngineError, vocab_of
 from codellama_ls.models import Progress
+from codellama_ls.prompt import prepare_healing
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,7 +40,7 @@ def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
 
     path = resolve_model(settings, progress)
     progress(f"Loading {path.name}", 0, None)
-    return LlamaEngine(
+    engine = LlamaEngine(
         path,
         n_ctx=settings.n_ctx,
         n_gpu_layers=settings.n_gpu_layers,
@@ -47,6 +48,9 @@ def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
         n_batch=settings.n_batch,
         state_cache_mb=settings.state_cache_mb,
     )
+    if settings.token_healing:
+        prepare_healing(vocab_of(engine))
+    return engine
 
 
 def _identity(path: str) -> tuple[int, ...] | None:
