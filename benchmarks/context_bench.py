@@ -29,11 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
-from codellama_ls.completion import complete, snapshot_of
+from codellama_ls.completion import complete
 from codellama_ls.config import Settings
 from codellama_ls.document import Document
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.languages import language_for, new_parser
+from codellama_ls.snapshot import snapshot_of
 from tests.lsp_support import SCRIPTED_SERVER, inline, open_doc, server_env, start, status, wait_ready
 from tests.minified import minified_js
 
@@ -90,7 +91,7 @@ def bench(lines: int, requests: int) -> dict[str, float]:
     column = len(doc.line_text(line))
     per_request: list[float] = []
     per_edit: list[float] = []
-    anchor = None
+    sticky_start = None
     for n in range(requests):
         started = time.perf_counter()
         position = types.Position(line, column + n)
@@ -98,9 +99,9 @@ def bench(lines: int, requests: int) -> dict[str, float]:
         _ = doc.tree  # the incremental re-parse, done once per keystroke whatever the requests
         edited = time.perf_counter()
         offset = doc.offset_at(line, column + n + 1)
-        snapshot = snapshot_of(doc, offset, invoked=True, anchor=anchor)
+        snapshot = snapshot_of(doc, offset, invoked=True, sticky_start=sticky_start)
         result = complete(engine, snapshot, settings, lambda: False)
-        anchor = result.plan.window.start
+        sticky_start = result.plan.window.start
         per_request.append((time.perf_counter() - edited) * 1000)
         per_edit.append((edited - started) * 1000)
     spec = language_for("python")
@@ -146,7 +147,7 @@ def bench_js(text: str, requests: int) -> dict[str, float]:
     offset = _cursor(text)
     per_request: list[float] = []
     per_edit: list[float] = []
-    anchor = None
+    sticky_start = None
     for n in range(requests):
         started = time.perf_counter()
         line, column = doc.position_at(offset)
@@ -155,9 +156,9 @@ def bench_js(text: str, requests: int) -> dict[str, float]:
         offset += 1
         _ = doc.tree
         edited = time.perf_counter()
-        snapshot = snapshot_of(doc, offset, invoked=True, anchor=anchor)
+        snapshot = snapshot_of(doc, offset, invoked=True, sticky_start=sticky_start)
         result = complete(engine, snapshot, settings, lambda: False)
-        anchor = result.plan.window.start
+        sticky_start = result.plan.window.start
         per_request.append((time.perf_counter() - edited) * 1000)
         per_edit.append((edited - started) * 1000)
     return {

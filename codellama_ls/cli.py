@@ -134,11 +134,12 @@ def _load_engine(settings: Any) -> Any:
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from codellama_ls.completion import complete, plan, snapshot_of
+    from codellama_ls.completion import complete, plan
     from codellama_ls.document import Document
     from codellama_ls.engine.base import vocab_of
     from codellama_ls.languages import language_for
     from codellama_ls.positions import PositionEncoding, PositionError
+    from codellama_ls.snapshot import snapshot_of
 
     _setup_logging(args.log_level or "warning")
     path, line, col = _parse_location(args.location)
@@ -183,7 +184,11 @@ def cmd_complete(args: argparse.Namespace) -> int:
                     "text": result.text,
                     "mode": result.plan.mode.value,
                     "unit": result.plan.unit.value,
-                    "stats": dataclasses.asdict(result.stats),
+                    "stats": {
+                        **dataclasses.asdict(result.stats),
+                        "plan_ms": result.plan_ms,
+                        "post_ms": result.post_ms,
+                    },
                 },
                 indent=2,
             )

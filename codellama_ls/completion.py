@@ -1,25 +1,22 @@
-"""One completion, from a document snapshot to the suggestion text.
+"""One completion, from a snapshot to the suggestion text (runs on the engine thread).
 
-`snapshot_of` runs on the event loop (it reads the document's tree); `plan` is
-pure given a tokenizer; `complete` drives an engine and must run on the engine
-worker thread.  Both the LSP server and the CLI use them.
+`plan` is pure given a tokenizer: the window, the prompt tokens, the completion
+unit. `complete` drives an engine through the plan and post-processes what it
+writes, so it runs where the engine lives: the engine worker thread in the
+server, the main thread in `codellama-ls complete`. The snapshot it starts from
+is taken on the event loop (`snapshot.py`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import tree_sitter
-
-from codellama_ls import syntax
 from codellama_ls.config import Settings
 from codellama_ls.context import Window, cut_window
-from codellama_ls.crossfile import OtherDocument, select
-from codellama_ls.document import Document
+from codellama_ls.crossfile import select
 from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
-from codellama_ls.languages import LanguageSpec
 from codellama_ls.postprocess import (
     STOP_LATENCY,
     Edit,
@@ -33,6 +30,7 @@ from codellama_ls.postprocess import (
     should_trigger,
 )
 from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, heal
+from codellama_ls.snapshot import Snapshot
 from codellama_ls.syntax_check import ErrorCheck
 
 # BOS and the three FIM tokens, with room to spare.
@@ -44,70 +42,6 @@ _FOLLOWING_LINES = 8
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.
 _LINE_REACH = 4096
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The immutable input of one request, taken on the event loop."""
-
-    text: str
-    offset: int
-    language_id: str = ""
-    invoked: bool = True
-    """An explicit request always completes; automatic ones respect the trigger rules."""
-    language: LanguageSpec | None = None
-    in_comment_or_string: bool = False
-    scopes: tuple[tuple[int, int], ...] = ()
-    """Enclosing functions/classes as document offsets, innermost first."""
-    header: tuple[int, int] | None = None
-    tree: tree_sitter.Tree | None = None
-    """A private copy of the document's tree (the loop edits the original), with `source` its bytes."""
-    source: bytes | None = None
-    others: tuple[OtherDocument, ...] = ()
-    """Other open documents of the same language, most recently edited first."""
-    anchor: int | None = None
-    """Where this document's previous window started (see `cut_window`)."""
-    uri: str = ""
-
-
-def snapshot_of(
-    doc: Document,
-    offset: int,
-    *,
-    invoked: bool = True,
-    others: Sequence[OtherDocument] = (),
-    anchor: int | None = None,
-) -> Snapshot:
-    """Read what the completion needs from the document and its tree (event loop only)."""
-    spec, tree = doc.language, doc.tree
-    facts: dict[str, object] = {}
-    if spec is not None and tree is not None:
-        byte = doc.byte_offset(offset)
-        # Passed on, or each call would copy the whole text out of a new tree.
-        source = doc.source_bytes
-        header = syntax.header_span(tree, spec, source=source)
-        facts = {
-            "in_comment_or_string": syntax.in_comment_or_string(tree, spec, byte, source=source),
-            "scopes": tuple(
-                (doc.offset_of_byte(span.start), doc.offset_of_byte(span.end))
-                for span in syntax.enclosing_scopes(tree, spec, byte, source=source)
-            ),
-            "header": (doc.offset_of_byte(header.start), doc.offset_of_byte(header.end)) if header else None,
-            # Copying a tree is cheap (shared, copy-on-write); the syntax check re-parses from it incrementally.
-            "tree": tree.copy(),
-            "source": source,
-        }
-    return Snapshot(
-        doc.text,
-        offset,
-        doc.language_id,
-        invoked,
-        spec,
-        others=tuple(others),
-        anchor=anchor,
-        uri=doc.uri,
-        **facts,  # type: ignore[arg-type]
-    )
 
 
 @dataclass(frozen=True)
@@ -132,6 +66,10 @@ class Completion:
     stats: GenerationStats
     replace_after: int = 0
     """Characters right of the cursor that the suggestion replaces (auto-paired closers)."""
+    plan_ms: float = 0.0
+    """Planning: the window, the cross-file chunks and the prompt's tokens."""
+    post_ms: float = 0.0
+    """Ours while generating (stop rules) and after it (cleanup, syntax check); llama.cpp's time excluded."""
 
 
 def _line_around(text: str, offset: int) -> tuple[str, str]:
@@ -235,7 +173,7 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
         )
         budget -= count(cross) if cross else 0
     share = settings.suffix_share if mode is not PromptMode.PREFIX_ONLY else 0.0
-    window = cut_window(text, offset, budget, count, share, snapshot.scopes, snapshot.header, snapshot.anchor)
+    window = cut_window(text, offset, budget, count, share, snapshot.scopes, snapshot.header, snapshot.sticky_start)
     tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
     limit = budget + _PROMPT_OVERHEAD + (count(cross) if cross else 0)
     if len(tokens) > limit:
@@ -262,7 +200,9 @@ def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
     spec = snapshot.language
     if spec is None or not edit.text:
         return edit
-    checker = ErrorCheck.create(spec, snapshot.text, snapshot.offset, snapshot.tree, snapshot.source, snapshot.scopes)
+    if snapshot.source is None:
+        return edit
+    checker = ErrorCheck.create(spec, snapshot.source, snapshot.cursor_byte, snapshot.tree, snapshot.scope_bytes)
     if checker is None:
         return edit
     lines = edit.text.split("\n")
@@ -351,6 +291,11 @@ def complete(
     # The engine only knows it was closed early; the rule that closed it is ours.
     if stopper.reason or reason:
         stats.stop_reason = stopper.reason or reason
-    stats.extra["plan_ms"] = round((planned - began) * 1000, 2)
-    stats.extra["post_ms"] = round((time.perf_counter() - planned) * 1000 - stats.total_ms, 2)
-    return Completion(edit.text, the_plan, stats, edit.replace_after)
+    return Completion(
+        edit.text,
+        the_plan,
+        stats,
+        edit.replace_after,
+        plan_ms=round((planned - began) * 1000, 2),
+        post_ms=round((time.perf_counter() - planned) * 1000 - stats.total_ms, 2),
+    )

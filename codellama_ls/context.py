@@ -126,12 +126,12 @@ def cut_window(
     suffix_share: float = 0.25,
     scopes: Sequence[tuple[int, int]] = (),
     header: tuple[int, int] | None = None,
-    anchor: int | None = None,
+    sticky_start: int | None = None,
 ) -> Window:
     """`scopes` are the enclosing functions/classes (innermost first) as document offsets;
-    `header` is the span of the file's imports/package/includes; `anchor` is where the previous
-    window of this document started: kept while it fits, so the prompt's start (and the KV cache
-    behind it) does not move with every keystroke."""
+    `header` is the span of the file's imports/package/includes; `sticky_start` is where the
+    previous window of this document started: kept while it fits, so the prompt's start (and the
+    KV cache behind it) does not move with every keystroke."""
     if not 0 <= offset <= len(text):
         raise ValueError(f"offset {offset} outside the document (0..{len(text)})")
     suffix_budget = int(budget * suffix_share)
@@ -160,11 +160,11 @@ def cut_window(
         else:
             head = ""
     if start > 0:
-        valid = anchor is not None and start <= anchor <= offset and text[anchor - 1] == "\n"
-        if valid and anchor is not None and _span_cost(text, start, anchor, count, room) < room // 8:
-            start = anchor
+        valid = sticky_start is not None and start <= sticky_start <= offset and text[sticky_start - 1] == "\n"
+        if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room // 8:
+            start = sticky_start
         else:
-            # Trimmed and no usable anchor: start with room to grow, so the start stays put
+            # Trimmed and no usable sticky start: start with room to grow, so the start stays put
             # for many keystrokes before it has to move again.
             start = _take_prefix(text, offset, room * 7 // 8, count)
     return Window(head + text[start:offset], text[offset:end], start, end, header=head)

@@ -34,7 +34,7 @@ def count_errors(node: tree_sitter.Node, start: int, end: int, spare: tuple[int,
     return sum(count_errors(child, start, end, spare) for child in node.children)
 
 
-# Characters the check parses at most (twice per candidate): the outermost enclosing scope within
+# Bytes the check parses at most (twice per candidate): the outermost enclosing scope within
 # this, else this much around the cursor. A request must cost what the window around the cursor
 # costs, not what the file (a megabyte of one-line minified code, say) or its outermost scope does.
 MAX_REGION = 32_768
@@ -42,36 +42,36 @@ MAX_REGION = 32_768
 _SNAP = 4096
 
 
-def _line_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+def _line_bounds(source: bytes, start: int, end: int) -> tuple[int, int]:
     """``[start, end)`` widened to whole lines, where the line ends are near."""
     floor = max(start - _SNAP, 0)
-    line_start = text.rfind("\n", floor, start) + 1
+    line_start = source.rfind(b"\n", floor, start) + 1
     if line_start == 0 and floor:
         line_start = start
-    line_end = text.find("\n", end, end + _SNAP)
+    line_end = source.find(b"\n", end, end + _SNAP)
     if line_end < 0:
-        line_end = len(text) if len(text) - end <= _SNAP else end
+        line_end = len(source) if len(source) - end <= _SNAP else end
     else:
         line_end += 1
     return line_start, line_end
 
 
-def check_region(text: str, offset: int, scopes: Sequence[tuple[int, int]] = ()) -> tuple[int, int] | None:
-    """The part of the document the check parses on its own: the outermost of the enclosing
+def check_region(source: bytes, cursor: int, scopes: Sequence[tuple[int, int]] = ()) -> tuple[int, int] | None:
+    """The bytes of the document the check parses on its own: the outermost of the enclosing
     ``scopes`` (innermost first) within `MAX_REGION`, else `MAX_REGION` around the cursor; None
     for the whole document when it is that small."""
-    fitting = [(a, b) for a, b in scopes if a <= offset <= b and b - a <= MAX_REGION]
+    fitting = [(a, b) for a, b in scopes if a <= cursor <= b and b - a <= MAX_REGION]
     if fitting:
-        return _line_bounds(text, *fitting[-1])
-    if len(text) <= MAX_REGION:
+        return _line_bounds(source, *fitting[-1])
+    if len(source) <= MAX_REGION:
         return None
     half = MAX_REGION // 2
-    start, end = max(offset - half, 0), min(offset + half, len(text))
+    start, end = max(cursor - half, 0), min(cursor + half, len(source))
     # Whole lines inside the reach when there are line breaks in it (a parse from mid-line is
     # still fine: the errors it makes at the cut edges are in the baseline too).
-    first = text.find("\n", start, offset)
-    last = text.rfind("\n", offset, end)
-    return (first + 1 if start and first >= 0 else start), (last + 1 if end < len(text) and last >= 0 else end)
+    first = source.find(b"\n", start, cursor)
+    last = source.rfind(b"\n", cursor, end)
+    return (first + 1 if start and first >= 0 else start), (last + 1 if end < len(source) and last >= 0 else end)
 
 
 def _point(data: bytes, byte: int) -> tuple[int, int]:
@@ -95,28 +95,25 @@ class ErrorCheck:
     def create(
         cls,
         spec: LanguageSpec,
-        text: str,
-        offset: int,
+        source: bytes,
+        cursor: int,
         tree: tree_sitter.Tree | None = None,
-        source: bytes | None = None,
         scopes: Sequence[tuple[int, int]] = (),
     ) -> ErrorCheck | None:
-        """`tree` and `source`, when given, are the document's current parse (saves a full parse).
-        `scopes`, the definitions around the cursor (innermost first), limit the check to the
-        lines of the outermost one of a bounded size (`check_region`): two parses of a function
-        cost far less than re-parsing a large file."""
+        """`source` is the document's UTF-8, `cursor` a byte offset into it, `tree` its current parse
+        (saves a full parse). `scopes`, the definitions around the cursor as byte spans (innermost
+        first), limit the check to the lines of the outermost one of a bounded size (`check_region`):
+        two parses of a function cost far less than re-parsing a large file."""
         parser = _parser(spec)
         if parser is None:
             return None
-        region = check_region(text, offset, scopes)
+        region = check_region(source, cursor, scopes)
         if region is not None:
             start, end = region
-            text, offset = text[start:end], offset - start
-            tree = source = None
-        if source is None or tree is None:
-            source = text.encode("utf-8")
+            source, cursor = source[start:end], cursor - start
+            tree = None
+        if tree is None:
             tree = parser.parse(source)
-        cursor = len(text[:offset].encode("utf-8"))
         line_start = source.rfind(b"\n", 0, cursor) + 1
         # The edited region runs to the end of the file: a missing closer lands there, past any scope.
         region_end = len(source)
@@ -125,8 +122,8 @@ class ErrorCheck:
         head = source[line_start:cursor]
         typed_end = line_start + len(head.rstrip())  # the code right before the cursor, spaces skipped
         baseline = count_errors(tree.root_node, line_start, region_end, spare=(typed_end, cursor))
-        line_end = text.find("\n", offset)
-        after = text[offset : len(text) if line_end < 0 else line_end]
+        line_end = source.find(b"\n", cursor)
+        after = source[cursor : len(source) if line_end < 0 else line_end].decode("utf-8", errors="replace")
         return cls(parser, source, tree, cursor, line_start, region_end, baseline, after)
 
     def added_errors(self, inserted: str, replace_after: int = 0) -> int:

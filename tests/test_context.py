@@ -90,7 +90,7 @@ def test_window_start_is_sticky_while_typing() -> None:
     moves = 0
     for typed in range(1, 61):
         grown = text[:offset] + "x " * typed + text[offset:]
-        window = cut_window(grown, offset + 2 * typed, 400, count, anchor=anchor)
+        window = cut_window(grown, offset + 2 * typed, 400, count, sticky_start=anchor)
         moves += window.start != anchor
         anchor = window.start
         assert count(window.prefix) + count(window.suffix) <= 400
@@ -100,6 +100,6 @@ def test_window_start_is_sticky_while_typing() -> None:
 def test_anchor_that_no_longer_fits_moves_with_room_to_grow() -> None:
     text = doc(3000)
     offset = text.index("line 2000 ")
-    window = cut_window(text, offset, 400, count, anchor=text.index("line 10 "))
+    window = cut_window(text, offset, 400, count, sticky_start=text.index("line 10 "))
     assert window.start > text.index("line 10 ")
     assert count(window.prefix) <= 400 * 7 // 8 + 10

@@ -15,10 +15,11 @@ import pytest
 import tree_sitter
 
 from codellama_ls import syntax
-from codellama_ls.completion import complete, snapshot_of
+from codellama_ls.completion import complete
 from codellama_ls.config import Settings
 from codellama_ls.document import Document
 from codellama_ls.engine.scripted import ScriptedEngine
+from codellama_ls.snapshot import snapshot_of
 from tests.minified import minified_js
 
 SMALL, LARGE = 190_000, 1_900_000
@@ -122,7 +123,9 @@ def test_the_syntax_check_parses_a_bounded_region() -> None:
     assert doc.language is not None
     # The outermost scope is the bundle's wrapper, the whole line: it is not what gets parsed.
     assert snapshot.scopes[-1][1] - snapshot.scopes[-1][0] > LARGE // 2
-    checker = ErrorCheck.create(doc.language, text, offset, snapshot.tree, snapshot.source, snapshot.scopes)
+    assert snapshot.source is not None
+    source, cursor = snapshot.source, snapshot.cursor_byte
+    checker = ErrorCheck.create(doc.language, source, cursor, snapshot.tree, snapshot.scope_bytes)
     assert checker is not None
     assert len(checker.source) <= MAX_REGION + 2 * 4096
     assert checker.added_errors("a+b") == 0

@@ -8,7 +8,7 @@ time (the engine worker); nothing here is thread-safe by itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from codellama_ls.prompt import FimTokens, Vocab
@@ -57,7 +57,6 @@ class GenerationStats:
     first_token_ms: float = 0.0
     total_ms: float = 0.0
     stop_reason: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 Cancelled = Callable[[], bool]

@@ -1,0 +1,362 @@
+"""The life of a completion request (event loop; `Generation.__call__` runs on the engine thread).
+
+    reuse     the user typed the start of the suggestion on screen (type-through), or what the
+              generation in flight is writing (in-flight): answer from it, no new model work
+    debounce  automatic requests wait a moment while the user types fast
+    snapshot  the document's text and syntax facts, taken once, before the wait
+    run       the engine worker plans and generates (`completion.complete`)
+    answer    the text at LSP positions, if the document has not moved on meanwhile
+
+A newer request for a document cancels the one in flight ("newest wins"); so does an
+edit, unless it types exactly what the generation is writing. Each open document has
+one `DocumentState` holding what its requests remember.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lsprotocol import types
+
+from codellama_ls.caches import Anchor, Flight, Shown, TypingRate
+from codellama_ls.completion import Completion, complete
+from codellama_ls.config import Settings
+from codellama_ls.crossfile import OtherDocument
+from codellama_ls.document import Document, DocumentStore, UnknownDocument
+from codellama_ls.engine.base import Engine
+from codellama_ls.engine.worker import CancelToken, EngineState, EngineWorker
+from codellama_ls.positions import PositionError
+from codellama_ls.records import CacheHit, RequestLog, RequestRecord
+from codellama_ls.snapshot import Snapshot, snapshot_of
+
+log = logging.getLogger(__name__)
+
+Tell = Callable[[str, types.MessageType], None]
+"""Shows the user a message (once)."""
+Stream = Callable[[str | None], None]
+"""Receives the growing suggestion from the engine thread, then None when the request ends."""
+StreamFactory = Callable[[str, types.Position, types.ProgressToken | None, Settings], Stream | None]
+"""Makes the stream of one request; None when nobody listens."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    start: tuple[int, int]
+    end: tuple[int, int]
+    """LSP positions (line, character) of the range the text replaces."""
+
+
+def _identifier_tail(text: str) -> str:
+    start = len(text)
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    return text[start:]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Turns suggestion text at a document offset into the LSP answer."""
+
+    doc: Document
+    offset: int
+    with_word: bool
+    """Completion clients filter by the word before the cursor: the item restates it."""
+
+    def still_current(self, documents: DocumentStore, version: int) -> bool:
+        return self.doc.version == version and self.doc.uri in documents and documents.get(self.doc.uri) is self.doc
+
+    def make(self, text: str, replace_after: int) -> Suggestion:
+        start = self.offset
+        if self.with_word:
+            word = _identifier_tail(self.doc.text[max(0, self.offset - 200) : self.offset])
+            start -= len(word)
+            text = word + text
+        return Suggestion(text, self.doc.position_at(start), self.doc.position_at(self.offset + replace_after))
+
+
+class Generation:
+    """One request's run of the model: made on the loop, called on the engine thread."""
+
+    def __init__(self, snapshot: Snapshot, settings: Settings, stream: Stream | None, arrived: float) -> None:
+        self.snapshot = snapshot
+        self.settings = settings
+        self.stream = stream
+        self.token = CancelToken()
+        self.flight = Flight(Anchor.of(snapshot.text, snapshot.offset))
+        self.work: asyncio.Future[Completion] | None = None
+        """Set once submitted to the engine worker; until then the request is waiting (debounce)."""
+        self.arrived = arrived
+        self.debounced_ms = 0.0
+        self.submitted = 0.0
+        self.begun = 0.0
+        """When the engine thread began it (written there, read after `work` is done)."""
+
+    def typed_along(self, text: str, offset: int) -> str | None:
+        """What the user typed since this generation started, when it is what the generation writes."""
+        if self.work is None or self.token.cancelled:
+            return None
+        return self.flight.continues(text, offset)
+
+    async def debounce(self, delay_ms: float) -> bool:
+        """Wait before running; False when an edit or a newer request cancelled it meanwhile."""
+        if delay_ms:
+            started = time.perf_counter()
+            await asyncio.sleep(delay_ms / 1000)
+            self.debounced_ms = (time.perf_counter() - started) * 1000
+        return not self.token.cancelled
+
+    def __call__(self, engine: Engine) -> Completion:
+        """Engine thread."""
+        self.begun = time.perf_counter()
+        return complete(engine, self.snapshot, self.settings, self.token, self._on_text)
+
+    def _on_text(self, text: str) -> None:
+        self.flight.produced = text  # a str assignment: the loop reads it without a lock
+        if self.stream is not None:
+            self.stream(text)
+
+    def record(self, result: Completion) -> RequestRecord:
+        stats = result.stats
+        total_ms = (time.perf_counter() - self.arrived) * 1000
+        wait_ms = round((self.begun - self.submitted) * 1000, 2)
+        return RequestRecord(
+            uri=self.snapshot.uri,
+            invoked=self.snapshot.invoked,
+            mode=result.plan.mode.value,
+            unit=result.plan.unit.value,
+            prompt_tokens=stats.prompt_tokens,
+            reused_tokens=stats.reused_tokens,
+            evaluated_tokens=stats.evaluated_tokens,
+            generated_tokens=stats.generated_tokens,
+            prompt_ms=round(stats.prompt_ms, 2),
+            first_token_ms=round(stats.first_token_ms, 2),
+            queued_ms=round((self.begun - self.arrived) * 1000, 2),
+            wait_ms=wait_ms,
+            engine_ms=round(stats.total_ms, 2),
+            plan_ms=result.plan_ms,
+            post_ms=result.post_ms,
+            total_ms=round(total_ms, 2),
+            overhead_ms=round(total_ms - stats.total_ms - wait_ms - self.debounced_ms, 2),
+            stop_reason="cancelled" if self.token.cancelled else stats.stop_reason,
+        )
+
+
+@dataclass
+class DocumentState:
+    """What the requests of one open document remember between requests."""
+
+    edited: float = 0.0
+    """`time.monotonic()` of the last open or edit: orders the cross-file chunks."""
+    typing: TypingRate = field(default_factory=TypingRate)
+    running: Generation | None = None
+    """The request in flight (waiting or generating)."""
+    shown: Shown | None = None
+    """The last suggestion answered, for type-through."""
+    sticky_start: int | None = None
+    """Where the last prompt window started; kept while it fits so the KV cache stays valid."""
+
+    def cancel(self) -> None:
+        if self.running is not None:
+            self.running.token.cancel()
+            self.running = None
+
+
+class Requests:
+    """The completion requests of every open document (event loop)."""
+
+    def __init__(self, documents: DocumentStore, worker: EngineWorker, tell: Tell, stream: StreamFactory) -> None:
+        self._documents = documents
+        self._worker = worker
+        self._tell = tell
+        self._stream = stream
+        self._states: dict[str, DocumentState] = {}
+        self.log = RequestLog()
+
+    def _state(self, uri: str) -> DocumentState:
+        state = self._states.get(uri)
+        if state is None:
+            state = self._states[uri] = DocumentState()
+        return state
+
+    # -- document events ----------------------------------------------------------
+
+    def opened(self, uri: str) -> None:
+        self._state(uri).edited = time.monotonic()
+
+    def keystroke(self, uri: str) -> None:
+        """Before a didChange is applied: it counts for the typing rate even when it fails."""
+        if uri in self._documents:
+            state = self._state(uri)
+            state.edited = time.monotonic()
+            state.typing.keystroke(state.edited)
+
+    def changed(self, doc: Document) -> None:
+        state = self._state(doc.uri)
+        running = state.running
+        # The request in flight is for text that no longer exists, unless the user is
+        # typing exactly what it is generating: the next request will follow it.
+        if running is not None:
+            cursor = len(doc.text) - running.flight.anchor.suffix[1]  # as if only typed at its cursor
+            if running.flight.continues(doc.text, cursor) is None:
+                state.cancel()
+
+    def closed(self, uri: str) -> None:
+        state = self._states.pop(uri, None)
+        if state is not None:
+            state.cancel()
+
+    def cancel_all(self) -> None:
+        for state in self._states.values():
+            state.cancel()
+
+    # -- a request ----------------------------------------------------------------
+
+    async def suggest(
+        self,
+        uri: str,
+        position: types.Position,
+        settings: Settings,
+        *,
+        invoked: bool,
+        with_word: bool = False,
+        progress_token: types.ProgressToken | None = None,
+    ) -> Suggestion | None:
+        arrived = time.perf_counter()
+        answer = self._answer_for(uri, position, settings, with_word)
+        if answer is None:
+            return None
+        state = self._state(uri)
+        running = state.running
+        typed = running.typed_along(answer.doc.text, answer.offset) if running is not None else None
+        if running is not None and typed is not None:
+            return await self._follow(state, running, typed, answer, arrived)
+        state.cancel()  # newest wins
+        shown = state.shown
+        rest = shown.rest_after(answer.doc.text, answer.offset) if shown is not None else None
+        if shown is not None and rest is not None:
+            # The user typed the beginning of the suggestion on screen: the rest, no model work.
+            self.log.add(CacheHit(uri, "type_through", _ms_since(arrived)))
+            return answer.make(rest, shown.replace_after)
+        stream = self._stream(uri, position, progress_token, settings)
+        try:
+            return await self._generate(state, answer, settings, invoked, stream, arrived)
+        finally:
+            if stream is not None:
+                stream(None)
+
+    def _answer_for(self, uri: str, position: types.Position, settings: Settings, with_word: bool) -> Answer | None:
+        """Where the answer goes; None (and the user told, or the log) when there is nothing to do."""
+        if not settings.enabled:
+            return None
+        try:
+            doc = self._documents.get(uri)
+        except UnknownDocument as exc:
+            self._tell(f"{exc}; send textDocument/didOpen first", types.MessageType.Warning)
+            return None
+        if doc.skip_reason:
+            log.info("not completing %s: %s", uri, doc.skip_reason)
+            return None
+        try:
+            offset = doc.offset_at(position.line, position.character)
+        except PositionError as exc:
+            log.warning("completion at an invalid position in %s: %s", uri, exc)
+            return None
+        if self._worker.state is not EngineState.READY:
+            return None
+        return Answer(doc, offset, with_word)
+
+    async def _follow(
+        self, state: DocumentState, running: Generation, typed: str, answer: Answer, arrived: float
+    ) -> Suggestion | None:
+        """Wait for the generation the user is typing along with, and answer what they have not typed yet."""
+        assert running.work is not None
+        version = answer.doc.version
+        try:
+            result = await asyncio.shield(running.work)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            return None
+        if not answer.still_current(self._documents, version) or running.token.cancelled:
+            return None
+        if not result.text.startswith(typed) or len(result.text) <= len(typed):
+            return None
+        self.log.add(CacheHit(answer.doc.uri, "in_flight", _ms_since(arrived)))
+        rest = result.text[len(typed) :]
+        state.shown = Shown(Anchor.of(answer.doc.text, answer.offset), rest, result.replace_after)
+        return answer.make(rest, result.replace_after)
+
+    async def _generate(
+        self,
+        state: DocumentState,
+        answer: Answer,
+        settings: Settings,
+        invoked: bool,
+        stream: Stream | None,
+        arrived: float,
+    ) -> Suggestion | None:
+        doc, version = answer.doc, answer.doc.version
+        delay_ms = self._delay_ms(state, settings, invoked)
+        run: Generation | None = None
+        try:
+            # The snapshot (and the tree's incremental re-parse it needs) is taken before the
+            # debounce, so that work overlaps the wait; a keystroke during the wait cancels it all.
+            snapshot = snapshot_of(
+                doc, answer.offset, invoked=invoked, others=self._others(doc), sticky_start=state.sticky_start
+            )
+            run = state.running = Generation(snapshot, settings, stream, arrived)
+            if not await run.debounce(delay_ms) or doc.version != version:
+                return None
+            run.submitted = time.perf_counter()
+            work = run.work = asyncio.ensure_future(self._worker.run(run))
+            # Recorded when the worker finishes, also for a request that was cancelled meanwhile.
+            work.add_done_callback(functools.partial(self._record, run))
+            result = await asyncio.shield(work)
+        except asyncio.CancelledError:
+            if run is not None:
+                run.token.cancel()  # $/cancelRequest: the worker stops at its next check
+            raise
+        except Exception as exc:
+            log.exception("completion failed")
+            self._tell(f"completion failed: {exc}", types.MessageType.Error)
+            return None
+        finally:
+            if run is not None and state.running is run:
+                state.running = None
+        if not result.plan.skip:
+            state.sticky_start = result.plan.window.start
+        if run.token.cancelled or not result.text or not answer.still_current(self._documents, version):
+            return None
+        state.shown = Shown(run.flight.anchor, result.text, result.replace_after)
+        return answer.make(result.text, result.replace_after)
+
+    def _delay_ms(self, state: DocumentState, settings: Settings, invoked: bool) -> float:
+        if invoked:
+            return 0.0
+        if settings.debounce_ms < 0:
+            return state.typing.debounce_ms(time.monotonic())
+        return float(settings.debounce_ms)
+
+    def _others(self, doc: Document) -> list[OtherDocument]:
+        """Other open documents of the same language, most recently edited first."""
+        same = [
+            other
+            for other in self._documents
+            if other is not doc and other.language_id == doc.language_id and not other.skip_reason
+        ]
+        same.sort(key=lambda other: self._states[other.uri].edited if other.uri in self._states else 0.0, reverse=True)
+        return [OtherDocument(other.uri, other.text) for other in same]
+
+    def _record(self, run: Generation, done: asyncio.Future[Completion]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self.log.add(run.record(done.result()))
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

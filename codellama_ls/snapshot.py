@@ -1,0 +1,80 @@
+"""The immutable input of one completion, read from a document (runs on the event loop).
+
+The loop edits documents and their trees on every `didChange`; a request reads
+what it needs here, once, and the engine thread works on the snapshot alone.
+Every fact is computed once and carried: the document's UTF-8 bytes, the
+cursor as a str offset and as a byte offset, and the syntax facts at the cursor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import tree_sitter
+
+from codellama_ls import syntax
+from codellama_ls.crossfile import OtherDocument
+from codellama_ls.document import Document
+from codellama_ls.languages import LanguageSpec
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    text: str
+    offset: int
+    """The cursor, as a str index into `text`."""
+    uri: str = ""
+    language_id: str = ""
+    invoked: bool = True
+    """An explicit request always completes; automatic ones respect the trigger rules."""
+    language: LanguageSpec | None = None
+    others: tuple[OtherDocument, ...] = ()
+    """Other open documents of the same language, most recently edited first."""
+    sticky_start: int | None = None
+    """Where this document's previous prompt window started (see `cut_window`)."""
+    # What the syntax tree says; the defaults when the document has no grammar.
+    in_comment_or_string: bool = False
+    scopes: tuple[tuple[int, int], ...] = ()
+    """Enclosing functions/classes as str offsets, innermost first."""
+    header: tuple[int, int] | None = None
+    """The file's imports/package/includes as str offsets."""
+    tree: tree_sitter.Tree | None = None
+    """A private copy of the document's tree (the loop edits the original)."""
+    source: bytes | None = None
+    """The UTF-8 bytes `tree` was parsed from."""
+    cursor_byte: int = 0
+    """The cursor as a byte offset into `source`."""
+    scope_bytes: tuple[tuple[int, int], ...] = ()
+    """`scopes` as byte offsets into `source`: the syntax check re-parses the lines of one of them."""
+
+
+def snapshot_of(
+    doc: Document,
+    offset: int,
+    *,
+    invoked: bool = True,
+    others: Sequence[OtherDocument] = (),
+    sticky_start: int | None = None,
+) -> Snapshot:
+    """Read what the completion needs from the document and its tree (event loop only)."""
+    snapshot = Snapshot(doc.text, offset, doc.uri, doc.language_id, invoked, doc.language, tuple(others), sticky_start)
+    spec, tree = doc.language, doc.tree
+    if spec is None or tree is None:
+        return snapshot
+    source = doc.source_bytes
+    cursor = doc.byte_offset(offset)
+    spans = syntax.enclosing_scopes(tree, spec, cursor, source=source)
+    header = syntax.header_span(tree, spec, source=source)
+    return dataclasses.replace(
+        snapshot,
+        in_comment_or_string=syntax.in_comment_or_string(tree, spec, cursor, source=source),
+        scopes=tuple((doc.offset_of_byte(span.start), doc.offset_of_byte(span.end)) for span in spans),
+        header=(doc.offset_of_byte(header.start), doc.offset_of_byte(header.end)) if header else None,
+        # Copying a tree is cheap (shared, copy-on-write); the syntax check re-parses from it incrementally.
+        tree=tree.copy(),
+        source=source,
+        cursor_byte=cursor,
+        scope_bytes=tuple((span.start, span.end) for span in spans),
+    )
