@@ -1,11 +1,11 @@
 """What the syntax tree says about the cursor (pure: no I/O besides loading query files).
 
 Each language has one query file, ``grammars/<name>/context.scm``, whose
-captures (``@scope``, ``@block``, ``@comment``, ``@string``, ``@interpolation``,
+captures (``@scope``, ``@comment``, ``@string``, ``@interpolation``,
 ``@import`` and two header helpers) are documented in ``grammars/README.md``.
 The functions here run those queries over a small byte range around the
 cursor, so they cost microseconds even in large files, and add the few rules a
-query cannot say: where an undelimited block (Python, Lua, Ruby) ends, what a
+query cannot say: where an undelimited body (Python) ends, what a
 cursor at the very end of a node means, unterminated strings while typing.
 
 All offsets are UTF-8 byte offsets into the parsed source, as tree-sitter uses.
@@ -23,19 +23,16 @@ from pathlib import Path
 
 import tree_sitter
 
-from .languages import LanguageSpec, load_language, new_parser
+from .languages import LanguageSpec, load_language
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "Span",
-    "added_errors",
-    "enclosing_block",
     "enclosing_scopes",
     "header_span",
     "in_comment_or_string",
     "queries_for",
-    "syntax_errors",
 ]
 
 
@@ -231,10 +228,6 @@ def _indent_width(source: bytes, byte: int) -> int:
 
 
 # Node.children builds every child; these walks only need the ends.
-def _first_child(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    return node.child(0) if node.child_count else None
-
-
 def _last_child(node: tree_sitter.Node) -> tree_sitter.Node | None:
     count = node.child_count
     return node.child(count - 1) if count else None
@@ -295,13 +288,6 @@ def _next_token_start(node: tree_sitter.Node) -> int | None:
     return None
 
 
-def _prev_token_end(node: tree_sitter.Node) -> int | None:
-    sibling = node.prev_sibling
-    while sibling is not None and sibling.is_extra:
-        sibling = sibling.prev_sibling
-    return sibling.end_byte if sibling is not None else None
-
-
 # Comment leaves walked back over when looking for a block that ended above the cursor.
 _MAX_LOOKBACK_LEAVES = 200
 
@@ -343,11 +329,6 @@ def _lookback(root: tree_sitter.Node, byte: int) -> int:
 # the last statement, so a blank line below still belongs to them when it is
 # indented deeper than the line that opened them.
 _OFFSIDE = frozenset({"python"})
-
-# Tokens that close a delimited block: a cursor right after one is outside.
-_CLOSERS = frozenset(
-    {"}", ")", "]", "end", "fi", "done", "esac", ";;", "endif", "endwhile", "endfor", "endforeach", "endswitch"}
-)
 
 
 @dataclass(frozen=True)
@@ -398,13 +379,13 @@ def _offside_tail(ctx: _Ctx, end: int, byte: int, owner_start: int) -> bool:
     return indent > _indent_width(source, owner_start)
 
 
-def _open_tail(ctx: _Ctx, node: tree_sitter.Node, byte: int, owner: tree_sitter.Node) -> bool:
+def _open_tail(ctx: _Ctx, node: tree_sitter.Node, byte: int) -> bool:
     """``byte`` is at or past the end of a node that has no closing token: is it
     still in the node's trailing whitespace?"""
     if byte == node.end_byte:
         return True
     if ctx.offside:
-        return _offside_tail(ctx, node.end_byte, byte, owner.start_byte)
+        return _offside_tail(ctx, node.end_byte, byte, node.start_byte)
     # Delimited languages: up to the next token (an `end`, `else`, `}` ...).
     following = _next_token_start(node)
     return following is None or byte <= following
@@ -418,47 +399,22 @@ def _scope_contains(ctx: _Ctx, node: tree_sitter.Node, byte: int) -> bool:
     # Scopes in delimited languages end with their closer (`}`, `end`): past it
     # is outside, unless the parser only made it up (a MISSING node).
     if ctx.offside or _last_leaf(node).is_missing:
-        return _open_tail(ctx, node, byte, node)
+        return _open_tail(ctx, node, byte)
     return False
 
 
-def _block_contains(ctx: _Ctx, node: tree_sitter.Node, byte: int) -> bool:
-    first = _first_child(node)
-    if first is not None and not first.is_named:
-        low = node.start_byte  # opened by a token: `{`, `do`, `else`, `then`
-    else:
-        # A bare statement list (Python, Lua, Ruby bodies) starts at its first
-        # statement; blank lines between the header and it belong to it too.
-        prev_end = _prev_token_end(node)
-        low = prev_end if prev_end is not None else node.start_byte
-    if byte <= low:
-        return False
-    if byte < node.end_byte:
-        return True
-    last = _last_child(node)
-    closed = (
-        last is not None and not last.is_named and not last.is_missing and last.type in _CLOSERS and not ctx.offside
-    )
-    if closed:
-        return False
-    return _open_tail(ctx, node, byte, node.parent or node)
-
-
-def _containing(
-    tree: tree_sitter.Tree, spec: LanguageSpec, byte: int, capture: str, source: bytes | None
-) -> list[tree_sitter.Node]:
-    """@scope or @block nodes holding the cursor, innermost first."""
+def _containing(tree: tree_sitter.Tree, spec: LanguageSpec, byte: int, source: bytes | None) -> list[tree_sitter.Node]:
+    """@scope nodes holding the cursor, innermost first."""
     query = queries_for(spec)
     if query is None:
         return []
     byte = _clamp(tree, byte)
     ctx = _ctx(spec, source)
     low = _lookback(tree.root_node, byte)
-    nodes = _captures(query, tree.root_node, low, byte + 1).get(capture, [])
-    contains = _scope_contains if capture == "scope" else _block_contains
+    nodes = _captures(query, tree.root_node, low, byte + 1).get("scope", [])
     found: dict[int, tree_sitter.Node] = {}
     for node in nodes:
-        if node.id not in found and contains(ctx, node, byte):
+        if node.id not in found and _scope_contains(ctx, node, byte):
             found[node.id] = node
     # Descendants start at or after their ancestors; on a tie the shorter one is inside.
     return sorted(found.values(), key=lambda n: (-n.start_byte, n.end_byte))
@@ -496,27 +452,7 @@ def enclosing_scopes(
     when omitted (pass it to save a copy on the first call for a tree)."""
     text = _source_of(tree, source)
     byte = _clamp(tree, byte)
-    return [_widened(node, byte, text) for node in _containing(tree, spec, byte, "scope", text)]
-
-
-def enclosing_block(
-    tree: tree_sitter.Tree, spec: LanguageSpec, byte: int, *, source: bytes | None = None
-) -> Span | None:
-    """The innermost statement list (or class/impl body) that a new statement at
-    the cursor would go into; None at the top level or without a grammar.
-
-    Delimited blocks (``{ }``, ``do ... done``) hold the bytes strictly inside
-    them. A bare statement list (Python ``block``, Lua ``block``, Ruby
-    ``body_statement``) also holds the blank lines between its header and its first
-    statement and those after its last statement up to the next token (``end``,
-    ``else``); in Python the blank and comment lines after it only when indented
-    deeper than the line opening the block. Where an empty body has no node at all (Lua, Ruby), the
-    construct itself is captured. The span is widened to reach the cursor when the
-    cursor sits in such trailing whitespace."""
-    text = _source_of(tree, source)
-    byte = _clamp(tree, byte)
-    nodes = _containing(tree, spec, byte, "block", text)
-    return _widened(nodes[0], byte, text) if nodes else None
+    return [_widened(node, byte, text) for node in _containing(tree, spec, byte, text)]
 
 
 # -- comments and strings --------------------------------------------------------
@@ -706,102 +642,3 @@ def header_span(tree: tree_sitter.Tree, spec: LanguageSpec, *, source: bytes | N
     if start is None or end is None:
         return None
     return Span(start, _end_of_text(_source_of(tree, source), start, end))
-
-
-# -- syntax errors -------------------------------------------------------------
-
-
-def _overlaps(node: tree_sitter.Node, span: Span | None) -> bool:
-    if span is None:
-        return True
-    start, end = node.start_byte, node.end_byte
-    if start == end or span.start == span.end:
-        # Empty MISSING tokens, or an empty span: touching counts.
-        return start <= span.end and end >= span.start
-    return start < span.end and end > span.start
-
-
-def syntax_errors(tree: tree_sitter.Tree | tree_sitter.Node, span: Span | None = None) -> int:
-    """ERROR and MISSING nodes overlapping ``span`` (the whole tree if None).
-
-    An ERROR node counts once however much it swallowed (errors inside it are
-    not counted again), so a count does not swing with how the parser happened
-    to recover. Only subtrees that report ``has_error`` are walked, and only
-    their children that reach the span, so an error-free file costs one check."""
-    root = tree.root_node if isinstance(tree, tree_sitter.Tree) else tree
-    count = 0
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += _overlaps(node, span)
-            continue
-        if not node.has_error:
-            continue
-        cursor = node.walk()
-        if span is None:
-            if not cursor.goto_first_child():
-                continue
-        # Jump to the first child reaching the span (one before, for an empty
-        # MISSING token right at its start) instead of walking all children.
-        elif cursor.goto_first_child_for_byte(max(span.start - 1, 0)) is None:
-            continue
-        while True:
-            child = cursor.node
-            if child is not None:
-                if span is not None and child.start_byte > span.end:
-                    break
-                # Walk into whatever touches the span: an empty MISSING token at
-                # its edge sits in a node that only touches it.
-                touches = span is None or child.end_byte >= span.start
-                if touches and (child.has_error or child.is_missing):
-                    stack.append(child)
-            if not cursor.goto_next_sibling():
-                break
-    return count
-
-
-def _point_at(source: bytes, byte: int) -> tuple[int, int]:
-    row = source.count(b"\n", 0, byte)
-    return row, byte - (source.rfind(b"\n", 0, byte) + 1)
-
-
-def added_errors(
-    spec: LanguageSpec,
-    source: bytes,
-    insert_at: int,
-    inserted: bytes,
-    region: Span,
-    *,
-    tree: tree_sitter.Tree | None = None,
-) -> int:
-    """How many syntax errors splicing ``inserted`` into ``source`` at ``insert_at``
-    adds inside ``region`` (original offsets; the part after the insertion point
-    moves with it, and a region touching ``insert_at`` covers the inserted text).
-
-    Never negative: a suggestion that fixes errors adds 0. Pass ``tree``, the
-    tree of ``source``, to reuse it: the count before comes from it and the new
-    parse is incremental instead of fresh. 0 without a grammar."""
-    parser = new_parser(spec)
-    if parser is None:
-        return 0
-    size = len(inserted)
-    new_source = b"".join((source[:insert_at], inserted, source[insert_at:]))
-    if tree is None:
-        tree = parser.parse(source)
-        new_tree = parser.parse(new_source)
-    else:
-        edited = tree.copy()
-        start_point = _point_at(source, insert_at)
-        rows = inserted.count(b"\n")
-        if rows:
-            end_point = (start_point[0] + rows, size - (inserted.rfind(b"\n") + 1))
-        else:
-            end_point = (start_point[0], start_point[1] + size)
-        edited.edit(insert_at, insert_at, insert_at + size, start_point, start_point, end_point)
-        new_tree = parser.parse(new_source, edited)
-    moved = Span(
-        region.start if region.start <= insert_at else region.start + size,
-        region.end if region.end < insert_at else region.end + size,
-    )
-    return max(syntax_errors(new_tree, moved) - syntax_errors(tree, region), 0)

@@ -2,15 +2,6 @@
 
 (function_definition) @scope
 
-(compound_statement) @block
-(do_group) @block
-(subshell) @block
-; if/elif/else and case arms hold their statements directly.
-(if_statement) @block
-(elif_clause) @block
-(else_clause) @block
-(case_item) @block
-
 (comment) @comment
 
 (string) @string

@@ -6,10 +6,6 @@
 (union_specifier body: (_)) @scope
 (enum_specifier body: (_)) @scope
 
-(compound_statement) @block
-; Struct bodies: where a new member goes.
-(field_declaration_list) @block
-
 (comment) @comment
 
 (string_literal) @string

@@ -7,8 +7,6 @@
 (template_declaration) @scope
 (lambda_expression body: (compound_statement)) @scope
 
-(declaration_list) @block
-
 (raw_string_literal) @string
 
 (using_declaration) @import

@@ -17,11 +17,6 @@
 (lambda_expression body: (block)) @scope
 (anonymous_method_expression) @scope
 
-(block) @block
-(declaration_list) @block
-(switch_section) @block
-(accessor_list) @block
-
 (comment) @comment
 
 (string_literal) @string

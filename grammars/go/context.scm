@@ -7,13 +7,6 @@
 (type_declaration
   (type_spec type: [(struct_type) (interface_type)])) @scope
 
-(block) @block
-; Case bodies are bare statement lists between `case x:` and the next case.
-(expression_case (statement_list) @block)
-(type_case (statement_list) @block)
-(default_case (statement_list) @block)
-(communication_case (statement_list) @block)
-
 (comment) @comment
 
 (interpreted_string_literal) @string

@@ -12,14 +12,6 @@
 ; Anonymous classes: new Foo() { ... }
 (object_creation_expression (class_body)) @scope
 
-(block) @block
-(constructor_body) @block
-(class_body) @block
-(interface_body) @block
-(enum_body) @block
-(annotation_type_body) @block
-(switch_block_statement_group) @block
-
 (line_comment) @comment
 (block_comment) @comment
 

@@ -12,11 +12,6 @@
 ; part of the statement around it.
 (arrow_function body: (statement_block)) @scope
 
-(statement_block) @block
-(class_body) @block
-(class_static_block) @block
-(switch_body) @block
-
 (comment) @comment
 (hash_bang_line) @comment
 

@@ -4,18 +4,6 @@
 ; Anonymous functions always have an `end`-delimited body.
 (function_definition) @scope
 
-(block) @block
-; An empty body has no block node: the construct itself stands in for it.
-(function_declaration !body) @block
-(function_definition !body) @block
-(do_statement !body) @block
-(while_statement !body) @block
-(repeat_statement !body) @block
-(for_statement !body) @block
-(if_statement !consequence) @block
-(elseif_statement !consequence) @block
-(else_statement !body) @block
-
 (comment) @comment
 (hash_bang_line) @comment
 

@@ -9,14 +9,6 @@
 (anonymous_function) @scope
 (anonymous_class) @scope
 
-(compound_statement) @block
-(declaration_list) @block
-(enum_declaration_list) @block
-; if (...): ... endif; and friends.
-(colon_block) @block
-(case_statement) @block
-(default_statement) @block
-
 (comment) @comment
 
 (string) @string

@@ -7,10 +7,6 @@
 (class_definition) @scope
 (decorated_definition) @scope
 
-; @block: statement lists. Python blocks are not delimited: the code in
-; syntax.py extends them over trailing blank lines by indentation.
-(block) @block
-
 (comment) @comment
 
 ; The whole string node, prefix and quotes included; f-string replacement

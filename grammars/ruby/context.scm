@@ -10,21 +10,6 @@
 (block) @scope
 (lambda) @scope
 
-(body_statement) @block
-(block_body) @block
-(then) @block
-(else) @block
-(ensure) @block
-(begin) @block
-(do) @block
-; An empty body has no node: the construct itself stands in for it.
-(method !body) @block
-(singleton_method !body) @block
-(class !body) @block
-(module !body) @block
-(singleton_class !body) @block
-(do_block !body) @block
-
 (comment) @comment
 
 (string) @string

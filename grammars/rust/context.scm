@@ -10,9 +10,6 @@
 (macro_definition) @scope
 (closure_expression body: (block)) @scope
 
-(block) @block
-(declaration_list) @block
-
 (line_comment) @comment
 (block_comment) @comment
 

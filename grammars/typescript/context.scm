@@ -7,9 +7,6 @@
 (enum_declaration) @scope
 (internal_module) @scope
 
-(interface_body) @block
-(enum_body) @block
-
 ; `import x = require("x")` is an import_statement already; a bare
 ; `import x = N.y` alias is header material too.
 (import_alias) @import
