@@ -194,10 +194,6 @@ class Document:
                 self._apply_whole(change.text)
         self.version = version
 
-    def replace_text(self, text: str) -> None:
-        """Replace the whole text, still reusing the tree for what is unchanged."""
-        self._apply_whole(text)
-
     def _apply_range(self, rng: Range, text: str) -> None:
         index, enc = self._index, self.encoding
         start = index.offset(rng.start.line, rng.start.character, enc, clamp=True)

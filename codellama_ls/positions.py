@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
 from enum import Enum
 
 # Lone surrogates (possible in a str decoded from bad JSON) must still map to
@@ -26,19 +25,6 @@ class PositionEncoding(str, Enum):
     UTF8 = "utf-8"
     UTF16 = "utf-16"
     UTF32 = "utf-32"
-
-
-def negotiate_encoding(offered: Iterable[str] | None) -> PositionEncoding:
-    """Pick the client's most preferred encoding; UTF-16 when it offers none.
-
-    All three cost us about the same, so the client's order wins.
-    """
-    for kind in offered or ():
-        try:
-            return PositionEncoding(str(getattr(kind, "value", kind)).lower())
-        except ValueError:
-            continue
-    return PositionEncoding.UTF16
 
 
 class PositionError(ValueError):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import random
-import time
 from typing import Any
 
 import pytest
@@ -256,7 +255,7 @@ def test_whole_document_replacement() -> None:
 )
 def test_whole_document_diffing(old: str, new: str) -> None:
     doc = Document("file:///w/a.py", "python", 1, old)
-    doc.replace_text(new)
+    doc.apply_change(TextDocumentContentChangeWholeDocument(text=new), 2)
     assert_consistent(doc, new)
     prefix, suffix = document_module._common_affixes(old, new)
     assert old[:prefix] == new[:prefix]
@@ -423,18 +422,13 @@ def test_language_from_extension_when_id_unknown() -> None:
     assert language_for("whatever", "file:///w/main.go") is doc.language
 
 
-def test_edit_overhead_is_small() -> None:
-    """Our own per-keystroke cost on a 5,000-line file (tree-sitter parse excluded).
-
-    The bound is far above the measured figure so that a slow CI box passes,
-    but a regression to O(file) Python work per keystroke would not.
-    """
+def test_edits_far_apart_in_a_large_file() -> None:
+    """Typing in two places far apart in a 5,000-line file (its cost: benchmarks/syntax_bench.py)."""
     line = "    result = compute_something(alpha, beta)  # note\n"
     text = "def f():\n" + line * 2500 + "def g():\n" + "    s = '中文 😀'\n" * 2498
     doc = Document("file:///w/big.py", "python", 1, text)
     assert doc.line_count == 5001 and doc.tree is not None
     n = 300
-    begin = time.perf_counter()
     for i in range(n):
         # Typing in two places far apart, which defeats purely local caching.
         row = 10 if i % 2 else 4000
@@ -442,8 +436,6 @@ def test_edit_overhead_is_small() -> None:
             TextDocumentContentChangePartial(range=Range(Position(row, 8), Position(row, 8)), text="x"),
             i + 2,
         )
-    per_edit = (time.perf_counter() - begin) / n
-    assert per_edit < 0.005, f"{per_edit * 1e3:.2f} ms per edit"
     assert doc.line_text(10).startswith("    resux")
     assert_consistent(doc, doc.text)
 

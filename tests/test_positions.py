@@ -8,7 +8,6 @@ from codellama_ls.positions import (
     LineIndex,
     PositionEncoding,
     PositionError,
-    negotiate_encoding,
 )
 
 U8, U16, U32 = PositionEncoding.UTF8, PositionEncoding.UTF16, PositionEncoding.UTF32
@@ -253,19 +252,11 @@ def test_large_document() -> None:
     assert idx.position(off + 1, U16) == (19_950, lines[19_950].index("😀") + 2)
 
 
-def test_negotiate_encoding() -> None:
-    assert negotiate_encoding(None) is U16
-    assert negotiate_encoding([]) is U16
-    assert negotiate_encoding(["utf-32", "utf-16"]) is U32
-    assert negotiate_encoding(["latin-1", "utf-8"]) is U8
-    assert PositionEncoding("utf-16") is U16
-
-
 def test_encoding_values_match_lsprotocol() -> None:
     from lsprotocol.types import PositionEncodingKind
 
     assert {e.value for e in PositionEncoding} == {k.value for k in PositionEncodingKind}
-    assert negotiate_encoding([PositionEncodingKind.Utf8]) is U8
+    assert PositionEncoding("utf-16") is U16
 
 
 # -- properties ----------------------------------------------------------------
