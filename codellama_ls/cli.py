@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.config import SettingsLayers, choices, config_path, normalize, resolve
+from codellama_ls.config import Settings, SettingsLayers, choices, config_path, normalize, resolve
 from codellama_ls.engine.base import EngineError
 
 COMMANDS = ("serve", "complete", "models", "doctor")
@@ -127,7 +127,7 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
 
 
 def _load_engine(settings: Any) -> Any:
-    from codellama_ls.engine.worker import load_llama_engine
+    from codellama_ls.models import load_llama_engine
 
     # huggingface_hub draws its own progress bar on the terminal while a preset downloads.
     return load_llama_engine(settings, lambda message, done, total: None)
@@ -241,7 +241,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     for preset in PRESETS.values():
         path = preset_path(preset, settings)
         where = str(path) if path.is_file() else f"not downloaded ({path})"
-        default = " (default)" if preset.name == "codellama-7b" else ""
+        default = " (default)" if preset.name == Settings().model else ""
         print(f"{preset.name + default:24} {'yes' if preset.fim else 'no':4} {preset.size_gb:5.1f}GB  {where}")
     return 0
 

@@ -1,17 +1,17 @@
-"""Model presets, the download cache, and turning the `model` setting into a file."""
+"""Model presets, the download cache, turning the `model` setting into a file, and loading it."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
 
 from codellama_ls.config import APP_NAME, Settings
-from codellama_ls.engine.base import EngineError
+from codellama_ls.engine.base import Engine, EngineError, Progress, vocab_of
+from codellama_ls.prompt import prepare_healing
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,6 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
-DEFAULT_PRESET = "codellama-7b"
-
-Progress = Callable[[str, int, int | None], None]
-"""(message, bytes done, bytes total) while a preset downloads."""
 
 
 def cache_dir(settings: Settings) -> Path:
@@ -136,6 +132,25 @@ def resolve_model(settings: Settings, progress: Progress | None = None, download
             f"Model {preset.name} is not downloaded: looked for {path}, and the download failed ({reason}). "
             f"{how_to_get(preset, settings)}"
         ) from exc
+
+
+def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
+    """The server's and the CLI's engine factory: the model file (downloaded if need be), in llama.cpp."""
+    from codellama_ls.engine.llama import LlamaEngine
+
+    path = resolve_model(settings, progress)
+    progress(f"Loading {path.name}", 0, None)
+    engine = LlamaEngine(
+        path,
+        n_ctx=settings.n_ctx,
+        n_gpu_layers=settings.n_gpu_layers,
+        n_threads=settings.n_threads,
+        n_batch=settings.n_batch,
+        state_cache_mb=settings.state_cache_mb,
+    )
+    if settings.token_healing:
+        prepare_healing(vocab_of(engine))
+    return engine
 
 
 def download_preset(preset: Preset, settings: Settings, progress: Progress | None = None) -> Path:

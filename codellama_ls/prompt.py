@@ -43,8 +43,6 @@ class Vocab:
     fim: FimTokens | None
     adds_space_prefix: bool = True
     """SentencePiece-style vocabs prepend a space to every encoded text."""
-    sentinel_tokens: tuple[int, ...] = ()
-    """encode(SENTINEL): stripped by `encode_infilling` to drop the implicit space."""
     piece: Callable[[int], str] | None = None
     """A token's output text, for token healing; None disables healing."""
     n_vocab: int = 0
@@ -63,7 +61,7 @@ def encode_infilling(vocab: Vocab, text: str) -> list[int]:
     if not vocab.adds_space_prefix:
         return vocab.encode(text)
     tokens = vocab.encode(SENTINEL + text)
-    head = vocab.sentinel_tokens or tuple(vocab.encode(SENTINEL))
+    head = tuple(vocab.encode(SENTINEL))
     if tuple(tokens[: len(head)]) == head:
         return tokens[len(head) :]
     # The sentinel merged with the text (an unusual vocab): fall back to plain encoding.

@@ -11,7 +11,8 @@ from pygls.protocol import LanguageServerProtocol
 
 from codellama_ls import __version__
 from codellama_ls.completion_item import ItemCaps, completion_item
-from codellama_ls.engine.worker import EngineFactory, load_llama_engine
+from codellama_ls.engine.worker import EngineFactory
+from codellama_ls.models import load_llama_engine
 from codellama_ls.requests import Suggestion
 from codellama_ls.session import Session
 

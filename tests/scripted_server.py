@@ -14,8 +14,8 @@ import os
 import sys
 
 from codellama_ls.config import Settings
+from codellama_ls.engine.base import Progress
 from codellama_ls.engine.scripted import ScriptedEngine, ScriptedPrompt
-from codellama_ls.models import Progress
 from codellama_ls.server import create_server
 
 

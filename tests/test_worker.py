@@ -6,10 +6,9 @@ import asyncio
 import threading
 
 from codellama_ls.config import Settings
-from codellama_ls.engine.base import EngineError
+from codellama_ls.engine.base import EngineError, Progress
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.engine.worker import EngineState, EngineWorker
-from codellama_ls.models import Progress
 
 
 class Closing(ScriptedEngine):

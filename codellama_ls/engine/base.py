@@ -61,6 +61,9 @@ class GenerationStats:
 
 Cancelled = Callable[[], bool]
 
+Progress = Callable[[str, int, int | None], None]
+"""(message, done, total) while the model downloads or loads; total None when unknown."""
+
 
 class Engine(Protocol):
     @property

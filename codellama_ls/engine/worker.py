@@ -17,9 +17,7 @@ from enum import Enum
 from typing import TypeVar
 
 from codellama_ls.config import Settings
-from codellama_ls.engine.base import Engine, EngineError, vocab_of
-from codellama_ls.models import Progress
-from codellama_ls.prompt import prepare_healing
+from codellama_ls.engine.base import Engine, EngineError, Progress
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,25 +30,6 @@ class EngineState(str, Enum):
     LOADING = "loading"
     READY = "ready"
     FAILED = "failed"
-
-
-def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
-    from codellama_ls.engine.llama import LlamaEngine
-    from codellama_ls.models import resolve_model
-
-    path = resolve_model(settings, progress)
-    progress(f"Loading {path.name}", 0, None)
-    engine = LlamaEngine(
-        path,
-        n_ctx=settings.n_ctx,
-        n_gpu_layers=settings.n_gpu_layers,
-        n_threads=settings.n_threads,
-        n_batch=settings.n_batch,
-        state_cache_mb=settings.state_cache_mb,
-    )
-    if settings.token_healing:
-        prepare_healing(vocab_of(engine))
-    return engine
 
 
 def _identity(path: str) -> tuple[int, ...] | None:
@@ -97,7 +76,7 @@ class CancelToken:
 
 
 class EngineWorker:
-    def __init__(self, factory: EngineFactory = load_llama_engine) -> None:
+    def __init__(self, factory: EngineFactory) -> None:
         self._factory = factory
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
         self._engine: Engine | None = None
