@@ -1,8 +1,10 @@
 """The contract between the completion pipeline and whatever runs the model.
 
-The whole contract is `tokenize` and `generate`; `ScriptedEngine` implements it
-for tests, `LlamaEngine` with llama.cpp.  An engine is used from one thread at a
-time (the engine worker); nothing here is thread-safe by itself.
+The whole contract is the `Engine` Protocol below (its model's `info`, `tokenize`,
+`token_text`, `piece`, `generate`, the `last_stats` of a generation, `close`);
+`ScriptedEngine` implements it for tests, `LlamaEngine` with llama.cpp. An engine
+is used from one thread at a time (the engine worker); nothing here is thread-safe
+by itself.
 """
 
 from __future__ import annotations
