@@ -25,15 +25,21 @@ _MIN_INTERVAL_S = 0.05
 
 
 class LoadProgress:
-    """Work-done progress for model download and loading."""
+    """Work-done progress for model download and loading, and the same in the log.
 
-    def __init__(self, server: LanguageServer) -> None:
+    Made and ended on the loop; called with (message, done, total) from the engine thread."""
+
+    def __init__(self, server: LanguageServer | None) -> None:
+        """`server` None: the client does not take work-done progress; the log only."""
         self._server = server
+        self._loop = asyncio.get_running_loop()
         self._token = f"codellama-ls/{uuid.uuid4()}"
-        self._ok = False
+        self._ok = False  # set before the engine thread first calls
         self._last = -1
 
     async def begin(self, title: str, message: str) -> None:
+        if self._server is None:
+            return
         try:
             await self._server.work_done_progress.create_async(self._token)
             self._server.work_done_progress.begin(
@@ -43,9 +49,13 @@ class LoadProgress:
         except Exception:  # the client refused or does not answer: load without progress
             log.debug("work done progress unavailable", exc_info=True)
 
-    def report(self, message: str, done: int, total: int | None) -> None:
-        if not self._ok:
-            return
+    def __call__(self, message: str, done: int, total: int | None) -> None:
+        if self._ok:
+            self._loop.call_soon_threadsafe(self._report, message, done, total)
+        log.info("%s%s", message, f" {done * 100 // total}%" if total else "")
+
+    def _report(self, message: str, done: int, total: int | None) -> None:
+        assert self._server is not None
         percent = min(done * 100 // total, 100) if total else None
         if percent is not None and percent == self._last:
             return
@@ -56,6 +66,7 @@ class LoadProgress:
 
     def end(self, message: str) -> None:
         if self._ok:
+            assert self._server is not None
             self._server.work_done_progress.end(self._token, types.WorkDoneProgressEnd(message=message))
 
 

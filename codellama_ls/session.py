@@ -121,20 +121,11 @@ class Session:
         return True
 
     async def _load(self) -> None:
-        progress = LoadProgress(self._server) if self._progress_supported else None
-        if progress is not None:
-            await progress.begin("codellama-ls", f"Loading model {self.settings.model}")
-        loop = asyncio.get_running_loop()
-
-        def report(message: str, done: int, total: int | None) -> None:
-            if progress is not None:
-                loop.call_soon_threadsafe(progress.report, message, done, total)
-            log.info("%s%s", message, f" {done * 100 // total}%" if total else "")
-
+        progress = LoadProgress(self._server if self._progress_supported else None)
+        await progress.begin("codellama-ls", f"Loading model {self.settings.model}")
         started = time.perf_counter()
-        await self.worker.load(self.settings, report)
-        if progress is not None:
-            progress.end("Model ready" if self.worker.state is EngineState.READY else "Model not loaded")
+        await self.worker.load(self.settings, progress)
+        progress.end("Model ready" if self.worker.state is EngineState.READY else "Model not loaded")
         if self.worker.state is EngineState.READY and self.worker.engine is not None:
             info = self.worker.engine.info
             log.info(
