@@ -59,7 +59,16 @@ def snapshot_of(
     sticky_start: int | None = None,
 ) -> Snapshot:
     """Read what the completion needs from the document and its tree (event loop only)."""
-    snapshot = Snapshot(doc.text, offset, doc.uri, doc.language_id, invoked, doc.language, tuple(others), sticky_start)
+    snapshot = Snapshot(
+        doc.text,
+        offset,
+        uri=doc.uri,
+        language_id=doc.language_id,
+        invoked=invoked,
+        language=doc.language,
+        others=tuple(others),
+        sticky_start=sticky_start,
+    )
     spec, tree = doc.language, doc.tree
     if spec is None or tree is None:
         return snapshot
