@@ -197,3 +197,31 @@ async def test_unknown_document_and_bad_position_answer_empty(harness: MakeHarne
     h.open("a\n")
     assert await h.suggest(5, 0) is None
     assert h.engine.prompts == []
+
+
+async def test_cancel_request_stops_the_generation(harness: MakeHarness) -> None:
+    h = await harness("abc")
+    h.open("value = \n")
+    first = h.suggest(0, 8)
+    await until(lambda: h.requests._state(URI).running is not None)
+    running = h.requests._state(URI).running
+    assert running is not None
+    first.cancel()  # what pygls does on $/cancelRequest
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert running.token.cancelled
+    h.engine.step(1000)
+    await until(lambda: len(h.model_runs()) == 1)
+    assert h.model_runs()[0].stop_reason == "cancelled"
+
+
+async def test_an_edit_during_the_debounce_cancels_before_the_model_runs(harness: MakeHarness) -> None:
+    h = await harness("abc")
+    h.open("value = \n")
+    waiting = asyncio.ensure_future(
+        h.requests.suggest(URI, types.Position(0, 8), Settings(syntax_check=False, debounce_ms=200), invoked=False)
+    )
+    await until(lambda: h.requests._state(URI).running is not None)
+    h.type(0, 8, "z")
+    assert await waiting is None
+    assert h.engine.prompts == [] and h.model_runs() == []
