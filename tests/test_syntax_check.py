@@ -48,7 +48,7 @@ def test_scope_limits_the_parse_to_the_definition() -> None:
     text = "x = (\n\ndef f():\n    ‸\n\ny = 1\n"
     spec, tree, source, at = parse("python", text)
     start = source.index(b"def f")
-    check = ErrorCheck.create(spec, source, at[CURSOR], tree, scope=(start, at[CURSOR]))
+    check = ErrorCheck.create(spec, source, at[CURSOR], tree, scopes=[(start, at[CURSOR])])
     assert check is not None
     assert not check.tree.root_node.has_error  # the broken line above is outside the scope
     assert check.source.startswith(b"def f():")
