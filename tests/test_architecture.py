@@ -92,7 +92,17 @@ def test_only_server_imports_pygls_at_run_time() -> None:
     assert importers("pygls", typing_only=True) == {"session", "progress"}
 
 
-PURE = ("positions", "context", "prompt", "postprocess", "crossfile", "caches", "records")
+PURE = (
+    "positions",
+    "context",
+    "prompt",
+    "postprocess",
+    "crossfile",
+    "caches",
+    "records",
+    "completion_item",
+    "settings_schema",
+)
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")
 
