@@ -192,6 +192,7 @@ def sampling_of(settings: Settings) -> Sampling:
         temperature=settings.temperature,
         top_k=settings.top_k,
         top_p=settings.top_p,
+        draft_tokens=settings.draft_tokens,
     )
 
 

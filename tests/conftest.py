@@ -48,3 +48,11 @@ def llama_engine(codellama_gguf: Path) -> Iterator[object]:
     engine = LlamaEngine(codellama_gguf, n_ctx=1024, n_gpu_layers=0)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def random_gguf(models_dir: Path) -> Path:
+    """Code Llama's vocabulary with small random Q4_0 layers: its output depends on every KV entry."""
+    from benchmarks.shaped_model import Shape, write
+
+    return write(models_dir / "random-small.gguf", Shape(n_embd=128, n_layer=2, n_ff=256, n_head=4))

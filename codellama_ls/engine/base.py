@@ -47,6 +47,8 @@ class Sampling:
     temperature: float = 0.0
     top_k: int = 40
     top_p: float = 0.95
+    draft_tokens: int = 0
+    """Greedy decoding only: most tokens drafted by prompt lookup and verified in one batch; 0 disables."""
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """The llama.cpp engine (llama-cpp-python).  The only module that imports llama_cpp.
 
 One `Llama` per server, owned by the engine worker thread.  The prompt is
-evaluated in chunks so a cancelled request stops within one chunk, and the KV
-cache keeps the longest common prefix with the previous prompt.
+evaluated in batches of the model's full `n_batch`; a cancelled request stops
+inside a batch through llama.cpp's abort callback, and the KV cache keeps the
+longest common prefix with the previous prompt.  Greedy decoding can verify
+tokens drafted by prompt lookup several at a time (speculative decoding).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import io
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +30,13 @@ from codellama_ls.engine.base import (
     Sampling,
 )
 from codellama_ls.prompt import FimTokens
+from codellama_ls.engine.speculative import PromptLookup
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
 
-# Small enough that cancellation lands quickly, large enough to keep batching efficient.
-EVAL_CHUNK = 32
+# llama_decode's status when the abort callback stopped it.
+_ABORTED = 2
 _END_TEXTS = ("▁<EOT>", "<EOT>")
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
@@ -149,6 +152,9 @@ class LlamaEngine:
         self._allowed: dict[bytes, np.ndarray] = {}
         self._by_piece: dict[bytes, list[int]] | None = None
         self._rng = np.random.default_rng()
+        self._abort_check: Cancelled | None = None
+        self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
+        self.drafter: type[PromptLookup] = PromptLookup
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
@@ -281,14 +287,18 @@ class LlamaEngine:
                     return
                 if pending:
                     llm.eval([token])  # logits for the next constrained choice
-        tokens = llm.generate(
-            context,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
-            temp=sampling.temperature,
-            repeat_penalty=1.0,
-            min_p=0.0,
-        )
+        tokens: Iterator[int]
+        if sampling.temperature <= 0 and sampling.draft_tokens > 0:
+            tokens = self._speculative_greedy(context, bool(constraint), sampling, stats)
+        else:
+            tokens = llm.generate(
+                context,
+                top_k=sampling.top_k,
+                top_p=sampling.top_p,
+                temp=sampling.temperature,
+                repeat_penalty=1.0,
+                min_p=0.0,
+            )
         stats.stop_reason = "max_tokens"
         try:
             for token in tokens:
@@ -309,7 +319,7 @@ class LlamaEngine:
             else:
                 stats.stop_reason = "end"
         finally:
-            tokens.close()
+            tokens.close()  # type: ignore[attr-defined]
 
     def _switch_document(self, key: str) -> None:
         """Keep each document's KV cache: switching documents saves the current one's and restores
@@ -377,14 +387,130 @@ class LlamaEngine:
         return min(common, len(prompt) - 1)
 
     def _eval_prompt(self, prompt: list[int], reuse: int, cancelled: Cancelled) -> bool:
+        """Evaluate the prompt after its reused prefix in full batches; False when cancelled.
+
+        A cancelled request stops inside a batch: llama.cpp asks the abort callback after every
+        graph node on the CPU, drops the ubatch it was in and keeps the ones before it, which
+        `_decode` records, so the next request reuses exactly what was evaluated.
+        """
         llm = self._llm
         llm._ctx.kv_cache_seq_rm(-1, reuse, -1)
         llm.n_tokens = reuse
-        for start in range(reuse, len(prompt), EVAL_CHUNK):
-            if cancelled():
-                return False
-            llm.eval(prompt[start : start + EVAL_CHUNK])
+        with self._abortable(cancelled):
+            for start in range(reuse, len(prompt), llm.n_batch):
+                if cancelled():
+                    return False
+                chunk = prompt[start : start + llm.n_batch]
+                if self._decode(chunk, logits_from=len(chunk) - 1) == _ABORTED:
+                    return False
         return True
+
+    def _should_abort(self, _data: object) -> bool:
+        # Called from llama.cpp's compute thread, once per graph node: keep it to a flag read.
+        check = self._abort_check
+        return check is not None and check()
+
+    @contextlib.contextmanager
+    def _abortable(self, cancelled: Cancelled) -> Iterator[None]:
+        """Let `cancelled` abort llama_decode while the prompt is evaluated, and only then: each
+        check is a call into Python that needs the GIL."""
+        lc, ctx = self._llama_cpp, self._llm._ctx.ctx
+        self._abort_check = cancelled
+        lc.llama_set_abort_callback(ctx, self._abort_thunk, None)
+        try:
+            yield
+        finally:
+            lc.llama_set_abort_callback(ctx, lc.ggml_abort_callback(), None)
+            self._abort_check = None
+
+    def _decode(self, tokens: Sequence[int], logits_from: int) -> int:
+        """One llama_decode of `tokens` after the cached ones, with logits for the positions from
+        `logits_from` on.  Returns its status; `input_ids`/`n_tokens` follow what the KV cache holds,
+        an aborted decode's kept ubatches included."""
+        llm, lc = self._llm, self._llama_cpp
+        batch = llm._batch.batch
+        past = llm.n_tokens
+        count = len(tokens)
+        batch.n_tokens = count
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = past + i
+            batch.seq_id[i][0] = 0
+            batch.n_seq_id[i] = 1
+            batch.logits[i] = i >= logits_from
+        status = int(lc.llama_decode(llm._ctx.ctx, batch))
+        if status == 0:
+            kept = count
+        elif status == _ABORTED:
+            kept = max(0, min(count, int(lc.llama_memory_seq_pos_max(llm._ctx.memory, 0)) + 1 - past))
+        else:
+            raise EngineError(f"llama_decode failed (status {status}) on {count} tokens after {past}")
+        llm.input_ids[past : past + kept] = tokens[:kept]
+        llm.n_tokens = past + kept
+        llm._requires_eval = status != 0  # Llama.generate may sample from these logits only if they are live
+        return status
+
+    def _speculative_greedy(
+        self, history: list[int], pending: bool, sampling: Sampling, stats: GenerationStats
+    ) -> Iterator[int]:
+        """Greedy tokens, several per llama_decode when prompt lookup guesses right.
+
+        Each step decodes the last token with the drafted ones after it, logits for every position:
+        the model's greedy choice after each position checks the next draft token, the matching
+        prefix is kept and the rejected rest is removed from the KV cache.  `history` is the prompt
+        plus tokens already produced; with `pending`, its last token is not in the KV cache yet.
+
+        Every step decodes at least two rows (a step without a draft adds a throw-away copy of the
+        last token): llama.cpp's CPU kernels for one row round differently from those for several
+        (the same positions' logits differ by up to ~1 between a 1-token and a 2-token decode with
+        SmolLM2's weights, while 2-, 4- and 8-token decodes agree exactly), so a mix of both would
+        make the output depend on how many tokens were drafted.
+        """
+        llm, lc = self._llm, self._llama_cpp
+        n_vocab = self._info.n_vocab
+        lookup = self.drafter(history)
+        predicted: list[int] = []
+        if not pending:
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n_vocab,))
+            predicted = [int(np.argmax(logits))]
+        # A verification batch is a few rows, memory-bound like a one-token step: run it on the
+        # generation threads, as llama.cpp does one-token steps, not on the prompt's batch threads.
+        threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
+        lc.llama_set_n_threads(llm._ctx.ctx, threads[0], threads[0])
+        try:
+            yield from self._verify_drafts(lookup, predicted, sampling, stats)
+        finally:
+            lc.llama_set_n_threads(llm._ctx.ctx, *threads)
+
+    def _verify_drafts(
+        self, lookup: PromptLookup, predicted: list[int], sampling: Sampling, stats: GenerationStats
+    ) -> Iterator[int]:
+        llm, lc = self._llm, self._llama_cpp
+        n_vocab = self._info.n_vocab
+        drafted = accepted = 0
+        while True:
+            for token in predicted:
+                yield token
+                lookup.append(token)
+            # The consumer counted every token it took; one more comes from the decode itself.
+            room = sampling.max_tokens - stats.generated_tokens - 1
+            draft = lookup.draft(min(sampling.draft_tokens, room, llm.n_batch - 1))
+            rows = [lookup.tokens[-1], *(draft or lookup.tokens[-1:])]
+            past = llm.n_tokens
+            self._decode(rows, logits_from=0)
+            logits = np.ctypeslib.as_array(lc.llama_get_logits(llm._ctx.ctx), shape=(len(rows), n_vocab))
+            choices = [int(c) for c in np.argmax(logits, axis=1)]
+            agreed = 0
+            while agreed < len(draft) and choices[agreed] == draft[agreed]:
+                agreed += 1
+            if 1 + agreed < len(rows):
+                llm._ctx.kv_cache_seq_rm(0, past + 1 + agreed, -1)
+                llm.n_tokens = past + 1 + agreed
+            drafted += len(draft)
+            accepted += agreed
+            stats.extra["drafted_tokens"] = drafted
+            stats.extra["accepted_tokens"] = accepted
+            predicted = choices[: agreed + 1]
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)
