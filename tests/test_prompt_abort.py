@@ -32,7 +32,7 @@ def _engine(path: Path) -> object:
     from codellama_ls.engine.llama import LlamaEngine
 
     # n_batch 1024 evaluates the prompt in one llama_decode of two 512-token ubatches.
-    engine = LlamaEngine(path, n_ctx=2048, n_gpu_layers=0, n_batch=1024)
+    engine = LlamaEngine(path, n_ctx=2048, n_gpu_layers=0, n_batch=1024, n_threads=1)
     global PROMPT
     PROMPT = [1, *engine.tokenize(SOURCE)[:999]]  # 1,000 tokens of real code
     return engine
@@ -112,7 +112,7 @@ def test_the_abort_callback_is_only_installed_while_the_prompt_is_evaluated(rand
 def test_small_batches_still_evaluate_the_whole_prompt(random_gguf: Path, n_batch: int) -> None:
     from codellama_ls.engine.llama import LlamaEngine
 
-    engine = LlamaEngine(random_gguf, n_ctx=2048, n_gpu_layers=0, n_batch=n_batch)
+    engine = LlamaEngine(random_gguf, n_ctx=2048, n_gpu_layers=0, n_batch=n_batch, n_threads=1)
     try:
         assert len(PROMPT) == 1000
         list(engine.generate(PROMPT, GREEDY, lambda: False))

@@ -125,7 +125,8 @@ class LlamaEngine:
             verbose=True,
         )
         if n_threads > 0:
-            kwargs["n_threads"] = n_threads
+            # Prompt batches too: llama-cpp-python would otherwise give them every core.
+            kwargs["n_threads"] = kwargs["n_threads_batch"] = n_threads
         chatter = io.StringIO()
         try:
             # Llama(verbose=True) print()s its banner; keep it out of the user's terminal.
