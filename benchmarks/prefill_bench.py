@@ -194,8 +194,8 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
             if name in tokens:
                 tokens[name] += stats.generated_tokens
             if name == "spec":
-                drafted += int(stats.extra.get("drafted_tokens", 0))
-                accepted += int(stats.extra.get("accepted_tokens", 0))
+                drafted += stats.drafted_tokens
+                accepted += stats.accepted_tokens
         same_kernel += outputs["spec"] == outputs["nodraft"]
         same_plain += outputs["spec"] == outputs["plain"]
     print(

@@ -52,7 +52,7 @@ def _greedy(engine: object, prompt: list[int], drafter: type[PromptLookup], cons
     engine.drafter = drafter  # type: ignore[attr-defined]
     engine._switch_document(str(drafter))  # type: ignore[attr-defined]  # a cold prompt for each run
     text = "".join(engine.generate(prompt, Sampling(max_tokens=24, draft_tokens=8), lambda: False, constraint))  # type: ignore[attr-defined]
-    return text, engine.last_stats.extra.get("accepted_tokens", 0.0)  # type: ignore[attr-defined]
+    return text, engine.last_stats.accepted_tokens  # type: ignore[attr-defined]
 
 
 def _check_identical(path: Path, holes: int) -> None:
@@ -103,7 +103,7 @@ def test_speculation_keeps_plain_greedy_output_where_kernels_agree(models_dir: P
             plain = "".join(engine.generate(prompt, Sampling(max_tokens=30), lambda: False, constraint))
             fast = "".join(engine.generate(prompt, Sampling(max_tokens=30, draft_tokens=8), lambda: False, constraint))
             assert fast == plain and plain.count("return") >= 6
-            assert engine.last_stats.extra["accepted_tokens"] > 10
+            assert engine.last_stats.accepted_tokens > 10
             assert engine.last_stats.generated_tokens == 30
     finally:
         engine.close()

@@ -61,6 +61,9 @@ class GenerationStats:
     first_token_ms: float = 0.0
     total_ms: float = 0.0
     stop_reason: str = ""
+    drafted_tokens: int = 0
+    """Speculative decoding: tokens guessed by prompt lookup, and how many of them the model agreed with."""
+    accepted_tokens: int = 0
 
 
 Cancelled = Callable[[], bool]

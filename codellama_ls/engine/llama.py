@@ -29,8 +29,8 @@ from codellama_ls.engine.base import (
     ModelInfo,
     Sampling,
 )
-from codellama_ls.prompt import FimTokens
 from codellama_ls.engine.speculative import PromptLookup
+from codellama_ls.prompt import FimTokens
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -509,8 +509,8 @@ class LlamaEngine:
                 llm.n_tokens = past + 1 + agreed
             drafted += len(draft)
             accepted += agreed
-            stats.extra["drafted_tokens"] = drafted
-            stats.extra["accepted_tokens"] = accepted
+            stats.drafted_tokens = drafted
+            stats.accepted_tokens = accepted
             predicted = choices[: agreed + 1]
 
     def close(self) -> None:
