@@ -128,9 +128,7 @@ def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> li
         return bos + encode(vocab, prefix)
     fim = vocab.fim
     if mode is PromptMode.PSM:
-        return (
-            bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
-        )
+        return bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
     return bos + [fim.prefix, fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
 
 
