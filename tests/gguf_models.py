@@ -204,6 +204,26 @@ def codellama_vocab(fim: bool = True) -> tuple[tuple[str, ...], tuple[float, ...
     return tuple(tokens), tuple(scores), tuple(types)
 
 
+# The Llama 2 chat format as a Jinja chat template, the shape Code Llama - Instruct GGUFs carry:
+# the system prompt folded into the first user turn, BOS before each [INST], EOS after each answer.
+CODELLAMA_INSTRUCT_TEMPLATE = (
+    "{% set system = none %}{% set turns = messages %}"
+    "{% if messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
+    "{% set turns = messages[1:] %}{% endif %}"
+    "{% for message in turns %}"
+    "{% set text = message['content'] %}"
+    "{% if loop.first and system is not none %}{% set text = '<<SYS>>\\n' + system + '\\n<</SYS>>\\n\\n' + text %}"
+    "{% endif %}"
+    "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + text.strip() + ' [/INST]' }}"
+    "{% else %}{{ ' ' + text.strip() + ' ' + eos_token }}{% endif %}"
+    "{% endfor %}"
+)
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
 def _round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
@@ -217,6 +237,7 @@ def write_codellama_gguf(
     default_next: str = "▁return",
     name: str = "CodeLlama Test",
     context_length: int = 16384,
+    chat_template: str | None = None,
 ) -> Path:
     """Write a tiny Code Llama look-alike to `path` and return `path`.
 
@@ -229,17 +250,19 @@ def write_codellama_gguf(
         Defaults: ▁return -> ▁x -> ▁<EOT> (fim) or </s> (not fim).
     context_length: the training context reported as n_ctx_train (Code Llama
         was trained with 16384).
+    chat_template: written as tokenizer.chat_template (`CODELLAMA_INSTRUCT_TEMPLATE`
+        makes a Code Llama - Instruct look-alike).
     """
     if transitions is None:
         transitions = DEFAULT_FIM_TRANSITIONS if fim else DEFAULT_PLAIN_TRANSITIONS
     # gguf-py packs metadata arrays one element at a time (~0.3 s for this
     # vocab), so each distinct model is written once per process into a
     # private folder (callers may corrupt their copy) and then copied.
-    key = (fim, eot_metadata, tuple(transitions.items()), default_next, name, context_length)
+    key = (fim, eot_metadata, tuple(transitions.items()), default_next, name, context_length, chat_template)
     pristine = _written.get(key)
     if pristine is None:
         pristine = _cache_dir() / f"model{len(_written)}.gguf"
-        _write(pristine, fim, eot_metadata, transitions, default_next, name, context_length)
+        _write(pristine, fim, eot_metadata, transitions, default_next, name, context_length, chat_template)
         _written[key] = pristine
     shutil.copyfile(pristine, path)
     return path
@@ -284,6 +307,7 @@ def _write(
     default_next: str,
     name: str,
     context_length: int,
+    chat_template: str | None = None,
 ) -> None:
     tokens = codellama_vocab(fim)[0]
     token_id = {text: i for i, text in enumerate(tokens)}
@@ -323,6 +347,8 @@ def _write(
     writer.add_layer_norm_rms_eps(1e-5)
 
     add_codellama_tokenizer(writer, fim, eot_metadata)
+    if chat_template is not None:
+        writer.add_chat_template(chat_template)
 
     def zeros(*shape: int) -> npt.NDArray[np.float16]:
         return np.zeros(shape, dtype=np.float16)

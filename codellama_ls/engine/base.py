@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from codellama_ls.chat import ChatVocab
 from codellama_ls.prompt import FimTokens, Vocab
 
 
@@ -39,6 +40,11 @@ class ModelInfo:
     adds_space_prefix: bool
     end_tokens: frozenset[int] = frozenset()
     """Tokens that end generation: EOS/EOG and the FIM end-of-middle token."""
+    eos: int | None = None
+    chat_template: str | None = None
+    """The GGUF's `tokenizer.chat_template` (Jinja), when it has one."""
+    metadata_name: str = ""
+    """`general.name` as the GGUF says it (`name` falls back to the file name, which proves nothing)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,10 @@ class Engine(Protocol):
         """Tokens of `text` without BOS, with the implicit leading space if the vocab adds one."""
         ...
 
+    def tokenize_special(self, text: str) -> list[int]:
+        """As `tokenize`, with special-token texts ("<|im_start|>") read as those tokens."""
+        ...
+
     def token_text(self, token: int) -> str:
         """How a token reads in a displayed prompt (special tokens by name)."""
         ...
@@ -113,4 +123,15 @@ def vocab_of(engine: Engine) -> Vocab:
         adds_space_prefix=info.adds_space_prefix,
         piece=engine.piece,
         n_vocab=info.n_vocab,
+    )
+
+
+def chat_vocab_of(engine: Engine) -> ChatVocab:
+    info = engine.info
+    return ChatVocab(
+        vocab=vocab_of(engine),
+        eos=info.eos,
+        encode_special=engine.tokenize_special,
+        bos_text=engine.token_text(info.bos) if info.bos is not None else "",
+        eos_text=engine.token_text(info.eos) if info.eos is not None else "",
     )

@@ -175,7 +175,9 @@ class LlamaEngine:
         bos = model.token_bos() if model.add_bos_token() and model.token_bos() >= 0 else None
         probe = self._llm.tokenize(b"x", add_bos=False, special=False)
         adds_space = b"".join(self._piece(t, special=False) for t in probe).startswith(b" ")
-        name = str(self._llm.metadata.get("general.name") or path.stem)
+        metadata = self._llm.metadata
+        name = str(metadata.get("general.name") or path.stem)
+        eos = model.token_eos()
         return ModelInfo(
             path=str(path),
             name=name,
@@ -186,6 +188,9 @@ class LlamaEngine:
             bos=bos,
             adds_space_prefix=adds_space,
             end_tokens=frozenset(end_tokens),
+            eos=eos if eos >= 0 else None,
+            chat_template=metadata.get("tokenizer.chat_template") or None,
+            metadata_name=str(metadata.get("general.name") or ""),
         )
 
     def _find_token(self, texts: tuple[str, ...]) -> int:
@@ -209,6 +214,11 @@ class LlamaEngine:
         if not text:
             return []
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def tokenize_special(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def _piece(self, token: int, special: bool) -> bytes:
         # Our own call: llama-cpp-python 0.3.36's `token_to_piece` returns its whole

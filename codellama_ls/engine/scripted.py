@@ -7,7 +7,7 @@ decodes back to the exact prefix and suffix the pipeline chose.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from codellama_ls.engine.base import Cancelled, GenerationStats, ModelInfo, Sampling
@@ -26,6 +26,8 @@ class ScriptedPrompt:
     suffix: str
     mode: str
     tokens: tuple[int, ...]
+    chat: str = ""
+    """A chat prompt's text, special tokens by name ("<s>[INST] ... [/INST]"); mode "chat"."""
 
 
 Script = Callable[[ScriptedPrompt], str]
@@ -35,8 +37,18 @@ def _decode(tokens: list[int]) -> str:
     return "".join(chr(t - OFFSET) for t in tokens)
 
 
+_SPECIAL_NAMES = {BOS: "<s>", EOS: "</s>", FIM.prefix: "<PRE>", FIM.suffix: "<SUF>", FIM.middle: "<MID>", EOT: "<EOT>"}
+
+
+def render(tokens: Sequence[int]) -> str:
+    return "".join(_SPECIAL_NAMES.get(t) or chr(t - OFFSET) for t in tokens)
+
+
 def parse_prompt(tokens: list[int], adds_space_prefix: bool) -> ScriptedPrompt:
     body = tokens[1:] if tokens and tokens[0] == BOS else list(tokens)
+    text = render(tokens)
+    if "[/INST]" in text or "<|im_start|>" in text:
+        return ScriptedPrompt("", "", "chat", tuple(tokens), chat=text)
 
     def strip_space(text: str) -> str:
         return text[1:] if adds_space_prefix and text.startswith(SPACE_PREFIX) else text
@@ -63,6 +75,8 @@ class ScriptedEngine:
         n_ctx: int = 4096,
         token_delay_s: float = 0.0,
         chunk: int = 1,
+        chat_template: str | None = None,
+        name: str = "scripted",
     ) -> None:
         if isinstance(script, str):
             fixed = script
@@ -74,7 +88,7 @@ class ScriptedEngine:
         self._adds_space_prefix = adds_space_prefix
         self._info = ModelInfo(
             path="<scripted>",
-            name="scripted",
+            name=name,
             n_ctx=n_ctx,
             n_vocab=0x110000 + OFFSET,
             gpu_layers=0,
@@ -82,6 +96,9 @@ class ScriptedEngine:
             bos=BOS,
             adds_space_prefix=adds_space_prefix,
             end_tokens=frozenset({EOS, EOT}),
+            eos=EOS,
+            chat_template=chat_template,
+            metadata_name=name,
         )
         self._stats = GenerationStats()
         self.token_delay_s = token_delay_s
@@ -102,16 +119,24 @@ class ScriptedEngine:
             text = SPACE_PREFIX + text
         return [ord(ch) + OFFSET for ch in text]
 
+    def tokenize_special(self, text: str) -> list[int]:
+        """`<s>` and `</s>` are the BOS and EOS tokens; other text is characters, and, as llama.cpp
+        does for SentencePiece vocabs, a text fragment at the start or after a special token gets
+        the implicit leading space."""
+        tokens: list[int] = []
+        after_special = True
+        for index, part in enumerate(text.replace("</s>", "\0E\0").replace("<s>", "\0B\0").split("\0")):
+            if index % 2:
+                tokens.append(BOS if part == "B" else EOS)
+                after_special = True
+            elif part:
+                prefix = SPACE_PREFIX if self._adds_space_prefix and after_special else ""
+                tokens += [ord(ch) + OFFSET for ch in prefix + part]
+                after_special = False
+        return tokens
+
     def token_text(self, token: int) -> str:
-        names = {
-            BOS: "<s>",
-            EOS: "</s>",
-            FIM.prefix: "<PRE>",
-            FIM.suffix: "<SUF>",
-            FIM.middle: "<MID>",
-            FIM.end: "<EOT>",
-        }
-        return names.get(token) or chr(token - OFFSET)
+        return _SPECIAL_NAMES.get(token) or chr(token - OFFSET)
 
     def piece(self, token: int) -> str:
         return "" if token < OFFSET else chr(token - OFFSET)
