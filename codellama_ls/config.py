@@ -50,6 +50,15 @@ class Settings:
         vscode="`${userHome}` and `~` are expanded; nothing is taken from the workspace folder.",
         examples=("codellama-7b", "codellama-13b", "/path/to/model.gguf"),
     )
+    instruct_model: str = setting(
+        "",
+        "a second model for code actions and generating code from a comment (a preset name or a `.gguf` path),"
+        " loaded only when set; empty means the `model` serves them when it is instruction-tuned"
+        " (Code Llama - Instruct serves completions and instructions with one model)",
+        reload=True,
+        scope="machine",
+        examples=("", "codellama-7b-instruct", "/path/to/instruct.gguf"),
+    )
     model_dir: str = setting(
         "",
         "where presets are downloaded and looked for; empty means the user cache directory"
@@ -100,6 +109,9 @@ class Settings:
         " generated tokens re-spell them (else `auto` uses PSM there)",
     )
     max_tokens: int = setting(128, "generation budget per suggestion, in tokens", range=(1, 8192))
+    instruct_max_tokens: int = setting(
+        768, "generation budget of a code action or a code-from-comment request, in tokens", range=(16, 16384)
+    )
     max_lines: int = setting(8, "most lines of a multi-line (block) suggestion", range=(1, 1000))
     suffix_share: float = setting(
         0.25, "part of the prompt budget given to the code after the cursor", range=(0.0, 0.9)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator
 from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from codellama_ls import __version__
+from codellama_ls.actions import ActionKind
+from codellama_ls.code_actions import COMMANDS, KINDS, PROMPT_COMMAND, CodeActions
 from codellama_ls.completion_item import ItemCaps, completion_item
 from codellama_ls.engine.worker import EngineFactory
 from codellama_ls.models import load_llama_engine
@@ -30,6 +34,23 @@ class _Protocol(LanguageServerProtocol):
             data = {**data, "params": None}
         return super().structure_message(data)
 
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Generator[Any, Any, Any]:
+        # The prompting command belongs to the editor integration; a client without one sends it here.
+        if params.command == PROMPT_COMMAND:
+            server = self._server
+            if isinstance(server, CodeLlamaServer):
+                server.session.tell(
+                    "edit by instruction needs the editor to ask for the instruction: see the README on code "
+                    "actions for your editor",
+                    types.MessageType.Warning,
+                )
+            return None
+        # Commands take one object; the request's progress token travels in it.
+        if params.arguments and isinstance(params.arguments[0], dict) and params.work_done_token is not None:
+            params.arguments[0]["workDoneToken"] = params.work_done_token
+        return (yield from super().lsp_workspace__execute_command(params))
+
 
 class CodeLlamaServer(LanguageServer):
     def __init__(self, factory: EngineFactory = load_llama_engine, **overrides: Any) -> None:
@@ -41,6 +62,8 @@ class CodeLlamaServer(LanguageServer):
         )
         self.session = Session(self, factory, overrides)
         self.item_caps = ItemCaps()
+        self.actions = CodeActions(self, self.session)
+        self.resolve_commands = False
 
 
 def _range(suggestion: Suggestion) -> types.Range:
@@ -80,6 +103,11 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
     def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
         ls.session.initialize(params, ls.workspace.position_encoding)
         ls.item_caps = ItemCaps.of(params.capabilities, params.client_info.name if params.client_info else None)
+        caps = params.capabilities
+        window, text = caps.window, caps.text_document
+        ls.actions.progress_supported = bool(window and window.work_done_progress)
+        resolve = text.code_action.resolve_support if text and text.code_action else None
+        ls.resolve_commands = bool(resolve and "command" in resolve.properties)
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
@@ -127,6 +155,27 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
         item = _completion_item(ls, params, suggestion)
         return types.CompletionList(is_incomplete=True, items=[item] if item else [])
 
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=list(KINDS.values()), resolve_provider=True),
+    )
+    def code_action(ls: CodeLlamaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return ls.actions.list(params, resolve_support=ls.resolve_commands)
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    def code_action_resolve(ls: CodeLlamaServer, action: types.CodeAction) -> types.CodeAction:
+        return ls.actions.resolve(action)
+
+    def action_command(kind: ActionKind) -> None:
+        async def run(ls: CodeLlamaServer, *args: Any) -> Any:
+            given = args[0] if args and isinstance(args[0], dict) else {}
+            return await ls.actions.execute(kind, dict(given), given.get("workDoneToken"))
+
+        server.command(COMMANDS[kind])(run)
+
+    for kind in ActionKind:
+        action_command(kind)
+
     @server.feature(STATUS_REQUEST)
     def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
         return ls.session.status()
@@ -137,6 +186,7 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: CodeLlamaServer, params: Any) -> None:
+        ls.actions.cancel_all()
         ls.session.shutdown()
 
     @server.feature(types.EXIT)

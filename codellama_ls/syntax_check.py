@@ -143,3 +143,20 @@ class ErrorCheck:
         fresh = self.parser.parse(new_source, tree)
         shift = new_end - old_end
         return count_errors(fresh.root_node, self.region_start, self.region_end + shift) - self.baseline
+
+
+def replacement_errors(spec: LanguageSpec, text: str, start: int, end: int, new: str) -> int:
+    """How many syntax errors replacing text[start:end] with `new` adds (an action's edit). Parses
+    the lines around the range, `MAX_REGION` of them at most besides the range itself, before and
+    after; 0 without a grammar, never negative."""
+    parser = _parser(spec)
+    if parser is None:
+        return 0
+    half = MAX_REGION // 2
+    low, high = _line_bounds(text, max(start - half, 0), min(end + half, len(text)))
+    low, high = min(low, start), max(high, end)
+    region = text[low:high]
+    edited = text[low:start] + new + text[end:high]
+    before = parser.parse(region.encode("utf-8")).root_node
+    after = parser.parse(edited.encode("utf-8")).root_node
+    return max(count_errors(after, 0, after.end_byte) - count_errors(before, 0, before.end_byte), 0)

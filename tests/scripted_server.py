@@ -5,10 +5,14 @@ The completion echoes the text around the cursor, so a test sees exactly which
 prefix and suffix the server cut: `<prefix tail|suffix head>`.
 Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text), SCRIPTED_LOG_LEVEL
 (log to stderr at this level, as `codellama-ls serve` does).
+SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
+metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
+prompt picks the answer), else echoed back whole, special tokens by name.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -17,9 +21,20 @@ from codellama_ls.config import Settings
 from codellama_ls.engine.base import Progress
 from codellama_ls.engine.scripted import ScriptedEngine, ScriptedPrompt
 from codellama_ls.server import create_server
+from tests.gguf_models import CODELLAMA_INSTRUCT_TEMPLATE
+
+
+def chat_answer(prompt: ScriptedPrompt) -> str:
+    answers: dict[str, str] = json.loads(os.environ.get("SCRIPTED_CHAT_ANSWERS") or "{}")
+    for key, answer in answers.items():
+        if key in prompt.chat:
+            return answer
+    return prompt.chat
 
 
 def echo(prompt: ScriptedPrompt) -> str:
+    if prompt.mode == "chat":
+        return chat_answer(prompt)
     fixed = os.environ.get("SCRIPTED_OUTPUT")
     if fixed is not None:
         return fixed
@@ -27,7 +42,13 @@ def echo(prompt: ScriptedPrompt) -> str:
 
 
 def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
-    return ScriptedEngine(echo, token_delay_s=float(os.environ.get("SCRIPTED_DELAY", "0")))
+    instruct = os.environ.get("SCRIPTED_INSTRUCT") == "1"
+    return ScriptedEngine(
+        echo,
+        token_delay_s=float(os.environ.get("SCRIPTED_DELAY", "0")),
+        chat_template=CODELLAMA_INSTRUCT_TEMPLATE if instruct else None,
+        name="CodeLlama 7B Instruct Test" if instruct else "scripted",
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,254 @@
+"""Instruction actions on code: what they ask the model, and how its answer becomes an edit (pure).
+
+An action works on a target: the selection, or the function around the cursor when nothing is
+selected. The model answers in chat form; `clean_code` turns that answer into the text that
+replaces the target (or, for tests, is appended to the document): the fenced code taken out of
+the prose, lines it repeated from around the target dropped, its indentation moved to the
+target's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from codellama_ls.chat import Message
+
+
+class ActionKind(str, Enum):
+    EXPLAIN = "explain"
+    DOCSTRING = "docstring"
+    TESTS = "tests"
+    EDIT = "edit"
+
+
+TITLES = {
+    ActionKind.EXPLAIN: "Code Llama: explain this code",
+    ActionKind.DOCSTRING: "Code Llama: write the doc comment",
+    ActionKind.TESTS: "Code Llama: generate tests",
+    ActionKind.EDIT: "Code Llama: edit by instruction…",
+}
+
+# (doc comment convention, test framework) per language name of `languages.py`.
+CONVENTIONS: dict[str, tuple[str, str]] = {
+    "python": ("a PEP 257 docstring as the first statement of the body", "pytest"),
+    "javascript": ("a JSDoc /** */ comment right above it", "Jest"),
+    "typescript": ("a TSDoc /** */ comment right above it", "Jest"),
+    "tsx": ("a TSDoc /** */ comment right above it", "Jest"),
+    "go": ("a Go doc comment (// lines starting with its name) right above it", "the testing package"),
+    "rust": ("/// doc comments right above it", "a #[cfg(test)] mod tests with #[test] functions"),
+    "c": ("a Doxygen /** */ comment right above it", "plain assert() calls in a test function"),
+    "cpp": ("a Doxygen /** */ comment right above it", "GoogleTest"),
+    "java": ("a Javadoc /** */ comment right above it", "JUnit 5"),
+    "lua": ("LuaLS --- annotation comments right above it", "busted"),
+    "bash": ("# comment lines right above it", "bats"),
+    "ruby": ("YARD # comments right above it", "RSpec"),
+    "php": ("a PHPDoc /** */ comment right above it", "PHPUnit"),
+    "csharp": ("/// XML doc comments right above it", "xUnit"),
+}
+
+SYSTEM = (
+    "You are an expert {language} programmer working inside a code editor. "
+    "When asked for code, answer with the code only, in one fenced code block, with no explanation."
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action works on, as offsets into the document text."""
+
+    start: int
+    end: int
+    text: str
+    indent: str
+    """The indentation of the target's first line."""
+    at_line_start: bool
+    """The target starts at the start of its line (its first line is re-indented too)."""
+    before: str = ""
+    """Up to a few lines of the document right before the target."""
+    after: str = ""
+    """Up to a few lines right after it."""
+
+
+_CONTEXT_LINES = 3
+
+
+def target_of(text: str, start: int, end: int, scope: tuple[int, int] | None = None) -> Target | None:
+    """The selection [start, end), or the enclosing `scope` when it is empty; a selection that
+    covers its lines from their indentation on is taken as whole lines. None when there is
+    nothing to work on."""
+    if start > end:
+        start, end = end, start
+    if start == end:
+        if scope is None:
+            return None
+        start, end = scope
+    if not text[start:end].strip():
+        return None
+    line_start = text.rfind("\n", 0, start) + 1
+    at_line_start = not text[line_start:start].strip()
+    if at_line_start:
+        start = line_start
+    line_end = text.find("\n", line_start)
+    indent = _leading(text[line_start : len(text) if line_end < 0 else line_end])
+    before_lines = text[:line_start].split("\n")[:-1][-_CONTEXT_LINES:]
+    # The lines after the target start after the line it ends on (or at once, when it ends with a newline).
+    last_line_end = end if end > start and text[end - 1] == "\n" else text.find("\n", end) + 1
+    after_lines = text[last_line_end:].split("\n")[:_CONTEXT_LINES] if last_line_end > 0 else []
+    return Target(
+        start,
+        end,
+        text[start:end],
+        indent,
+        at_line_start,
+        "\n".join(before_lines),
+        "\n".join(after_lines),
+    )
+
+
+def messages_for(kind: ActionKind, target: Target, language: str, instruction: str = "") -> list[Message]:
+    """The conversation that asks for `kind` on the target's code."""
+    name = language or "code"
+    doc, tests = CONVENTIONS.get(language, ("the language's usual doc comment", "the usual test framework"))
+    code = _dedent(target.text if target.at_line_start else target.indent + target.text).rstrip("\n")
+    block = f"```{language}\n{code}\n```"
+    if kind is ActionKind.EXPLAIN:
+        user = f"Explain what this {name} code does, briefly, in Markdown.\n\n{block}"
+    elif kind is ActionKind.DOCSTRING:
+        user = (
+            f"Write the documentation of this {name} code as {doc}; if it has one, update it. "
+            f"Return the whole code with its documentation, otherwise unchanged.\n\n{block}"
+        )
+    elif kind is ActionKind.TESTS:
+        user = f"Write unit tests for this {name} code with {tests}. Return only the test code.\n\n{block}"
+    else:
+        user = (
+            f"{instruction.strip()}\n\nApply this to the following {name} code and return the changed code.\n\n{block}"
+        )
+    return [Message("system", SYSTEM.format(language=name)), Message("user", user)]
+
+
+_FENCE = re.compile(r"^[ \t]*(```+|~~~+)[^\n`]*$", re.MULTILINE)
+
+
+def extract_code(answer: str) -> str:
+    """The code in an answer: its longest fenced block, the text after an unclosed fence, or the
+    whole answer when it has no fence."""
+    fences = list(_FENCE.finditer(answer))
+    if not fences:
+        return answer
+    blocks: list[str] = []
+    i = 0
+    while i < len(fences):
+        opening = fences[i]
+        marker = opening.group(1)
+        closing = next((f for f in fences[i + 1 :] if f.group(1).startswith(marker[:3])), None)
+        body_start = opening.end() + 1
+        if closing is None:
+            blocks.append(answer[body_start:])
+            break
+        blocks.append(answer[body_start : closing.start()])
+        i = fences.index(closing) + 1
+    return max(blocks, key=len)
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n")
+
+
+def _meaningful(line: str) -> bool:
+    # A lone "}" or "end" repeated after the target may be the answer's own closer.
+    return any(ch.isalnum() for ch in line)
+
+
+def drop_repeated_context(code: str, before: str, after: str) -> str:
+    """Lines at the start of `code` that repeat the lines right before the target, and at its end
+    that repeat those right after it (models like to restate their surroundings)."""
+    lines = _lines(code)
+    above = [line.strip() for line in _lines(before) if line.strip()]
+    below = [line.strip() for line in _lines(after) if line.strip()]
+    for k in range(min(len(above), len(lines) - 1), 0, -1):
+        head = [line.strip() for line in lines[:k]]
+        if head == above[-k:] and any(_meaningful(line) for line in head):
+            lines = lines[k:]
+            break
+    for k in range(min(len(below), len(lines) - 1), 0, -1):
+        tail = [line.strip() for line in lines[-k:]]
+        if tail == below[:k] and any(_meaningful(line) for line in tail):
+            lines = lines[:-k]
+            break
+    return "\n".join(lines)
+
+
+def _leading(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _dedent(text: str) -> str:
+    lines = _lines(text)
+    indents = [_leading(line) for line in lines if line.strip()]
+    if not indents:
+        return text
+    common = indents[0]
+    for indent in indents[1:]:
+        while not indent.startswith(common):
+            common = common[:-1]
+    return "\n".join(line[len(common) :] if line.strip() else "" for line in lines)
+
+
+def _indent_unit(lines: list[str]) -> int:
+    widths = sorted({len(_leading(line)) for line in lines if line.strip() and "\t" not in _leading(line)} - {0})
+    return widths[0] if widths else 4
+
+
+def reindent(code: str, target: Target, uses_tabs: bool) -> str:
+    """`code` moved to the target's indentation; spaces become tabs in a tab-indented target."""
+    lines = _lines(_dedent(code))
+    if uses_tabs:
+        unit = _indent_unit(lines)
+        converted = []
+        for line in lines:
+            lead = _leading(line)
+            width = len(lead.expandtabs(unit))
+            converted.append("\t" * (width // unit) + " " * (width % unit) + line[len(lead) :])
+        lines = converted
+    out = []
+    for index, line in enumerate(lines):
+        if not line.strip():
+            out.append("")
+        elif index == 0 and not target.at_line_start:
+            out.append(line)
+        else:
+            out.append(target.indent + line)
+    return "\n".join(out)
+
+
+def clean_code(answer: str, target: Target, kind: ActionKind = ActionKind.EDIT) -> str:
+    """The model's answer as the text for the target's place (tests: for the end of the file)."""
+    code = extract_code(answer).strip("\n")
+    # Trailing spaces the model left on its lines are noise in a diff.
+    code = "\n".join(line.rstrip() for line in _lines(code))
+    if kind is not ActionKind.TESTS:
+        code = drop_repeated_context(code, target.before, target.after).strip("\n")
+    uses_tabs = any(line.startswith("\t") for line in _lines(target.text)) or target.indent.startswith("\t")
+    if kind is ActionKind.TESTS:
+        base = Target(0, 0, "", "", True)
+        code = reindent(code, base, uses_tabs)
+    else:
+        code = reindent(code, target, uses_tabs)
+    if target.text.endswith("\n"):
+        code += "\n"
+    return code
+
+
+def placement_of_tests(document: str, tests: str, language: str) -> tuple[int, int, str]:
+    """Where generated tests go (after the last line of the document, one or two blank lines
+    below it) as the range [start, end) they replace and the text."""
+    body = document.rstrip("\n")
+    gap = ("\n\n\n" if language == "python" else "\n\n") if body else ""
+    return len(body), len(document), gap + tests.rstrip("\n") + "\n"
+
+
+def explanation_text(answer: str) -> str:
+    return answer.strip()
