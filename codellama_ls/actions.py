@@ -9,6 +9,7 @@ target's.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -197,22 +198,44 @@ def _dedent(text: str) -> str:
     return "\n".join(line[len(common) :] if line.strip() else "" for line in lines)
 
 
-def _indent_unit(lines: list[str]) -> int:
-    widths = sorted({len(_leading(line)) for line in lines if line.strip() and "\t" not in _leading(line)} - {0})
-    return widths[0] if widths else 4
+def _indent_unit(lines: list[str]) -> int | None:
+    """The smallest indentation step of space-indented lines; None when nothing is indented."""
+    widths = sorted({len(_leading(line)) for line in lines if line.strip() and "\t" not in _leading(line)})
+    steps = {b - a for a, b in itertools.pairwise(widths)} | ({widths[0]} if widths and widths[0] else set())
+    return min(steps) if steps else None
+
+
+def _rescale(lines: list[str], unit: int, wanted: int) -> list[str]:
+    """Space indentation in steps of `unit` turned into steps of `wanted`."""
+    out = []
+    for line in lines:
+        lead = _leading(line)
+        width = len(lead)
+        if "\t" in lead or width % unit:
+            out.append(line)
+        else:
+            out.append(" " * (width // unit * wanted) + line[width:])
+    return out
 
 
 def reindent(code: str, target: Target, uses_tabs: bool) -> str:
-    """`code` moved to the target's indentation; spaces become tabs in a tab-indented target."""
+    """`code` moved to the target's indentation, in the target's indentation step; spaces become
+    tabs in a tab-indented target."""
     lines = _lines(_dedent(code))
+    unit = _indent_unit(lines)
     if uses_tabs:
-        unit = _indent_unit(lines)
+        step = unit or 4
         converted = []
         for line in lines:
             lead = _leading(line)
-            width = len(lead.expandtabs(unit))
-            converted.append("\t" * (width // unit) + " " * (width % unit) + line[len(lead) :])
+            width = len(lead.expandtabs(step))
+            converted.append("\t" * (width // step) + " " * (width % step) + line[len(lead) :])
         lines = converted
+    else:
+        context = _lines(_dedent(target.before + "\n" + target.indent + target.text + "\n" + target.after))
+        wanted = _indent_unit(context)
+        if unit and wanted and unit != wanted:
+            lines = _rescale(lines, unit, wanted)
     out = []
     for index, line in enumerate(lines):
         if not line.strip():

@@ -123,6 +123,9 @@ class CodeActions:
         """The document and target the arguments name, or why there is none."""
         try:
             doc = self._session.documents.get(str(args["uri"]))
+            version = args.get("version")
+            if version is not None and version != doc.version:
+                return "the document changed since the action was offered; ask for it again"
             rng = args["range"]
             start = doc.offset_at(int(rng["start"]["line"]), int(rng["start"]["character"]))
             end = doc.offset_at(int(rng["end"]["line"]), int(rng["end"]["character"]))
@@ -130,9 +133,6 @@ class CodeActions:
             return f"{exc}"
         except (KeyError, TypeError, ValueError, PositionError) as exc:
             return f"invalid code action arguments ({exc})"
-        version = args.get("version")
-        if version is not None and version != doc.version:
-            return "the document changed since the action was offered; ask for it again"
         scope = None
         spec, tree = doc.language, doc.tree
         if start == end and spec is not None and tree is not None:

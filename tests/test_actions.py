@@ -78,7 +78,7 @@ def test_code_is_taken_out_of_the_answer(answer: str, code: str) -> None:
     assert extract_code(answer).strip("\n") == code
 
 
-def test_fenced_answer_with_wrong_indentation_is_moved_to_the_target() -> None:
+def test_fenced_answer_with_wrong_indentation_is_moved_to_the_target_and_its_step() -> None:
     start, end = method_target()
     target = target_of(SOURCE, start, start, (start, end))
     assert target is not None
@@ -90,7 +90,7 @@ def test_fenced_answer_with_wrong_indentation_is_moved_to_the_target() -> None:
         "```\n"
     )
     assert clean_code(answer, target, ActionKind.DOCSTRING) == (
-        '    def area(self):\n      """The area of the circle."""\n      return math.pi * self.r ** 2'
+        '    def area(self):\n        """The area of the circle."""\n        return math.pi * self.r ** 2'
     )
 
 
