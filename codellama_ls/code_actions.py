@@ -16,6 +16,7 @@ with the instruction added to the arguments.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -24,12 +25,13 @@ from typing import Any
 from lsprotocol import types
 
 from codellama_ls import syntax
-from codellama_ls.action_run import ActionRequest, ActionResult, run_action
+from codellama_ls.action_run import ActionRequest, ActionResult, instruct_style, run_action
 from codellama_ls.actions import TITLES, ActionKind, Target, target_of
 from codellama_ls.completion import sampling_of
+from codellama_ls.config import Settings
 from codellama_ls.document import Document, UnknownDocument
 from codellama_ls.engine.base import Engine
-from codellama_ls.engine.worker import CancelToken, EngineState
+from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker, load_llama_engine
 from codellama_ls.positions import PositionError
 
 log = logging.getLogger(__name__)
@@ -58,9 +60,13 @@ def _wanted(kind: str, only: list[str] | None) -> bool:
 class CodeActions:
     """Needs the session's documents, settings, worker and `tell`, and the server to talk back."""
 
-    def __init__(self, server: Any, session: Any) -> None:
+    def __init__(self, server: Any, session: Any, factory: EngineFactory = load_llama_engine) -> None:
         self._server = server
         self._session = session
+        self._factory = factory
+        self._instruct: EngineWorker | None = None
+        """The `instruct_model`'s own worker, made at its first use; None while `model` serves."""
+        self._instruct_settings: Settings | None = None
         self._running: dict[str, CancelToken] = {}
         self.progress_supported = False
         """The client takes server-initiated progress (set at initialize)."""
@@ -117,6 +123,50 @@ class CodeActions:
         action.command = types.Command(title=action.title, command=command, arguments=[args])
         return action
 
+    # -- the model ------------------------------------------------------------------
+
+    async def worker_for_instructions(self) -> EngineWorker | None:
+        """The worker whose model follows instructions: `instruct_model`'s when it is set (loaded
+        now if it is not yet, or if the setting changed), else the completion model's. None, with
+        the user told why, when it is not ready."""
+        settings: Settings = self._session.settings
+        if not settings.instruct_model.strip():
+            if self._instruct is not None:  # the setting was cleared: free the second model
+                self._instruct.close()
+                self._instruct = self._instruct_settings = None
+            worker: EngineWorker = self._session.worker
+        else:
+            wanted = dataclasses.replace(settings, model=settings.instruct_model.strip())
+            current = self._instruct_settings
+            if (
+                self._instruct is None
+                or current is None
+                or any(getattr(current, f) != getattr(wanted, f) for f in Settings.reload_fields())
+            ):
+                if self._instruct is not None:
+                    self._instruct.close()
+                self._instruct = EngineWorker(self._factory)
+                self._instruct_settings = wanted
+                await self._instruct.load(wanted, lambda message, done, total: log.info("%s", message))
+            worker = self._instruct
+        if worker.state is not EngineState.READY:
+            which = "the instruct model" if worker is self._instruct else "the model"
+            detail = f": {worker.error}" if worker.error else f" ({worker.state.value})"
+            self._session.tell(f"{which} is not ready{detail}", types.MessageType.Warning)
+            return None
+        return worker
+
+    def roles(self) -> dict[str, Any]:
+        """What each loaded model can do, read from its GGUF (for `codellama/status`)."""
+        main = self._session.worker.engine
+        instruct = self._instruct.engine if self._instruct is not None else None
+        style = instruct_style(main.info) if main is not None else None
+        return {
+            "completion_fim": main.info.fim is not None if main is not None else None,
+            "instruct_format": style.value if style is not None else None,
+            "instruct_model": instruct.info.path if instruct is not None else None,
+        }
+
     # -- running ------------------------------------------------------------------
 
     def _locate(self, args: dict[str, Any]) -> tuple[Document, Target] | str:
@@ -157,8 +207,8 @@ class CodeActions:
                 types.MessageType.Warning,
             )
             return None
-        if session.worker.state is not EngineState.READY:
-            session.tell(f"the model is not ready ({session.worker.state.value})", types.MessageType.Warning)
+        worker = await self.worker_for_instructions()
+        if worker is None:
             return None
         found = self._locate(args)
         if isinstance(found, str):
@@ -205,7 +255,7 @@ class CodeActions:
             return run_action(engine, request, sampling, token, on_text)
 
         try:
-            result = await asyncio.shield(session.worker.run(work))
+            result = await asyncio.shield(worker.run(work))
         except asyncio.CancelledError:
             token.cancel()  # $/cancelRequest: the worker stops at its next check
             raise
@@ -267,6 +317,12 @@ class CodeActions:
         for token in self._running.values():
             token.cancel()
         self._running.clear()
+
+    def close(self) -> None:
+        self.cancel_all()
+        if self._instruct is not None:
+            self._instruct.close()
+            self._instruct = None
 
     # -- talking back ---------------------------------------------------------------
 

@@ -53,9 +53,8 @@ class Settings:
     instruct_model: str = setting(
         "",
         "a second model for code actions and generating code from a comment (a preset name or a `.gguf` path),"
-        " loaded only when set; empty means the `model` serves them when it is instruction-tuned"
+        " loaded at the first such request; empty means `model` serves them when it is instruction-tuned"
         " (Code Llama - Instruct serves completions and instructions with one model)",
-        reload=True,
         scope="machine",
         examples=("", "codellama-7b-instruct", "/path/to/instruct.gguf"),
     )

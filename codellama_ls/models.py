@@ -68,6 +68,14 @@ PRESETS: dict[str, Preset] = {
             "Code Llama 7B Python, prefix only (no FIM)",
         ),
         Preset(
+            "codellama-13b-python",
+            "TheBloke/CodeLlama-13B-Python-GGUF",
+            "codellama-13b-python.Q4_K_M.gguf",
+            7.9,
+            False,
+            "Code Llama 13B Python, prefix only (no FIM)",
+        ),
+        Preset(
             "codellama-34b",
             "TheBloke/CodeLlama-34B-GGUF",
             "codellama-34b.Q4_K_M.gguf",

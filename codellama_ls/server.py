@@ -62,7 +62,7 @@ class CodeLlamaServer(LanguageServer):
         )
         self.session = Session(self, factory, overrides)
         self.item_caps = ItemCaps()
-        self.actions = CodeActions(self, self.session)
+        self.actions = CodeActions(self, self.session, factory)
         self.resolve_commands = False
 
 
@@ -178,7 +178,7 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
 
     @server.feature(STATUS_REQUEST)
     def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
-        return ls.session.status()
+        return {**ls.session.status(), "roles": ls.actions.roles()}
 
     @server.feature(STATS_REQUEST)
     def stats(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
@@ -186,7 +186,7 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: CodeLlamaServer, params: Any) -> None:
-        ls.actions.cancel_all()
+        ls.actions.close()
         ls.session.shutdown()
 
     @server.feature(types.EXIT)

@@ -42,7 +42,8 @@ def echo(prompt: ScriptedPrompt) -> str:
 
 
 def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
-    instruct = os.environ.get("SCRIPTED_INSTRUCT") == "1"
+    # `model = "scripted-instruct"` (as `instruct_model`, say) asks for the instruct look-alike too.
+    instruct = os.environ.get("SCRIPTED_INSTRUCT") == "1" or settings.model == "scripted-instruct"
     return ScriptedEngine(
         echo,
         token_delay_s=float(os.environ.get("SCRIPTED_DELAY", "0")),

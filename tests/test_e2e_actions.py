@@ -312,3 +312,23 @@ async def test_clients_that_resolve_commands_get_the_range_at_resolve(properties
         assert resolved.command.arguments[0]["range"]["start"] == {"line": 7, "character": 0}
     finally:
         await client.shutdown_session()
+
+
+async def test_instruct_model_setting_loads_a_second_model_for_actions_only() -> None:
+    from tests.lsp_support import status
+
+    env = server_env(SCRIPTED_CHAT_ANSWERS=json.dumps({"unit tests": TESTS_ANSWER}))
+    client, _ = await start(SCRIPTED_SERVER, env, init_options={"instructModel": "scripted-instruct"})
+    read_code_actions_whole(client)
+    try:
+        await wait_ready(client)
+        roles = (await status(client))["roles"]
+        # Read from the model: the base look-alike completes with FIM and has no chat format.
+        assert roles == {"completion_fim": True, "instruct_format": None, "instruct_model": None}
+        editor = Editor(client, SOURCE)
+        actions = await actions_at(client, AREA_LINE, 12)
+        assert await run(client, by_title(actions, "tests")) is True
+        assert editor.text.endswith("assert Circle(1).area() == math.pi\n")
+        assert (await status(client))["roles"]["instruct_model"] == "<scripted>"
+    finally:
+        await client.shutdown_session()
