@@ -5,12 +5,22 @@ Called through `EngineWorker.run`, like `completion.complete`, on the same loade
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codellama_ls.actions import ActionKind, Target, clean_code, messages_for, placement_of_tests
+from codellama_ls.actions import (
+    ActionKind,
+    CommentRequest,
+    Target,
+    clean_code,
+    clean_generated,
+    comment_messages,
+    messages_for,
+    placement_of_tests,
+)
 from codellama_ls.chat import ChatError, ChatStyle, Message, chat_prompt, style_of
 from codellama_ls.engine.base import Cancelled, Engine, ModelInfo, Sampling, chat_vocab_of
 from codellama_ls.languages import LanguageSpec
@@ -137,3 +147,31 @@ def run_action(
         log.info("action %s: answer with a syntax error dropped: %r", kind.value, answer)
         return result(error="the model's answer has a syntax error, so it was not applied; try again or select less")
     return result(start=start, end=end, new_text=new_text)
+
+
+def run_comment(
+    engine: Engine,
+    request: CommentRequest,
+    text: str,
+    language: str,
+    spec: LanguageSpec | None,
+    sampling: Sampling,
+    cancelled: Cancelled,
+    key: str = "",
+) -> ActionResult:
+    """Code for the comment above the cursor, to insert at the cursor (an EDIT-kind result)."""
+    started = time.perf_counter()
+    answer, error = generate_chat(engine, comment_messages(request, language), sampling, cancelled, key=key)
+    elapsed = (time.perf_counter() - started) * 1000
+    base = ActionResult(ActionKind.EDIT, answer=answer, generated_tokens=engine.last_stats.generated_tokens)
+    if error or cancelled():
+        return dataclasses.replace(base, error=error, cancelled=not error, total_ms=elapsed)
+    offset = request.target.start
+    line_start = text.rfind("\n", 0, offset) + 1
+    code = clean_generated(answer, request, text[line_start:offset])
+    if not code.strip():
+        return dataclasses.replace(base, error="the model wrote no code for the comment", total_ms=elapsed)
+    if spec is not None and replacement_errors(spec, text, offset, offset, code) > 0:
+        log.info("code from a comment with a syntax error dropped: %r", answer)
+        return dataclasses.replace(base, error="the code had a syntax error", total_ms=elapsed)
+    return dataclasses.replace(base, start=offset, end=offset, new_text=code, total_ms=elapsed)

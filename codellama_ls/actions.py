@@ -273,5 +273,77 @@ def placement_of_tests(document: str, tests: str, language: str) -> tuple[int, i
     return len(body), len(document), gap + tests.rstrip("\n") + "\n"
 
 
+_COMMENT_LINES = 20
+_CODE_CONTEXT_LINES = 40
+
+
+@dataclass(frozen=True)
+class CommentRequest:
+    """An empty line right below a comment: the comment asks for code."""
+
+    comment: str
+    """The comment's text, markers included."""
+    context: str
+    """Code above the comment."""
+    target: Target
+    """The cursor, as an empty target carrying the line's indentation."""
+
+
+def comment_request(text: str, offset: int, line_comment: str | None, block_end: str | None) -> CommentRequest | None:
+    """A request for code when the cursor is on a blank line whose line above ends a comment
+    (a run of line comments, or a block comment's last line); None otherwise."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    if line.strip() or line_start == 0:
+        return None
+    above = text[: line_start - 1].split("\n")
+    comment: list[str] = []
+    if line_comment:
+        while above and above[-1].strip().startswith(line_comment) and len(comment) < _COMMENT_LINES:
+            comment.insert(0, above.pop())
+    if not comment and block_end and above and above[-1].rstrip().endswith(block_end):
+        while above and len(comment) < _COMMENT_LINES:
+            comment.insert(0, above.pop())
+            if comment[0].strip().startswith(("/*", "--[[", "=begin")):
+                break
+    words = "".join(ch for ch in "\n".join(comment) if ch.isalpha())
+    if len(words) < 3:  # a bare marker or a separator line says nothing
+        return None
+    indent = _leading(comment[0])
+    context = "\n".join(above[-_CODE_CONTEXT_LINES:])
+    # The code above shows the file's indentation step; its last lines are the comment the answer may repeat.
+    before = context + "\n" + "\n".join(comment)
+    target = Target(offset, offset, "", indent, False, before, text[offset:].lstrip("\n")[:200])
+    return CommentRequest("\n".join(line.strip() for line in comment), context, target)
+
+
+def comment_messages(request: CommentRequest, language: str) -> list[Message]:
+    name = language or "code"
+    context = (
+        f"The code before it:\n```{language}\n{request.context.strip()}\n```\n\n" if request.context.strip() else ""
+    )
+    user = (
+        f"{context}Write the {name} code that this comment describes, to go right below it. "
+        f"Return only that code, without the comment.\n\n{request.comment}"
+    )
+    return [Message("system", SYSTEM.format(language=name)), Message("user", user)]
+
+
+def clean_generated(answer: str, request: CommentRequest, cursor_indent: str) -> str:
+    """The answer as text to insert at the cursor: the first line goes after the indentation the
+    cursor already has, the others get the comment's indentation."""
+    code = extract_code(answer).strip("\n")
+    code = "\n".join(line.rstrip() for line in _lines(code))
+    code = drop_repeated_context(code, request.target.before, "").strip("\n")
+    uses_tabs = request.target.indent.startswith("\t")
+    code = reindent(code, request.target, uses_tabs)
+    if cursor_indent != request.target.indent and code:
+        # The cursor sits after its own line's whitespace: make the first line's indentation the comment's.
+        first, _, rest = code.partition("\n")
+        code = request.target.indent[len(cursor_indent) :] + first + ("\n" + rest if rest else "")
+    return code
+
+
 def explanation_text(answer: str) -> str:
     return answer.strip()

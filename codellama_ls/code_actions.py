@@ -25,8 +25,8 @@ from typing import Any
 from lsprotocol import types
 
 from codellama_ls import syntax
-from codellama_ls.action_run import ActionRequest, ActionResult, instruct_style, run_action
-from codellama_ls.actions import TITLES, ActionKind, Target, target_of
+from codellama_ls.action_run import ActionRequest, ActionResult, instruct_style, run_action, run_comment
+from codellama_ls.actions import TITLES, ActionKind, Target, comment_request, target_of
 from codellama_ls.completion import sampling_of
 from codellama_ls.config import Settings
 from codellama_ls.document import Document, UnknownDocument
@@ -227,13 +227,7 @@ class CodeActions:
             key=f"instruct:{doc.uri}",
         )
         settings = session.settings
-        sampling = sampling_of(settings)
-        sampling = type(sampling)(
-            max_tokens=settings.instruct_max_tokens,
-            temperature=sampling.temperature,
-            top_k=sampling.top_k,
-            top_p=sampling.top_p,
-        )
+        sampling = dataclasses.replace(sampling_of(settings), max_tokens=settings.instruct_max_tokens)
         token = CancelToken()
         previous = self._running.pop(doc.uri, None)
         if previous is not None:
@@ -312,6 +306,64 @@ class CodeActions:
             reason = getattr(answer, "failure_reason", None)
             self._show(f"the editor did not apply the edit{f': {reason}' if reason else ''}", types.MessageType.Warning)
         return applied
+
+    # -- code from a comment ---------------------------------------------------------
+
+    async def code_from_comment(self, uri: str, position: types.Position) -> tuple[str, tuple[int, int]] | None:
+        """On an explicit request on a blank line below a comment, the code the comment describes,
+        written by the instruct model, and where it goes; None when this is not such a request
+        (or no model follows instructions), so the completion model answers instead."""
+        session = self._session
+        try:
+            doc = session.documents.get(uri)
+            offset = doc.offset_at(position.line, position.character)
+        except (UnknownDocument, PositionError):
+            return None
+        spec = doc.language
+        if doc.skip_reason or spec is None:
+            return None
+        request = comment_request(
+            doc.text, offset, spec.line_comment, spec.block_comment[1] if spec.block_comment else None
+        )
+        if request is None or not self._follows_instructions():
+            return None
+        worker = await self.worker_for_instructions()
+        if worker is None:
+            return None
+        version = doc.version
+        settings: Settings = session.settings
+        sampling = dataclasses.replace(sampling_of(settings), max_tokens=settings.instruct_max_tokens)
+        token = CancelToken()
+        previous = self._running.pop(doc.uri, None)
+        if previous is not None:
+            previous.cancel()
+        self._running[doc.uri] = token
+        text = doc.text
+
+        def work(engine: Engine) -> ActionResult:
+            return run_comment(engine, request, text, spec.name, spec, sampling, token, key=f"instruct:{uri}")
+
+        try:
+            result = await asyncio.shield(worker.run(work))
+        except asyncio.CancelledError:
+            token.cancel()
+            raise
+        finally:
+            if self._running.get(doc.uri) is token:
+                del self._running[doc.uri]
+        log.info("code from a comment: %d tokens in %.0f ms %s", result.generated_tokens, result.total_ms, result.error)
+        if result.error or result.cancelled or token.cancelled or not result.new_text:
+            return None
+        if doc.version != version or session.documents.get(uri) is not doc:
+            return None
+        return result.new_text, doc.position_at(offset)
+
+    def _follows_instructions(self) -> bool:
+        """Whether some model can write code from a comment, without telling anyone when none can."""
+        if self._session.settings.instruct_model.strip():
+            return True
+        engine = self._session.worker.engine
+        return engine is not None and instruct_style(engine.info) is not None
 
     def cancel_all(self) -> None:
         for token in self._running.values():

@@ -135,6 +135,13 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
         ls: CodeLlamaServer, params: types.InlineCompletionParams
     ) -> types.InlineCompletionList:
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        if invoked and ls.session.settings.enabled:
+            # Asked for on a blank line below a comment: the instruct model writes what it describes.
+            generated = await ls.actions.code_from_comment(params.text_document.uri, params.position)
+            if generated is not None:
+                text, at = generated
+                here = types.Range(types.Position(*at), types.Position(*at))
+                return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=here)])
         suggestion = await ls.session.suggest(
             params.text_document.uri, params.position, invoked=invoked, progress_token=params.work_done_token
         )

@@ -8,6 +8,9 @@ from codellama_ls.action_run import ActionRequest, run_action
 from codellama_ls.actions import (
     ActionKind,
     clean_code,
+    clean_generated,
+    comment_messages,
+    comment_request,
     extract_code,
     messages_for,
     placement_of_tests,
@@ -196,3 +199,48 @@ def test_pipeline_cancelled_offers_nothing() -> None:
     request = ActionRequest(ActionKind.EDIT, target, SOURCE, "python", spec_by_name("python"), "x")
     result = run_action(engine, request, Sampling(), lambda: True)
     assert result.cancelled and result.new_text == ""
+
+
+COMMENTED = "import os\n\n\ndef main():\n    # list the files in the current folder, sorted\n    \n"
+
+
+def test_a_blank_line_below_a_comment_asks_for_code() -> None:
+    offset = len(COMMENTED) - 1  # after the 4 spaces of the blank line
+    request = comment_request(COMMENTED, offset, "#", None)
+    assert request is not None
+    assert request.comment == "# list the files in the current folder, sorted"
+    assert request.target.indent == "    " and "def main():" in request.context
+    messages = comment_messages(request, "python")
+    assert messages[1].content.endswith("without the comment.\n\n# list the files in the current folder, sorted")
+
+
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [
+        ("x = 1\n\n", 6),  # no comment above
+        ("# a comment\nx = 1\n", 12),  # not a blank line
+        ("#\n\n", 2),  # a bare marker says nothing
+        ("", 0),
+    ],
+)
+def test_other_places_are_not_comment_requests(text: str, offset: int) -> None:
+    assert comment_request(text, offset, "#", None) is None
+
+
+def test_block_comment_above_counts() -> None:
+    text = "/*\n * Return the larger of a and b.\n */\n\n"
+    request = comment_request(text, len(text) - 1, "//", "*/")
+    assert request is not None and "larger of a and b" in request.comment
+
+
+def test_generated_code_is_indented_below_the_comment_and_drops_the_repeated_comment() -> None:
+    offset = len(COMMENTED) - 1
+    request = comment_request(COMMENTED, offset, "#", None)
+    assert request is not None
+    answer = (
+        "```python\n# list the files in the current folder, sorted\nfor name in sorted(os.listdir()):\n"
+        "  print(name)\n```"
+    )
+    assert clean_generated(answer, request, "    ") == "for name in sorted(os.listdir()):\n        print(name)"
+    # A cursor at column 0 of the blank line gets the comment's indentation on the first line too.
+    assert clean_generated(answer, request, "").startswith("    for name")

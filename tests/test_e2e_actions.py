@@ -332,3 +332,37 @@ async def test_instruct_model_setting_loads_a_second_model_for_actions_only() ->
         assert (await status(client))["roles"]["instruct_model"] == "<scripted>"
     finally:
         await client.shutdown_session()
+
+
+COMMENTED = "import os\n\n\ndef main():\n    # list the files in the current folder, sorted\n    \n"
+LISTING = "```python\nfor name in sorted(os.listdir()):\n  print(name)\n```"
+
+
+async def test_explicit_request_below_a_comment_is_answered_by_the_instruct_model() -> None:
+    from tests.lsp_support import inline
+
+    client = await instruct_client({"comment describes": LISTING})
+    try:
+        Editor(client, COMMENTED)
+        result = await inline(client, URI, 5, 4)
+        assert [item.insert_text for item in result.items] == ["for name in sorted(os.listdir()):\n        print(name)"]
+        item = result.items[0]
+        assert item.range is not None and item.range.start == item.range.end == types.Position(5, 4)
+        # Automatic requests there stay with fill-in-the-middle (the echo of the text around the cursor).
+        automatic = await inline(client, URI, 5, 4, invoked=False)
+        assert all("sorted(os.listdir" not in i.insert_text for i in automatic.items)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_below_a_comment_a_base_model_completes_as_usual() -> None:
+    from tests.lsp_support import inline
+
+    client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="pass"))
+    try:
+        await wait_ready(client)
+        Editor(client, COMMENTED)
+        result = await inline(client, URI, 5, 4)
+        assert [item.insert_text for item in result.items] == ["pass"]
+    finally:
+        await client.shutdown_session()
