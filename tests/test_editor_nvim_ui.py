@@ -201,3 +201,33 @@ def test_help_tags_are_current_and_help_opens(tmp_path: Path) -> None:
     )
     assert out.returncode == 0 and "E149" not in out.stderr + out.stdout, out.stderr
     assert out.stderr.splitlines() == [f"{t} help" for t in topics], out.stderr
+
+
+CIRCLE = (
+    "import math\n\n\nclass Circle:\n    def __init__(self, r):\n        self.r = r\n\n"
+    "    def area(self):\n        return math.pi * self.r ** 2\n"
+)
+CHAT_ANSWERS = {
+    "documentation": (
+        '```python\ndef area(self):\n    """The area of the circle."""\n    return math.pi * self.r ** 2\n```'
+    ),
+    "multiply instead": "```python\ndef area(self):\n    return math.pi * self.r * self.r\n```",
+    "Explain": "This method returns the area of the circle.",
+}
+
+
+def test_code_actions_through_vim_lsp_buf_code_action(tmp_path: Path) -> None:
+    source = tmp_path / "circle.py"
+    source.write_text(CIRCLE)
+    run_nvim(
+        tmp_path,
+        "actions.lua",
+        {
+            "SCRIPTED_INSTRUCT": "1",
+            "SCRIPTED_CHAT_ANSWERS": json.dumps(CHAT_ANSWERS),
+            "SCRIPTED_LOG_LEVEL": "info",
+            "CODELLAMA_NVIM_FILE": str(source),
+            "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
+        },
+    )
+    assert source.read_text() == CIRCLE.replace("math.pi * self.r ** 2", "math.pi * self.r * self.r")

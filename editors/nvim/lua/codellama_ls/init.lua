@@ -259,6 +259,7 @@ end
 --- Autocmds, commands and highlight; safe to call more than once.
 function M.register()
   M.define_highlight()
+  require('codellama_ls.actions').register()
   local group = api.nvim_create_augroup('codellama_ls', { clear = true })
   -- :colorscheme clears highlights; define ours again after it (its own definition wins).
   api.nvim_create_autocmd('ColorScheme', { group = group, callback = M.define_highlight })
