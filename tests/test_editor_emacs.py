@@ -142,3 +142,40 @@ def test_emacs_explains_an_empty_explicit_request_and_shows_the_log(tmp_path: Pa
     run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
     output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
     assert run.returncode == 0 and "FAIL" not in output, output
+
+
+ACTIONS_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-actions.el"
+
+
+def test_emacs_code_actions_through_eglot(tmp_path: Path) -> None:
+    """eglot-code-actions runs the doc comment, edit by instruction (read-string) and explain."""
+    import json
+
+    from tests.test_editor_nvim_ui import CHAT_ANSWERS, CIRCLE
+
+    if EMACS is None:
+        pytest.skip("emacs is not installed (Debian: apt-get install -t bookworm-backports emacs-nox)")
+    version = _emacs_version()
+    if version is None or version < (30, 0):
+        pytest.skip(f"the test drives Emacs 30's eglot-execute; {EMACS} is {version}")
+    source = tmp_path / "project" / "circle.py"
+    source.parent.mkdir()
+    source.write_text(CIRCLE, encoding="utf-8")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODELLAMA_LS_", "SCRIPTED_"))}
+    env.update(
+        HOME=str(home),
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        CODELLAMA_LS_CONFIG=str(tmp_path / "no-such-config.toml"),
+        CODELLAMA_LS_TEST_FILE=str(source),
+        CODELLAMA_LS_TEST_SERVER=json.dumps([sys.executable, str(ROOT / "tests" / "scripted_server.py")]),
+        SCRIPTED_INSTRUCT="1",
+        SCRIPTED_CHAT_ANSWERS=json.dumps(CHAT_ANSWERS),
+        LANG="C.UTF-8",
+    )
+    command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(ACTIONS_SCRIPT)]
+    run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output
+    assert source.read_text(encoding="utf-8") == CIRCLE.replace("self.r ** 2", "self.r * self.r"), output

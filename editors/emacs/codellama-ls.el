@@ -615,6 +615,48 @@ Without a suggestion, do what the key would do otherwise."
   (interactive)
   (codellama-ls--cycle -1))
 
+;;;; Code actions
+
+;; Explain, doc comment, tests and edit by instruction are code actions of the
+;; server: `eglot-code-actions' (C-c C-a in many setups) lists them, and each one
+;; applies its edit itself.  Edit by instruction carries a command that the
+;; editor implements: ask for the instruction, then run the server's edit.
+
+(defconst codellama-ls--prompt-command "codellama.editWithInstruction"
+  "The client-side command of the edit by instruction action.")
+
+(defcustom codellama-ls-instruction-prompt "Code Llama, change this code: "
+  "Prompt for the instruction of \='edit by instruction\='."
+  :type 'string)
+
+(defun codellama-ls--with-instruction (arguments)
+  "ARGUMENTS of the prompting command as those of `codellama.edit'.
+Ask for the instruction; nil if the user gave none."
+  (let ((instruction (read-string codellama-ls-instruction-prompt)))
+    (unless (string-blank-p instruction)
+      (let ((first (and (> (length arguments) 0) (aref arguments 0))))
+        (vector (plist-put (copy-sequence first) :instruction instruction))))))
+
+(when (fboundp 'eglot-execute)          ; Emacs 30 and later
+  (cl-defmethod eglot-execute :around (server action)
+    "Ask for the instruction before codellama-ls's edit by instruction.
+SERVER and ACTION as for `eglot-execute'."
+    (if (equal (plist-get action :command) codellama-ls--prompt-command)
+        (let ((arguments (codellama-ls--with-instruction (plist-get action :arguments))))
+          (when arguments
+            (cl-call-next-method server (list :command "codellama.edit" :arguments arguments))))
+      (cl-call-next-method))))
+
+(with-suppressed-warnings ((obsolete eglot-execute-command))
+  (cl-defmethod eglot-execute-command :around (server command arguments)
+    "Ask for the instruction before codellama-ls's edit by instruction (Emacs 29).
+SERVER, COMMAND and ARGUMENTS as for `eglot-execute-command'."
+    (if (equal command codellama-ls--prompt-command)
+        (let ((arguments (codellama-ls--with-instruction arguments)))
+          (when arguments
+            (cl-call-next-method server "codellama.edit" arguments)))
+      (cl-call-next-method))))
+
 ;;;; The minor mode
 
 ;;;###autoload
