@@ -11,6 +11,7 @@ import {
   ServerOptions,
   State,
 } from 'vscode-languageclient/node';
+import { editWithInstruction, PROMPT_COMMAND } from './actions';
 import { documentSelector } from './languages';
 import {
   changedSettings,
@@ -66,6 +67,7 @@ export class CodeLlamaExtension implements vscode.Disposable {
       vscode.commands.registerCommand('codellama.toggle', () => this.toggle()),
       vscode.commands.registerCommand(SHOW_STATUS_COMMAND, () => this.showStatus()),
       vscode.commands.registerCommand('codellama.showLog', () => this.output.show(true)),
+      vscode.commands.registerCommand(PROMPT_COMMAND, (args: unknown) => editWithInstruction(this.client, args)),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
     );
   }

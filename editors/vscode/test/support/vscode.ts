@@ -48,7 +48,7 @@ export interface FakeStatusBarItem {
 }
 
 export interface Shown {
-  kind: 'info' | 'error' | 'warning';
+  kind: 'info' | 'error' | 'warning' | 'input';
   message: string;
   items: string[];
 }
@@ -127,6 +127,10 @@ export function createVscode() {
           replace: log,
           dispose: () => undefined,
         };
+      },
+      showInputBox: async (options: { prompt?: string; title?: string }) => {
+        shown.push({ kind: 'input', message: options.title ?? options.prompt ?? '', items: [] });
+        return answer;
       },
       showInformationMessage: message('info'),
       showWarningMessage: message('warning'),
