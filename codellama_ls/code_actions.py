@@ -68,6 +68,8 @@ class CodeActions:
         """The `instruct_model`'s own worker, made at its first use; None while `model` serves."""
         self._instruct_settings: Settings | None = None
         self._running: dict[str, CancelToken] = {}
+        self._edited: set[CancelToken] = set()
+        """Tokens cancelled because their document changed (told, unlike a user's cancel)."""
         self.progress_supported = False
         """The client takes server-initiated progress (set at initialize)."""
 
@@ -80,6 +82,10 @@ class CodeActions:
         except UnknownDocument:
             return []
         if doc.skip_reason or not self._session.settings.enabled:
+            return []
+        if params.context.trigger_kind == types.CodeActionTriggerKind.Automatic and not self._follows_instructions():
+            # No light bulb on every line for a model that cannot do them; asked for (Ctrl+.), they
+            # are listed, and running one says what to configure.
             return []
         only = [str(k) for k in params.context.only] if params.context.only else None
         rng = params.range
@@ -262,6 +268,8 @@ class CodeActions:
                 del self._running[doc.uri]
             if progress is not None:
                 self._end_progress(progress, "cancelled" if token.cancelled else "done")
+            changed = token in self._edited
+            self._edited.discard(token)
         log.info(
             "action %s: %d tokens in %.0f ms%s",
             kind.value,
@@ -269,6 +277,9 @@ class CodeActions:
             result.total_ms,
             f" ({result.error})" if result.error else "",
         )
+        if changed:
+            self._show("the document changed while the model worked; nothing was applied", types.MessageType.Warning)
+            return None
         if result.cancelled or token.cancelled:
             return None
         if result.error:
@@ -351,6 +362,7 @@ class CodeActions:
         finally:
             if self._running.get(doc.uri) is token:
                 del self._running[doc.uri]
+            self._edited.discard(token)
         log.info("code from a comment: %d tokens in %.0f ms %s", result.generated_tokens, result.total_ms, result.error)
         if result.error or result.cancelled or token.cancelled or not result.new_text:
             return None
@@ -364,6 +376,13 @@ class CodeActions:
             return True
         engine = self._session.worker.engine
         return engine is not None and instruct_style(engine.info) is not None
+
+    def document_changed(self, uri: str) -> None:
+        """An edit makes the running action's result useless: stop it now rather than drop it later."""
+        token = self._running.pop(uri, None)
+        if token is not None:
+            self._edited.add(token)
+            token.cancel()
 
     def cancel_all(self) -> None:
         for token in self._running.values():

@@ -121,6 +121,7 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.session.change(params.text_document.uri, params.text_document.version, params.content_changes)
+        ls.actions.document_changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:

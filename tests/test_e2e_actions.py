@@ -391,3 +391,23 @@ async def test_real_weights_smoke_smollm2_explains_over_stdio() -> None:
         assert isinstance(markdown, str) and markdown.strip()
     finally:
         await client.shutdown_session()
+
+
+async def test_no_light_bulb_everywhere_for_a_model_that_cannot_follow_instructions() -> None:
+    client, _ = await start(SCRIPTED_SERVER, server_env())
+    read_code_actions_whole(client)
+    try:
+        await wait_ready(client)
+        Editor(client, SOURCE)
+        position = types.Position(AREA_LINE, 12)
+        automatic = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=URI),
+                range=types.Range(position, position),
+                context=types.CodeActionContext(diagnostics=[], trigger_kind=types.CodeActionTriggerKind.Automatic),
+            )
+        )
+        assert not automatic
+        assert len(await actions_at(client, AREA_LINE, 12)) == 4  # asked for: listed, and they explain
+    finally:
+        await client.shutdown_session()
