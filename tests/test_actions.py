@@ -244,3 +244,13 @@ def test_generated_code_is_indented_below_the_comment_and_drops_the_repeated_com
     assert clean_generated(answer, request, "    ") == "for name in sorted(os.listdir()):\n        print(name)"
     # A cursor at column 0 of the blank line gets the comment's indentation on the first line too.
     assert clean_generated(answer, request, "").startswith("    for name")
+
+
+def test_whole_lines_selected_up_to_the_next_line_start_keep_their_newline() -> None:
+    start = SOURCE.index("    def area")
+    end = SOURCE.index("\n\n    def grow") + 1  # the editor's selection ends at the start of the next line
+    target = target_of(SOURCE, start, end)
+    assert target is not None and target.at_line_start and target.text.endswith("\n")
+    assert target.after.strip().startswith("def grow")
+    cleaned = clean_code("```python\ndef area(self):\n    return 3.14 * self.r ** 2\n```", target)
+    assert cleaned == "    def area(self):\n        return 3.14 * self.r ** 2\n"
