@@ -21,8 +21,8 @@ from codellama_ls.actions import (
     messages_for,
     placement_of_tests,
 )
-from codellama_ls.chat import ChatError, ChatStyle, Message, chat_prompt, style_of
-from codellama_ls.engine.base import Cancelled, Engine, ModelInfo, Sampling, chat_vocab_of
+from codellama_ls.chat import ChatError, ChatStyle, ChatVocab, Message, chat_prompt, style_of
+from codellama_ls.engine.base import Cancelled, Engine, ModelInfo, Sampling, vocab_of
 from codellama_ls.languages import LanguageSpec
 from codellama_ls.syntax_check import replacement_errors
 
@@ -59,6 +59,17 @@ class ActionResult:
     """The model's raw answer, for the log."""
     generated_tokens: int = 0
     total_ms: float = 0.0
+
+
+def chat_vocab_of(engine: Engine) -> ChatVocab:
+    info = engine.info
+    return ChatVocab(
+        vocab=vocab_of(engine),
+        eos=info.eos,
+        encode_special=engine.tokenize_special,
+        bos_text=engine.token_text(info.bos) if info.bos is not None else "",
+        eos_text=engine.token_text(info.eos) if info.eos is not None else "",
+    )
 
 
 def instruct_style(info: ModelInfo) -> ChatStyle | None:

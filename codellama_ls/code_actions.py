@@ -31,7 +31,8 @@ from codellama_ls.completion import sampling_of
 from codellama_ls.config import Settings
 from codellama_ls.document import Document, UnknownDocument
 from codellama_ls.engine.base import Engine
-from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker, load_llama_engine
+from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
+from codellama_ls.models import load_llama_engine
 from codellama_ls.positions import PositionError
 
 log = logging.getLogger(__name__)

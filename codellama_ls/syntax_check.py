@@ -146,17 +146,18 @@ class ErrorCheck:
 
 
 def replacement_errors(spec: LanguageSpec, text: str, start: int, end: int, new: str) -> int:
-    """How many syntax errors replacing text[start:end] with `new` adds (an action's edit). Parses
-    the lines around the range, `MAX_REGION` of them at most besides the range itself, before and
-    after; 0 without a grammar, never negative."""
+    """How many syntax errors replacing text[start:end] (str offsets) with `new` adds (an action's
+    edit). Parses the lines around the range, `MAX_REGION` bytes of them at most besides the range
+    itself, before and after; 0 without a grammar, never negative."""
     parser = _parser(spec)
     if parser is None:
         return 0
+    source = text.encode("utf-8")
+    first = len(text[:start].encode("utf-8"))
+    last = first + len(text[start:end].encode("utf-8"))
     half = MAX_REGION // 2
-    low, high = _line_bounds(text, max(start - half, 0), min(end + half, len(text)))
-    low, high = min(low, start), max(high, end)
-    region = text[low:high]
-    edited = text[low:start] + new + text[end:high]
-    before = parser.parse(region.encode("utf-8")).root_node
-    after = parser.parse(edited.encode("utf-8")).root_node
+    low, high = _line_bounds(source, max(first - half, 0), min(last + half, len(source)))
+    low, high = min(low, first), max(high, last)
+    before = parser.parse(source[low:high]).root_node
+    after = parser.parse(source[low:first] + new.encode("utf-8") + source[last:high]).root_node
     return max(count_errors(after, 0, after.end_byte) - count_errors(before, 0, before.end_byte), 0)

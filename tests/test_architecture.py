@@ -102,6 +102,8 @@ PURE = (
     "records",
     "completion_item",
     "settings_schema",
+    "chat",
+    "actions",
 )
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")
@@ -116,7 +118,7 @@ def test_pure_modules_do_no_io_and_import_only_pure_modules(module: str) -> None
             assert _ours(name) in PURE, f"{module} imports {name}"
 
 
-@pytest.mark.parametrize("module", ["completion", "syntax_check", "snapshot", "syntax"])
+@pytest.mark.parametrize("module", ["completion", "syntax_check", "snapshot", "syntax", "action_run"])
 def test_the_pipeline_does_not_touch_the_loop_or_threads(module: str) -> None:
     """The snapshot runs on the loop, the completion on the engine thread: neither schedules anything."""
     for imp in MODULES[f"codellama_ls.{module}"]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from codellama_ls.action_run import chat_vocab_of
 from codellama_ls.chat import (
     ChatError,
     ChatStyle,
@@ -17,7 +18,7 @@ from codellama_ls.chat import (
     style_of,
     template_prompt,
 )
-from codellama_ls.engine.base import Sampling, chat_vocab_of
+from codellama_ls.engine.base import Sampling
 from codellama_ls.engine.scripted import ScriptedEngine, render
 from tests.conftest import HAVE_LLAMA, needs_llama
 from tests.gguf_models import CHATML_TEMPLATE, CODELLAMA_INSTRUCT_TEMPLATE, smollm2_gguf_path, write_codellama_gguf

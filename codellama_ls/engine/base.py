@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from codellama_ls.chat import ChatVocab
 from codellama_ls.prompt import FimTokens, Vocab
 
 
@@ -123,15 +122,4 @@ def vocab_of(engine: Engine) -> Vocab:
         adds_space_prefix=info.adds_space_prefix,
         piece=engine.piece,
         n_vocab=info.n_vocab,
-    )
-
-
-def chat_vocab_of(engine: Engine) -> ChatVocab:
-    info = engine.info
-    return ChatVocab(
-        vocab=vocab_of(engine),
-        eos=info.eos,
-        encode_special=engine.tokenize_special,
-        bos_text=engine.token_text(info.bos) if info.bos is not None else "",
-        eos_text=engine.token_text(info.eos) if info.eos is not None else "",
     )
