@@ -154,6 +154,10 @@ class CodeActions:
                     self._instruct.close()
                 self._instruct = EngineWorker(self._factory)
                 self._instruct_settings = wanted
+                # Loading (or downloading) it takes a while at the first action: say why nothing happens yet.
+                self._session.tell(
+                    f"loading the instruct model {wanted.model} for code actions", types.MessageType.Info
+                )
                 await self._instruct.load(wanted, lambda message, done, total: log.info("%s", message))
             worker = self._instruct
         if worker.state is not EngineState.READY:
