@@ -34,8 +34,14 @@ SECTION = "codellama"
 
 FimFormat = Literal["auto", "psm", "spm", "none"]
 LogLevel = Literal["error", "warning", "info", "debug"]
+# Where the model runs; a per-user shared engine process can join these later as one more choice.
+EngineKind = Literal["local", "llama-server", "openai"]
 # Fields typed with one of these aliases accept only its values (annotations are strings here).
-_CHOICES: dict[str, tuple[str, ...]] = {"FimFormat": get_args(FimFormat), "LogLevel": get_args(LogLevel)}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "FimFormat": get_args(FimFormat),
+    "LogLevel": get_args(LogLevel),
+    "EngineKind": get_args(EngineKind),
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,47 @@ class Settings:
         default_doc="user cache dir + `/models`",
     )
     auto_download: bool = setting(True, "download a missing preset on first use", scope="machine-overridable")
+    engine: EngineKind = setting(
+        "local",
+        "where completions are computed: `local` runs the model in this process; `llama-server` and `openai`"
+        " send token-exact prompts to the server at `engineUrl` (nothing leaves the machine otherwise)",
+        reload=True,
+        scope="machine",
+        choice_docs=(
+            "llama.cpp inside the language server (the model file is loaded here).",
+            "llama.cpp's own HTTP server (`/completion`), local or a team's GPU box: per-document slots,"
+            " prompt cache, token healing when the model file is also here.",
+            "Any OpenAI-compatible `/v1/completions` that accepts token-id prompts (vLLM, SGLang, llama-server).",
+        ),
+    )
+    engine_url: str = setting(
+        "",
+        "base URL of the remote engine (`http://127.0.0.1:8080`, `https://llm.example.com`); used when `engine`"
+        " is `llama-server` or `openai`",
+        reload=True,
+        scope="machine",
+        examples=("http://127.0.0.1:8080", "https://llm.example.com/v1"),
+    )
+    engine_api_key_env: str = setting(
+        "",
+        "name of the environment variable that holds the remote engine's API key (sent as a bearer token);"
+        " the key itself is never a setting and never logged",
+        reload=True,
+        scope="machine",
+        examples=("CODELLAMA_LS_API_KEY",),
+    )
+    engine_model: str = setting(
+        "",
+        "model name sent to an `openai` engine; empty uses the first one its `/v1/models` lists",
+        reload=True,
+        scope="machine",
+    )
+    engine_timeout_ms: int = setting(
+        10_000,
+        "a remote engine that sends nothing for this long fails that request (the editor gets no suggestion)",
+        range=(100, 600_000),
+        reload=True,
+    )
     n_gpu_layers: int = setting(
         -1,
         "layers offloaded to the GPU; `-1` is all when llama.cpp was built with GPU support, else none",

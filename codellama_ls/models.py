@@ -143,7 +143,12 @@ def resolve_model(settings: Settings, progress: Progress | None = None, download
 
 
 def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
-    """The server's and the CLI's engine factory: the model file (downloaded if need be), in llama.cpp."""
+    """The server's and the CLI's engine factory, as the `engine` setting chooses: the model file
+    (downloaded if need be) in llama.cpp in this process, or a remote server."""
+    if settings.engine != "local":
+        from codellama_ls.engine.remote import load_remote_engine
+
+        return load_remote_engine(settings, progress)
     from codellama_ls.engine.llama import LlamaEngine
 
     path = resolve_model(settings, progress)

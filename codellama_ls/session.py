@@ -206,6 +206,7 @@ class Session:
             "gpu_layers": info.gpu_layers if info else None,
             "model_loads": self.worker.loads,
             "model_file_reloads": self.model_file_reloads,
+            "computed": info.where if info else None,
             "position_encoding": self.documents.encoding.value,
             "documents": len(self.documents),
             "settings": dataclasses.asdict(self.settings),

@@ -2,9 +2,9 @@
 
 The whole contract is the `Engine` Protocol below (its model's `info`, `tokenize`,
 `token_text`, `piece`, `generate`, the `last_stats` of a generation, `close`);
-`ScriptedEngine` implements it for tests, `LlamaEngine` with llama.cpp. An engine
-is used from one thread at a time (the engine worker); nothing here is thread-safe
-by itself.
+`ScriptedEngine` implements it for tests, `LlamaEngine` with llama.cpp in process, `RemoteEngine`
+with a llama-server or an OpenAI-compatible server. An engine is used from one thread at a time
+(the engine worker); nothing here is thread-safe by itself.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class ModelInfo:
     """The GGUF's `tokenizer.chat_template` (Jinja), when it has one."""
     metadata_name: str = ""
     """`general.name` as the GGUF says it (`name` falls back to the file name, which proves nothing)."""
+    where: str = "in this process"
+    """Where completions are computed (`codellama/status`, the log)."""
+    healing: bool = True
+    """Whether the engine can constrain the first token (token healing); else `auto` uses PSM inside a word."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,6 @@ def vocab_of(engine: Engine) -> Vocab:
         bos=info.bos,
         fim=info.fim,
         adds_space_prefix=info.adds_space_prefix,
-        piece=engine.piece,
+        piece=engine.piece if info.healing else None,
         n_vocab=info.n_vocab,
     )

@@ -87,6 +87,94 @@ def llama_cpp_version() -> str:
         return f"unavailable: {exc}"
 
 
+def _piece_of(llama_cpp: Any, vocab: Any, token: int, special: bool) -> bytes:
+    # Our own call: llama-cpp-python 0.3.36's `token_to_piece` returns its whole
+    # 32-byte buffer, NUL padding included, and truncates longer pieces.
+    size = 64
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, size, 0, special)
+        if n >= 0:
+            return buf.raw[:n]
+        size = -n
+
+
+def _find_token(model: Any, texts: tuple[str, ...]) -> int:
+    # GGUFs converted without tokenizer.ggml.eot_token_id still carry the token itself.
+    wanted = set(texts)
+    for token in range(model.n_vocab()):
+        if model.token_get_text(token) in wanted:
+            return token
+    return -1
+
+
+def _vocab_info(llama_cpp: Any, model: Any, path: Path, n_ctx: int, gpu_layers: int) -> ModelInfo:
+    """What the prompt builder needs from a model's vocabulary; `model` is an `_internals.LlamaModel`."""
+    lc, vocab = llama_cpp, model.vocab
+    pre, suf, mid = lc.llama_vocab_fim_pre(vocab), lc.llama_vocab_fim_suf(vocab), lc.llama_vocab_fim_mid(vocab)
+    fim = None
+    end_tokens = {t for t in (model.token_eos(), model.token_eot()) if t >= 0}
+    if min(pre, suf, mid) >= 0:
+        eot = model.token_eot()
+        if eot < 0:
+            eot = _find_token(model, _END_TEXTS)
+        fim = FimTokens(prefix=pre, suffix=suf, middle=mid, end=eot if eot >= 0 else None)
+        if eot >= 0:
+            end_tokens.add(eot)
+    bos = model.token_bos() if model.add_bos_token() and model.token_bos() >= 0 else None
+    probe = model.tokenize(b"x", add_bos=False, special=False)
+    adds_space = b"".join(_piece_of(lc, vocab, t, special=False) for t in probe).startswith(b" ")
+    metadata = model.metadata()
+    eos = model.token_eos()
+    return ModelInfo(
+        path=str(path),
+        name=str(metadata.get("general.name") or path.stem),
+        n_ctx=n_ctx,
+        n_vocab=model.n_vocab(),
+        gpu_layers=gpu_layers,
+        fim=fim,
+        bos=bos,
+        adds_space_prefix=adds_space,
+        end_tokens=frozenset(end_tokens),
+        eos=eos if eos >= 0 else None,
+        chat_template=metadata.get("tokenizer.chat_template") or None,
+        metadata_name=str(metadata.get("general.name") or ""),
+    )
+
+
+class LlamaVocab:
+    """A GGUF's vocabulary alone (llama.cpp's vocab_only load: no weights, milliseconds), for an engine
+    that runs the model elsewhere but builds its prompts here, token for token as the local engine does."""
+
+    def __init__(self, path: Path) -> None:
+        lc = _import_llama()
+        if not path.is_file():
+            raise EngineError(f"Model file not found: {path}")
+        params = lc.llama_model_default_params()
+        params.vocab_only = True
+        try:
+            # verbose=False would dup2() stdout away while loading, which swallows LSP messages on stdio.
+            self._model = lc._internals.LlamaModel(path_model=str(path), params=params, verbose=True)
+        except Exception as exc:
+            raise EngineError(f"llama.cpp could not read the vocabulary of {path}: {exc}") from exc
+        self._lc = lc
+        self.info = _vocab_info(lc, self._model, path, 0, 0)
+
+    def tokenize(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def piece_bytes(self, token: int) -> bytes:
+        return _piece_of(self._lc, self._model.vocab, token, special=False)
+
+    def token_text(self, token: int) -> str:
+        return _piece_of(self._lc, self._model.vocab, token, special=True).decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self._model.close()
+
+
 class LlamaEngine:
     def __init__(
         self,
@@ -159,48 +247,8 @@ class LlamaEngine:
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
-        model = self._llm._model
-        vocab = model.vocab
-        lc = self._llama_cpp
-        pre, suf, mid = lc.llama_vocab_fim_pre(vocab), lc.llama_vocab_fim_suf(vocab), lc.llama_vocab_fim_mid(vocab)
-        fim = None
-        end_tokens = {t for t in (model.token_eos(), model.token_eot()) if t >= 0}
-        if min(pre, suf, mid) >= 0:
-            eot = model.token_eot()
-            if eot < 0:
-                eot = self._find_token(_END_TEXTS)
-            fim = FimTokens(prefix=pre, suffix=suf, middle=mid, end=eot if eot >= 0 else None)
-            if eot >= 0:
-                end_tokens.add(eot)
-        bos = model.token_bos() if model.add_bos_token() and model.token_bos() >= 0 else None
-        probe = self._llm.tokenize(b"x", add_bos=False, special=False)
-        adds_space = b"".join(self._piece(t, special=False) for t in probe).startswith(b" ")
-        metadata = self._llm.metadata
-        name = str(metadata.get("general.name") or path.stem)
-        eos = model.token_eos()
-        return ModelInfo(
-            path=str(path),
-            name=name,
-            n_ctx=self._llm.n_ctx(),
-            n_vocab=self._llm.n_vocab(),
-            gpu_layers=gpu_layers,
-            fim=fim,
-            bos=bos,
-            adds_space_prefix=adds_space,
-            end_tokens=frozenset(end_tokens),
-            eos=eos if eos >= 0 else None,
-            chat_template=metadata.get("tokenizer.chat_template") or None,
-            metadata_name=str(metadata.get("general.name") or ""),
-        )
+        return _vocab_info(self._llama_cpp, self._llm._model, path, self._llm.n_ctx(), gpu_layers)
 
-    def _find_token(self, texts: tuple[str, ...]) -> int:
-        # GGUFs converted without tokenizer.ggml.eot_token_id still carry the token itself.
-        model = self._llm._model
-        wanted = set(texts)
-        for token in range(model.n_vocab()):
-            if model.token_get_text(token) in wanted:
-                return token
-        return -1
 
     @property
     def info(self) -> ModelInfo:
@@ -221,15 +269,7 @@ class LlamaEngine:
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def _piece(self, token: int, special: bool) -> bytes:
-        # Our own call: llama-cpp-python 0.3.36's `token_to_piece` returns its whole
-        # 32-byte buffer, NUL padding included, and truncates longer pieces.
-        size = 64
-        while True:
-            buf = ctypes.create_string_buffer(size)
-            n = self._llama_cpp.llama_token_to_piece(self._llm._model.vocab, token, buf, size, 0, special)
-            if n >= 0:
-                return buf.raw[:n]
-            size = -n
+        return _piece_of(self._llama_cpp, self._llm._model.vocab, token, special)
 
     def token_text(self, token: int) -> str:
         return self._piece(token, special=True).decode("utf-8", "replace")

@@ -1,0 +1,432 @@
+"""Remote engines: the model runs in llama.cpp's llama-server or an OpenAI-compatible server.
+
+Prompts stay what `prompt.py` builds, token for token: the token-id list is the request's `prompt`,
+never a text template. The vocabulary comes from the local GGUF when the file is here (a vocab-only
+load, see `LlamaVocab`), else from llama-server's `/tokenize` and `/detokenize`. Token healing needs
+the whole vocabulary (which tokens start with what was typed), so without the local file it is off
+and `auto` falls back to PSM inside a word; with it, the first token is constrained by `logit_bias`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import hashlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from codellama_ls.config import Settings
+from codellama_ls.engine.base import Cancelled, EngineError, GenerationStats, ModelInfo, Progress, Sampling
+from codellama_ls.engine.http import Endpoint
+from codellama_ls.models import resolve_model
+from codellama_ls.prompt import FimTokens
+
+log = logging.getLogger(__name__)
+
+# Large enough that any allowed token outranks every other one, so greedy picks the best allowed token
+# as the local engine does. The OpenAI API caps biases at 100, which real models' logits stay within.
+_HEAL_BIAS = {"llama-server": 1e4, "openai": 100.0}
+# More allowed tokens than this (a one-letter word) make a request body of their own: not worth it.
+_HEAL_MAX_ALLOWED = 4096
+_CODELLAMA_FIM = ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
+
+
+class Vocabulary(Protocol):
+    info: ModelInfo
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def piece_bytes(self, token: int) -> bytes: ...
+
+    def token_text(self, token: int) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class ServerVocab:
+    """llama-server's own tokenizer over HTTP, for when the model file is not on this machine."""
+
+    def __init__(self, endpoint: Endpoint, name: str) -> None:
+        self._endpoint = endpoint
+        self._pieces: dict[int, bytes] = {}
+
+        def specials(text: str) -> list[int]:
+            return self._tokenize(text, special=True)
+
+        fim_ids = [specials(text) for text in _CODELLAMA_FIM]
+        fim = None
+        if all(len(ids) == 1 for ids in fim_ids[:3]):
+            end = fim_ids[3][0] if len(fim_ids[3]) == 1 else None
+            fim = FimTokens(prefix=fim_ids[0][0], suffix=fim_ids[1][0], middle=fim_ids[2][0], end=end)
+        with_bos = endpoint.post("/tokenize", {"content": "", "add_special": True, "parse_special": False})
+        bos_ids = with_bos.get("tokens") if isinstance(with_bos, dict) else None
+        bos = bos_ids[0] if isinstance(bos_ids, list) and len(bos_ids) == 1 else None
+        props = endpoint.get("/props")
+        eos_text = props.get("eos_token") if isinstance(props, dict) else None
+        eos_ids = specials(str(eos_text)) if eos_text else []
+        end_tokens = set(eos_ids[:1]) | ({fim.end} if fim and fim.end is not None else set())
+        self._control = end_tokens | ({bos} if bos is not None else set())
+        if fim is not None:
+            self._control |= {fim.prefix, fim.suffix, fim.middle}
+        probe = self.tokenize("x")
+        adds_space = b"".join(self.piece_bytes(t) for t in probe).startswith(b" ")
+        self.info = ModelInfo(
+            path="",
+            name=name,
+            n_ctx=0,
+            n_vocab=0,
+            gpu_layers=0,
+            fim=fim,
+            bos=bos,
+            adds_space_prefix=adds_space,
+            end_tokens=frozenset(end_tokens),
+            healing=False,
+        )
+
+    def _tokenize(self, text: str, special: bool) -> list[int]:
+        answer = self._endpoint.post("/tokenize", {"content": text, "add_special": False, "parse_special": special})
+        tokens = answer.get("tokens") if isinstance(answer, dict) else None
+        if not isinstance(tokens, list) or not all(isinstance(t, int) for t in tokens):
+            raise EngineError(f"the {self._endpoint.what} at {self._endpoint.url} answered /tokenize without tokens")
+        return tokens
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._tokenize(text, special=False) if text else []
+
+    def piece_bytes(self, token: int) -> bytes:
+        if token in self._control:
+            return b""
+        piece = self._pieces.get(token)
+        if piece is None:
+            answer = self._endpoint.post("/detokenize", {"tokens": [token]})
+            piece = str(answer.get("content", "") if isinstance(answer, dict) else "").encode("utf-8")
+            self._pieces[token] = piece
+        return piece
+
+    def token_text(self, token: int) -> str:
+        answer = self._endpoint.post("/detokenize", {"tokens": [token]})
+        return str(answer.get("content", "") if isinstance(answer, dict) else "")
+
+    def close(self) -> None:
+        pass
+
+
+def slot_for(client: str, key: str, slots: int) -> int:
+    """A stable slot per client and document, so a shared server keeps each one's KV cache;
+    -1 (the server's choice) when the slot count is unknown."""
+    if slots <= 0:
+        return -1
+    digest = hashlib.sha256(f"{client}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % slots
+
+
+def client_id() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in some containers
+        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    return f"{user}@{socket.gethostname()}"
+
+
+class RemoteEngine:
+    def __init__(
+        self,
+        kind: str,
+        endpoint: Endpoint,
+        vocab: Vocabulary,
+        *,
+        n_ctx: int,
+        slots: int = 0,
+        model: str = "",
+    ) -> None:
+        self.kind = kind
+        self._endpoint = endpoint
+        self._vocab = vocab
+        self._slots = slots
+        self._model = model
+        self._client = client_id()
+        where = f"{kind} at {endpoint.url}" + (f" ({slots} slots)" if slots else "")
+        self._info = dataclasses.replace(vocab.info, n_ctx=n_ctx, where=where)
+        self._stats = GenerationStats()
+        self._all_pieces: list[bytes] | None = None
+        self._allowed: dict[bytes, list[int]] = {}
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._vocab.tokenize(text)
+
+    def token_text(self, token: int) -> str:
+        return self._vocab.token_text(token)
+
+    def piece(self, token: int) -> str:
+        return self._vocab.piece_bytes(token).decode("utf-8", "replace")
+
+    def slot(self, key: str) -> int:
+        return slot_for(self._client, key, self._slots)
+
+    # -- requests -------------------------------------------------------------------
+
+    def _body(self, prompt: list[int], sampling: Sampling, n_predict: int, key: str, stream: bool) -> dict[str, Any]:
+        if self.kind == "llama-server":
+            return {
+                "prompt": prompt,
+                "n_predict": n_predict,
+                "stream": stream,
+                "cache_prompt": True,
+                "return_tokens": True,
+                "id_slot": self.slot(key),
+                "temperature": sampling.temperature,
+                "top_k": sampling.top_k,
+                "top_p": sampling.top_p,
+                "min_p": 0.0,
+                "repeat_penalty": 1.0,
+            }
+        body: dict[str, Any] = {
+            "prompt": prompt,
+            "max_tokens": n_predict,
+            "stream": stream,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            # vLLM and SGLang: Code Llama's ▁<EOT> is not the model's EOS there.
+            "stop_token_ids": sorted(self._info.end_tokens),
+        }
+        if self._model:
+            body["model"] = self._model
+        if sampling.top_k > 0:
+            body["top_k"] = sampling.top_k
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    @property
+    def _path(self) -> str:
+        if self.kind == "llama-server":
+            return "/completion"
+        return "/completions" if self._endpoint.url.endswith("/v1") else "/v1/completions"
+
+    def generate(
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
+    ) -> Iterator[str]:
+        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
+        started = time.perf_counter()
+        try:
+            yield from self._generate(prompt, sampling, cancelled, constraint, key, stats, started)
+        finally:
+            stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _generate(
+        self,
+        prompt: list[int],
+        sampling: Sampling,
+        cancelled: Cancelled,
+        constraint: str,
+        key: str,
+        stats: GenerationStats,
+        started: float,
+    ) -> Iterator[str]:
+        if not prompt:
+            return
+        if len(prompt) + sampling.max_tokens > self._info.n_ctx:
+            raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
+        context, budget = list(prompt), sampling.max_tokens
+        if constraint:
+            first = self._constrained_first_token(prompt, constraint, sampling, key, stats)
+            if cancelled():
+                stats.stop_reason = "cancelled"
+                return
+            if first is None:
+                stats.stop_reason = "no token fits"
+                return
+            stats.generated_tokens = 1
+            stats.first_token_ms = (time.perf_counter() - started) * 1000
+            yield self.piece(first)
+            context.append(first)
+            budget -= 1
+            if budget <= 0:
+                stats.stop_reason = "max_tokens"
+                return
+        body = self._body(context, sampling, budget, key, stream=True)
+        stats.stop_reason = "end"
+        for event in self._endpoint.events(self._path, body, cancelled):
+            text, tokens, final = self._read_event(event, stats)
+            if any(t in self._info.end_tokens for t in tokens):
+                stats.stop_reason = "eot"
+                return
+            if text or tokens:
+                if stats.generated_tokens == 0:
+                    stats.first_token_ms = (time.perf_counter() - started) * 1000
+                stats.generated_tokens += max(len(tokens), 1)
+                if text:
+                    yield text
+            if final:
+                break
+        if cancelled():
+            stats.stop_reason = "cancelled"
+
+    def _read_event(self, event: dict[str, Any], stats: GenerationStats) -> tuple[str, list[int], bool]:
+        """The text, token ids and whether it is the last event; the server's own counts go into stats."""
+        timings = event.get("timings")
+        if isinstance(timings, dict):
+            self._count(stats, timings.get("cache_n"), timings.get("prompt_n"), timings.get("prompt_ms"))
+        if self.kind == "llama-server":
+            tokens = event.get("tokens") or []
+            stop = bool(event.get("stop"))
+            seen = event.get("tokens_evaluated")
+            if isinstance(seen, int):
+                stats.extra["server_prompt_tokens"] = seen  # the server's own count of the prompt it was given
+            if stop:
+                stats.stop_reason = "eot" if event.get("stop_type") == "eos" else str(event.get("stop_type") or "end")
+            return str(event.get("content") or ""), [t for t in tokens if isinstance(t, int)], stop
+        usage = event.get("usage")
+        if isinstance(usage, dict) and not isinstance(timings, dict):
+            details = usage.get("prompt_tokens_details") or {}
+            cached = details.get("cached_tokens", 0) if isinstance(details, dict) else 0
+            prompt_n = usage.get("prompt_tokens")
+            self._count(stats, cached, prompt_n - cached if isinstance(prompt_n, int) else None, None)
+        choices = event.get("choices") or []
+        if not choices:
+            return "", [], False
+        choice = choices[0] if isinstance(choices[0], dict) else {}
+        reason = choice.get("finish_reason")
+        if reason:
+            stats.stop_reason = "eot" if reason == "stop" else "max_tokens" if reason == "length" else str(reason)
+        return str(choice.get("text") or ""), [], False
+
+    @staticmethod
+    def _count(stats: GenerationStats, cached: Any, evaluated: Any, prompt_ms: Any) -> None:
+        if isinstance(cached, int):
+            stats.reused_tokens = max(stats.reused_tokens, cached)
+        if isinstance(evaluated, int):
+            stats.evaluated_tokens += evaluated
+        if isinstance(prompt_ms, (int, float)) and not stats.prompt_ms:
+            stats.prompt_ms = float(prompt_ms)
+
+    # -- token healing ------------------------------------------------------------
+
+    def _pieces(self) -> list[bytes]:
+        if self._all_pieces is None:
+            self._all_pieces = [self._vocab.piece_bytes(t) for t in range(self._info.n_vocab)]
+        return self._all_pieces
+
+    def _constrained_first_token(
+        self, prompt: list[int], constraint: str, sampling: Sampling, key: str, stats: GenerationStats
+    ) -> int | None:
+        """One token with every token that spells out `constraint` biased far above the rest:
+        the server samples among them as the local engine does over its masked logits."""
+        wanted = constraint.encode("utf-8")
+        allowed = self._allowed.get(wanted)
+        if allowed is None:
+            allowed = [t for t, p in enumerate(self._pieces()) if p.startswith(wanted)]
+            if len(self._allowed) > 256:
+                self._allowed.clear()
+            self._allowed[wanted] = allowed
+        if not allowed or len(allowed) > _HEAL_MAX_ALLOWED:
+            return None
+        body = self._body(prompt, sampling, 1, key, stream=False)
+        bias = _HEAL_BIAS[self.kind]
+        if self.kind == "llama-server":
+            body["logit_bias"] = [[t, bias] for t in allowed]
+        else:
+            body["logit_bias"] = {str(t): bias for t in allowed}
+        answer = self._endpoint.post(self._path, body)
+        if not isinstance(answer, dict):
+            raise EngineError(f"the {self._endpoint.what} at {self._endpoint.url} answered without a completion")
+        text, tokens, _ = self._read_event(answer, stats)
+        if tokens:
+            first = tokens[0]
+            return first if first in allowed else None
+        # OpenAI-style answers carry text only: the allowed token that spells it.
+        spelled = text.encode("utf-8")
+        return next((t for t in allowed if self._pieces()[t] == spelled), None)
+
+    def close(self) -> None:
+        self._vocab.close()
+
+
+def _local_model(settings: Settings) -> Any:
+    """The model file for the vocabulary, when it is on this machine (never downloaded for it)."""
+    try:
+        return resolve_model(settings, download=False)
+    except EngineError as exc:
+        log.info("model file not here (%s): using the server's tokenizer", exc)
+        return None
+
+
+def _api_key(settings: Settings) -> str | None:
+    name = settings.engine_api_key_env.strip()
+    if not name:
+        return None
+    key = os.environ.get(name)
+    if not key:
+        raise EngineError(f"engineApiKeyEnv names the environment variable {name}, which is not set")
+    return key
+
+
+def load_remote_engine(settings: Settings, progress: Progress) -> RemoteEngine:
+    kind = settings.engine
+    if not settings.engine_url.strip():
+        raise EngineError(f"engine is {kind!r} but engineUrl is empty; set it to the server's URL")
+    what = "llama-server" if kind == "llama-server" else "OpenAI-compatible server"
+    endpoint = Endpoint.parse(
+        settings.engine_url,
+        what,
+        _api_key(settings),
+        settings.engine_api_key_env.strip(),
+        settings.engine_timeout_ms / 1000,
+    )
+    progress(f"Connecting to the {what} at {endpoint.url}", 0, None)
+    n_ctx, slots, model = settings.n_ctx, 0, settings.engine_model
+    if kind == "llama-server":
+        props = endpoint.get("/props")
+        if not isinstance(props, dict):
+            raise EngineError(f"the llama-server at {endpoint.url} answered /props with something unexpected")
+        generation = props.get("default_generation_settings")
+        server_ctx = generation.get("n_ctx") if isinstance(generation, dict) else None
+        if isinstance(server_ctx, int) and server_ctx > 0:
+            n_ctx = min(n_ctx, server_ctx)  # a slot's share of the server's context
+        total = props.get("total_slots")
+        slots = total if isinstance(total, int) and total > 0 else 0
+        model = str(props.get("model_alias") or props.get("model_path") or "")
+    else:
+        listed = endpoint.get("/models" if endpoint.url.endswith("/v1") else "/v1/models")
+        data = listed.get("data") if isinstance(listed, dict) else None
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+        model = model or str(first.get("id") or "")
+        limit = first.get("max_model_len")
+        if isinstance(limit, int) and limit > 0:
+            n_ctx = min(n_ctx, limit)
+    path = _local_model(settings)
+    vocab: Vocabulary
+    if path is not None:
+        from codellama_ls.engine.llama import LlamaVocab
+
+        vocab = LlamaVocab(path)
+    elif kind == "llama-server":
+        vocab = ServerVocab(endpoint, os.path.basename(model) or "llama-server")
+    else:
+        raise EngineError(
+            "the openai engine builds token-exact prompts with the model's vocabulary: set `model` to the"
+            " model's .gguf file (only its vocabulary is read, no weights)"
+        )
+    engine = RemoteEngine(kind, endpoint, vocab, n_ctx=n_ctx, slots=slots, model=model if kind == "openai" else "")
+    log.info("completions are computed by the %s", engine.info.where)
+    return engine
+
+
+def describe(settings: Settings) -> str:
+    """Where completions are computed, for `doctor` (no connection made)."""
+    if settings.engine == "local":
+        return "in this process (llama.cpp through llama-cpp-python); nothing leaves the machine"
+    url = settings.engine_url or "(engineUrl is empty)"
+    return f"{settings.engine} at {url}"

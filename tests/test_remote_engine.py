@@ -1,0 +1,261 @@
+"""Remote engines against a real llama-server (built by scripts/build-llama-server) and, for the
+failures a real server does not produce on demand (garbage, silence), a tiny stdlib HTTP server."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codellama_ls.completion import complete, plan, snapshot_of
+from codellama_ls.config import Settings
+from codellama_ls.document import Document
+from codellama_ls.engine.base import EngineError, Sampling, vocab_of
+from codellama_ls.engine.http import Endpoint
+from codellama_ls.engine.remote import RemoteEngine, load_remote_engine, slot_for
+from codellama_ls.positions import PositionEncoding
+from tests.conftest import needs_llama
+from tests.llama_server import LlamaServer, free_port, missing_reason
+
+needs_server = pytest.mark.skipif(bool(missing_reason()), reason=missing_reason() or "llama-server present")
+
+SOURCE = "def add(a, b):\n    "
+SETTINGS = Settings(syntax_check=False)
+
+
+def _quiet(message: str, done: int, total: int | None) -> None:
+    pass
+
+
+def remote(server: LlamaServer, model: Path | str, kind: str = "llama-server", **changes: object) -> RemoteEngine:
+    settings = dataclasses.replace(
+        SETTINGS, engine=kind, engine_url=server.url, model=str(model), n_ctx=server.n_ctx, **changes
+    )
+    return load_remote_engine(settings, _quiet)
+
+
+def snapshot(text: str, uri: str = "file:///tmp/add.py") -> object:
+    doc = Document(uri, "python", 1, text, encoding=PositionEncoding.UTF32)
+    return snapshot_of(doc, len(text))
+
+
+@pytest.fixture(scope="module")
+def server(codellama_gguf: Path) -> Iterator[LlamaServer]:
+    if missing_reason():
+        pytest.skip(missing_reason())
+    with LlamaServer(codellama_gguf, slots=2, n_ctx=1024) as running:
+        yield running
+
+
+# -- without a server -------------------------------------------------------------
+
+
+def test_slots_are_stable_spread_and_unknown_means_the_servers_choice() -> None:
+    assert slot_for("ana@box", "file:///a.py", 4) == slot_for("ana@box", "file:///a.py", 4)
+    used = {slot_for(f"user{i}@box", "file:///a.py", 4) for i in range(40)}
+    assert used == {0, 1, 2, 3}
+    assert slot_for("ana@box", "file:///a.py", 0) == -1
+
+
+def test_a_closed_port_says_the_server_cannot_be_reached() -> None:
+    endpoint = Endpoint.parse(f"http://127.0.0.1:{free_port()}", "llama-server", None, "", 2.0)
+    with pytest.raises(EngineError, match=r"llama-server at http://127\.0\.0\.1:\d+ cannot be reached"):
+        endpoint.get("/props")
+
+
+def test_urls_must_be_http_and_credentials_never_show() -> None:
+    with pytest.raises(EngineError, match="http:// or https://"):
+        Endpoint.parse("ftp://example.com", "llama-server", None, "", 1.0)
+    endpoint = Endpoint.parse("https://user:secret@example.com:8443/llm/", "llama-server", "k", "KEY", 1.0)
+    assert endpoint.url == "https://example.com:8443/llm"
+
+
+class _Odd(http.server.BaseHTTPRequestHandler):
+    mode = "garbage"
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        if self.mode == "silent":
+            time.sleep(1.5)
+        body = b"<html>not a llama</html>" if self.mode == "garbage" else b"{}"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def odd_server() -> Iterator[http.server.ThreadingHTTPServer]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Odd)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_garbage_and_silence_give_clear_messages(odd_server: http.server.ThreadingHTTPServer) -> None:
+    url = f"http://127.0.0.1:{odd_server.server_address[1]}"
+    settings = dataclasses.replace(SETTINGS, engine="llama-server", engine_url=url, engine_timeout_ms=500)
+    _Odd.mode = "garbage"
+    with pytest.raises(EngineError, match="answered /props with something that is not JSON"):
+        load_remote_engine(settings, _quiet)
+    _Odd.mode = "silent"
+    with pytest.raises(EngineError, match=r"did not answer within 0\.5 s"):
+        load_remote_engine(settings, _quiet)
+
+
+def test_an_unset_key_variable_and_an_empty_url_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    settings = dataclasses.replace(SETTINGS, engine="openai", engine_url="http://127.0.0.1:9")
+    with pytest.raises(EngineError, match="NO_SUCH_KEY_VAR, which is not set"):
+        load_remote_engine(dataclasses.replace(settings, engine_api_key_env="NO_SUCH_KEY_VAR"), _quiet)
+    with pytest.raises(EngineError, match="engineUrl is empty"):
+        load_remote_engine(dataclasses.replace(settings, engine_url=""), _quiet)
+
+
+# -- against llama-server ------------------------------------------------------------
+
+
+@needs_llama
+@needs_server
+def test_the_token_list_we_build_is_the_prompt_the_server_evaluates(
+    server: LlamaServer, codellama_gguf: Path, llama_engine: object
+) -> None:
+    engine = remote(server, codellama_gguf)
+    try:
+        assert engine.info.where == f"llama-server at {server.url} (2 slots)"
+        snap = snapshot(SOURCE, "file:///tmp/exact.py")
+        local_plan = plan(vocab_of(llama_engine), 1024, snap, SETTINGS)  # type: ignore[arg-type]
+        remote_plan = plan(vocab_of(engine), engine.info.n_ctx, snap, SETTINGS)  # type: ignore[arg-type]
+        assert remote_plan.tokens == local_plan.tokens
+        # The crafted model answers "▁x" only after the exact token "▁return" and ends on ▁<EOT>.
+        result = complete(engine, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
+        assert result.text == "return x"
+        stats = result.stats
+        assert stats.stop_reason == "eot"
+        # The server's own count of the prompt: every token we sent, evaluated or taken from its cache.
+        assert stats.extra["server_prompt_tokens"] == len(remote_plan.tokens)
+        assert stats.reused_tokens + stats.evaluated_tokens == len(remote_plan.tokens)
+        # Typing on: the same slot, so the server reuses all but the new tokens.
+        again = complete(engine, snapshot(SOURCE + "return x\n    ", "file:///tmp/exact.py"), SETTINGS, lambda: False)  # type: ignore[arg-type]
+        assert again.stats.reused_tokens >= len(remote_plan.tokens) - 2
+    finally:
+        engine.close()
+
+
+@needs_llama
+@needs_server
+def test_pieces_stream_one_by_one_and_a_cancel_closes_the_connection(
+    server: LlamaServer, codellama_gguf: Path
+) -> None:
+    engine = remote(server, codellama_gguf)
+    try:
+        prompt = [1, *engine.tokenize("foo")]
+        # Any token but ▁return and ▁x is followed by ▁return, then ▁x, then ▁<EOT>.
+        pieces = list(engine.generate(prompt, Sampling(max_tokens=16), lambda: False))
+        assert pieces == [" return", " x"]
+        seen: list[str] = []
+        for piece in engine.generate([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen)):
+            seen.append(piece)
+        assert seen == [" return"] and engine.last_stats.stop_reason == "cancelled"
+        # Cancelled before anything arrived: nothing, quickly; the server stays usable.
+        started = time.perf_counter()
+        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: True)) == []
+        assert time.perf_counter() - started < 2
+        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: False)) == [" return", " x"]
+    finally:
+        engine.close()
+
+
+@needs_llama
+@needs_server
+def test_token_healing_picks_the_same_first_token_as_the_local_engine(
+    server: LlamaServer, codellama_gguf: Path, llama_engine: object
+) -> None:
+    engine = remote(server, codellama_gguf)
+    try:
+        assert engine.info.healing
+        for typed in ("    ret", "    retu", "    x = ad", "    pri"):
+            snap = snapshot(f"def add(a, b):\n{typed}", "file:///tmp/heal.py")
+            remote_result = complete(engine, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
+            local_result = complete(llama_engine, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
+            assert remote_result.plan.constraint, typed
+            assert remote_result.plan.tokens == local_result.plan.tokens
+            assert remote_result.text == local_result.text, typed
+    finally:
+        engine.close()
+
+
+@needs_llama
+@needs_server
+def test_the_server_vocabulary_tokenizes_as_the_gguf_does(server: LlamaServer, codellama_gguf: Path) -> None:
+    from codellama_ls.engine.llama import LlamaVocab
+    from codellama_ls.engine.remote import ServerVocab
+
+    local = LlamaVocab(codellama_gguf)
+    endpoint = Endpoint.parse(server.url, "llama-server", None, "", 5.0)
+    served = ServerVocab(endpoint, "test")
+    try:
+        assert served.info.fim == local.info.fim
+        assert served.info.bos == local.info.bos
+        assert served.info.adds_space_prefix == local.info.adds_space_prefix
+        assert served.info.end_tokens <= local.info.end_tokens
+        for text in ("def add(a, b):\n    return a + b\n", "\n    x", "  <PRE> é ☺"):
+            assert served.tokenize(text) == local.tokenize(text)
+        # Without the file, no token healing: `auto` uses PSM inside a word.
+        engine = remote(server, "no-such-model")
+        assert not engine.info.healing and vocab_of(engine).piece is None
+        result = complete(engine, snapshot("def add(a, b):\n    ret"), SETTINGS, lambda: False)  # type: ignore[arg-type]
+        assert result.plan.mode.value == "psm"
+    finally:
+        local.close()
+
+
+@needs_llama
+@needs_server
+def test_the_openai_kind_through_llama_servers_v1_completions(server: LlamaServer, codellama_gguf: Path) -> None:
+    engine = remote(server, codellama_gguf, kind="openai")
+    try:
+        assert engine.info.where.startswith(f"openai at {server.url}")
+        result = complete(engine, snapshot(SOURCE), SETTINGS, lambda: False)  # type: ignore[arg-type]
+        assert result.text == "return x"
+        assert result.stats.reused_tokens + result.stats.evaluated_tokens == len(result.plan.tokens)
+        seen: list[str] = []
+        for piece in engine.generate([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen)):
+            seen.append(piece)
+        assert seen == [" return"]
+    finally:
+        engine.close()
+
+
+@needs_llama
+@needs_server
+def test_a_wrong_api_key_is_refused_clearly(
+    codellama_gguf: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("TEST_LLAMA_KEY", "not-the-key")
+    with LlamaServer(codellama_gguf, api_key="the-real-key", n_ctx=512) as guarded:
+        for kind in ("llama-server", "openai"):
+            with pytest.raises(EngineError, match="refused the API key .HTTP 401.; check the environment variable"):
+                remote(guarded, codellama_gguf, kind=kind, engine_api_key_env="TEST_LLAMA_KEY")
+        monkeypatch.setenv("TEST_LLAMA_KEY", "the-real-key")
+        engine = remote(guarded, codellama_gguf, engine_api_key_env="TEST_LLAMA_KEY")
+        try:
+            assert complete(engine, snapshot(SOURCE), SETTINGS, lambda: False).text == "return x"  # type: ignore[arg-type]
+        finally:
+            engine.close()
+    assert "the-real-key" not in caplog.text and "not-the-key" not in caplog.text
