@@ -266,15 +266,32 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     except EngineError as exc:
         # Not an error before first use: the server downloads presets when it starts.
         print(f"model: {exc}")
-        if settings.auto_download and settings.model in PRESETS:
+        if settings.engine != "local":
+            print("  (a remote engine reads only its vocabulary, and never downloads it)")
+        elif settings.auto_download and settings.model in PRESETS:
             print("  (the server downloads it on first start; `autoDownload` is on)")
     if llama_cpp_version().startswith("unavailable"):
         ok = False
+    ok = _doctor_engine(settings) and ok
     status = grammar_status()
     have = [name for name, present in status.items() if present]
     missing = [name for name, present in status.items() if not present]
     print(f"grammars: {', '.join(have) or 'none'}" + (f"; missing: {', '.join(missing)}" if missing else ""))
     return 0 if ok else 1
+
+
+def _doctor_engine(settings: Any) -> bool:
+    from codellama_ls.engine.remote import check_remote, describe
+
+    print(f"completions computed: {describe(settings)}")
+    if settings.engine == "local":
+        return True
+    try:
+        print(f"  server {check_remote(settings)}")
+    except EngineError as exc:
+        print(f"  problem: {exc}")
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:

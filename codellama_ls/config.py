@@ -50,7 +50,8 @@ class Settings:
 
     model: str = setting(
         "codellama-7b",
-        "a preset name (`codellama-ls models` lists them) or the path of a `.gguf` file",
+        "a preset name (`codellama-ls models` lists them) or the path of a `.gguf` file; with a remote"
+        " `engine`, only its vocabulary is read (never downloaded for it)",
         reload=True,
         scope="machine",
         vscode="`${userHome}` and `~` are expanded; nothing is taken from the workspace folder.",
@@ -90,6 +91,7 @@ class Settings:
         "",
         "base URL of the remote engine (`http://127.0.0.1:8080`, `https://llm.example.com`); used when `engine`"
         " is `llama-server` or `openai`",
+        default_doc="none",
         reload=True,
         scope="machine",
         examples=("http://127.0.0.1:8080", "https://llm.example.com/v1"),
@@ -98,6 +100,7 @@ class Settings:
         "",
         "name of the environment variable that holds the remote engine's API key (sent as a bearer token);"
         " the key itself is never a setting and never logged",
+        default_doc="none",
         reload=True,
         scope="machine",
         examples=("CODELLAMA_LS_API_KEY",),
@@ -105,6 +108,7 @@ class Settings:
     engine_model: str = setting(
         "",
         "model name sent to an `openai` engine; empty uses the first one its `/v1/models` lists",
+        default_doc="none",
         reload=True,
         scope="machine",
     )

@@ -95,9 +95,7 @@ async def test_streaming_and_cancel_reach_the_server(models_dir: Path) -> None:
             assert partials and all(items[0].insert_text.startswith(p) for p in partials)
 
             # A long generation, then an edit: newest wins, and the server stops generating at once.
-            client.workspace_did_change_configuration(
-                types.DidChangeConfigurationParams(settings={"maxTokens": 1500})
-            )
+            client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"maxTokens": 1500}))
             request = asyncio.ensure_future(inline(client, URI, line, character))
             deadline = time.monotonic() + 10
             while not _processing(llama_server) and time.monotonic() < deadline:

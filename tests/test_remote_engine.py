@@ -159,9 +159,7 @@ def test_the_token_list_we_build_is_the_prompt_the_server_evaluates(
 
 @needs_llama
 @needs_server
-def test_pieces_stream_one_by_one_and_a_cancel_closes_the_connection(
-    server: LlamaServer, codellama_gguf: Path
-) -> None:
+def test_pieces_stream_one_by_one_and_a_cancel_closes_the_connection(server: LlamaServer, codellama_gguf: Path) -> None:
     engine = remote(server, codellama_gguf)
     try:
         prompt = [1, *engine.tokenize("foo")]
@@ -250,7 +248,7 @@ def test_a_wrong_api_key_is_refused_clearly(
     monkeypatch.setenv("TEST_LLAMA_KEY", "not-the-key")
     with LlamaServer(codellama_gguf, api_key="the-real-key", n_ctx=512) as guarded:
         for kind in ("llama-server", "openai"):
-            with pytest.raises(EngineError, match="refused the API key .HTTP 401.; check the environment variable"):
+            with pytest.raises(EngineError, match=r"refused the API key \(HTTP 401\); check the environment variable"):
                 remote(guarded, codellama_gguf, kind=kind, engine_api_key_env="TEST_LLAMA_KEY")
         monkeypatch.setenv("TEST_LLAMA_KEY", "the-real-key")
         engine = remote(guarded, codellama_gguf, engine_api_key_env="TEST_LLAMA_KEY")

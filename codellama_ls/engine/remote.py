@@ -373,21 +373,24 @@ def _api_key(settings: Settings) -> str | None:
     return key
 
 
-def load_remote_engine(settings: Settings, progress: Progress) -> RemoteEngine:
+def _endpoint(settings: Settings) -> Endpoint:
     kind = settings.engine
     if not settings.engine_url.strip():
         raise EngineError(f"engine is {kind!r} but engineUrl is empty; set it to the server's URL")
     what = "llama-server" if kind == "llama-server" else "OpenAI-compatible server"
-    endpoint = Endpoint.parse(
+    return Endpoint.parse(
         settings.engine_url,
         what,
         _api_key(settings),
         settings.engine_api_key_env.strip(),
         settings.engine_timeout_ms / 1000,
     )
-    progress(f"Connecting to the {what} at {endpoint.url}", 0, None)
+
+
+def _server_facts(settings: Settings, endpoint: Endpoint) -> tuple[int, int, str]:
+    """The context a request may use, the slot count (0: unknown) and the model's name, from the server."""
     n_ctx, slots, model = settings.n_ctx, 0, settings.engine_model
-    if kind == "llama-server":
+    if settings.engine == "llama-server":
         props = endpoint.get("/props")
         if not isinstance(props, dict):
             raise EngineError(f"the llama-server at {endpoint.url} answered /props with something unexpected")
@@ -397,15 +400,30 @@ def load_remote_engine(settings: Settings, progress: Progress) -> RemoteEngine:
             n_ctx = min(n_ctx, server_ctx)  # a slot's share of the server's context
         total = props.get("total_slots")
         slots = total if isinstance(total, int) and total > 0 else 0
-        model = str(props.get("model_alias") or props.get("model_path") or "")
-    else:
-        listed = endpoint.get("/models" if endpoint.url.endswith("/v1") else "/v1/models")
-        data = listed.get("data") if isinstance(listed, dict) else None
-        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
-        model = model or str(first.get("id") or "")
-        limit = first.get("max_model_len")
-        if isinstance(limit, int) and limit > 0:
-            n_ctx = min(n_ctx, limit)
+        return n_ctx, slots, str(props.get("model_alias") or props.get("model_path") or "")
+    listed = endpoint.get("/models" if endpoint.url.endswith("/v1") else "/v1/models")
+    data = listed.get("data") if isinstance(listed, dict) else None
+    if not isinstance(data, list):
+        raise EngineError(f"the {endpoint.what} at {endpoint.url} answered /v1/models with something unexpected")
+    first = data[0] if data and isinstance(data[0], dict) else {}
+    limit = first.get("max_model_len")
+    if isinstance(limit, int) and limit > 0:
+        n_ctx = min(n_ctx, limit)
+    return n_ctx, 0, model or str(first.get("id") or "")
+
+
+def check_remote(settings: Settings) -> str:
+    """`doctor`: whether the configured server answers, in one line; raises EngineError if not."""
+    endpoint = _endpoint(settings)
+    n_ctx, slots, model = _server_facts(settings, endpoint)
+    return f"answers: model {model or '(unnamed)'}, n_ctx {n_ctx}" + (f", {slots} slots" if slots else "")
+
+
+def load_remote_engine(settings: Settings, progress: Progress) -> RemoteEngine:
+    kind = settings.engine
+    endpoint = _endpoint(settings)
+    progress(f"Connecting to the {endpoint.what} at {endpoint.url}", 0, None)
+    n_ctx, slots, model = _server_facts(settings, endpoint)
     path = _local_model(settings)
     vocab: Vocabulary
     if path is not None:

@@ -1,0 +1,188 @@
+"""Remote engine benchmark: `engine = llama-server` beside `local`, and four users sharing one llama-server.
+
+Run (from the repository root, after the README's test install and scripts/build-llama-server):
+
+    .venv/bin/python benchmarks/remote_bench.py            # a few minutes on 2 CPU cores
+
+1. Typing through the real language server over stdio, the same keystrokes (typing_bench's script, two
+   lines of a 300-line Python file) with `engine = local` and with `engine = llama-server` (a llama-server
+   on 127.0.0.1 with the same model and thread count): time to suggestion p50/p95, tokens evaluated per
+   keystroke, KV reuse. Ratios remote/local in the same run.
+2. Four simulated users typing at once, each in a document of their own, against one llama-server with
+   4 slots: per-keystroke tokens evaluated and time to suggestion p50/p95, with codellama-ls' slot choice
+   (a stable hash of user and document) beside all four pinned to slot 0 (what llama.vim does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.shaped_model import cached  # noqa: E402
+from benchmarks.typing_bench import make_source, percentile, type_file  # noqa: E402
+from codellama_ls.completion import complete, snapshot_of  # noqa: E402
+from codellama_ls.config import Settings  # noqa: E402
+from codellama_ls.document import Document  # noqa: E402
+from codellama_ls.engine.remote import RemoteEngine, load_remote_engine  # noqa: E402
+from codellama_ls.positions import PositionEncoding  # noqa: E402
+from tests.llama_server import LlamaServer, missing_reason  # noqa: E402
+from tests.lsp_support import REAL_SERVER, plain, server_env, start, wait_ready  # noqa: E402
+
+
+def _figures(run: Any, requests: list[dict[str, Any]]) -> dict[str, float]:
+    answered = [(k.answered - k.sent) * 1000 for k in run.keystrokes if k.answered is not None and k.text]
+    done = [r for r in requests if r.get("stop_reason") != "cancelled" and "prompt_tokens" in r]
+    prompt = sum(r["prompt_tokens"] for r in done)
+    reused = sum(r["reused_tokens"] for r in done)
+    evaluated = sum(r.get("evaluated_tokens", 0) for r in requests if "evaluated_tokens" in r)
+    return {
+        "keystrokes": len(run.keystrokes),
+        "with_suggestion": len(answered),
+        "p50_ms": percentile(answered, 0.5),
+        "p95_ms": percentile(answered, 0.95),
+        "kv_reuse": reused / prompt if prompt else float("nan"),
+        "evaluated_per_keystroke": evaluated / max(len(run.keystrokes), 1),
+    }
+
+
+async def typing(env: dict[str, str], options: dict[str, Any], source: tuple[str, int], seed: int) -> dict[str, float]:
+    client, _ = await start(REAL_SERVER, env, init_options=options)
+    try:
+        state = await wait_ready(client, timeout=600)
+        if state["state"] != "ready":
+            raise SystemExit(f"engine not ready: {state.get('error')}")
+        uri = "file:///bench/remote.python"
+        run = await type_file(client, uri, "python", source[0], source[1], random.Random(seed), lines=2)
+        stats = plain(await client.protocol.send_request_async("codellama/stats", None))
+        mine = [r for r in stats["requests"] if r.get("uri") == uri and r.get("invoked") is not True]
+        return _figures(run, mine)
+    finally:
+        await client.shutdown_session()
+
+
+class _Pinned(RemoteEngine):
+    def slot(self, key: str) -> int:
+        return 0
+
+
+def _user(
+    engine: RemoteEngine, text: str, target: int, settings: Settings, seed: int, out: list[tuple[float, int]]
+) -> None:
+    """Type one line character by character, asking for a suggestion after each and waiting for it."""
+    rng = random.Random(seed)
+    line_end = text.index("\n", target)
+    typed = text[target:line_end]
+    base = text[:target] + text[line_end:]
+    uri = f"file:///bench/user{seed}.py"
+    for count in range(len(typed) + 1):
+        current = base[:target] + typed[:count] + base[target:]
+        doc = Document(uri, "python", count + 1, current, encoding=PositionEncoding.UTF32)
+        snapshot = snapshot_of(doc, target + count)
+        started = time.perf_counter()
+        result = complete(engine, snapshot, settings, lambda: False)
+        if count:  # the first request, before typing, evaluates the whole prompt
+            out.append(((time.perf_counter() - started) * 1000, result.stats.evaluated_tokens))
+        time.sleep(rng.uniform(0.03, 0.12))
+
+
+def four_users(server: LlamaServer, model: Path, settings: Settings, pinned: bool) -> dict[str, float]:
+    engines: list[RemoteEngine] = []
+    for user in range(4):
+        engine = load_remote_engine(settings, lambda *_: None)
+        if pinned:
+            engine.__class__ = _Pinned
+        engine._client = f"user{user}@bench"  # four people, four machines
+        engines.append(engine)
+    results: list[list[tuple[float, int]]] = [[] for _ in engines]
+    threads = []
+    for user, engine in enumerate(engines):
+        # Each user edits a different file, so no prompt is a prefix of another's.
+        text, target = make_source("python", 200 + 37 * user)
+        text = text.replace("process_", f"user{user}_step_")
+        threads.append(
+            threading.Thread(target=_user, args=(engine, text, target, settings, user, results[user]), daemon=True)
+        )
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(900)
+    samples = [sample for per_user in results for sample in per_user]
+    times = [t for t, _ in samples]
+    evaluated = [e for _, e in samples]
+    for engine in engines:
+        engine.close()
+    return {
+        "keystrokes": len(samples),
+        "evaluated_per_keystroke": sum(evaluated) / max(len(samples), 1),
+        "evaluated_p95": percentile([float(e) for e in evaluated], 0.95),
+        "p50_ms": percentile(times, 0.5),
+        "p95_ms": percentile(times, 0.95),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="a GGUF; default: the generated Code Llama-shaped model")
+    parser.add_argument("--shape", default="small", choices=("small", "medium", "1.3b"))
+    parser.add_argument("--lines", type=int, default=300)
+    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--part", choices=("typing", "users", "both"), default="both")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if missing_reason():
+        raise SystemExit(missing_reason())
+    model = args.model or cached(args.shape, Path(tempfile.gettempdir()) / "codellama-ls-bench")
+    summary: dict[str, Any] = {"model": str(model)}
+    if args.part in ("typing", "both"):
+        source = make_source("python", args.lines)
+        options = {"maxTokens": args.max_tokens, "nCtx": args.n_ctx, "maxLines": 1, "crossFile": False}
+        local_env = server_env(CODELLAMA_LS_MODEL=str(model), CODELLAMA_LS_N_THREADS=str(args.threads))
+        summary["typing_local"] = asyncio.run(typing(local_env, options, source, args.seed))
+        with LlamaServer(model, slots=1, n_ctx=args.n_ctx, threads=args.threads) as server:
+            remote_env = server_env(
+                CODELLAMA_LS_MODEL=str(model), CODELLAMA_LS_ENGINE="llama-server", CODELLAMA_LS_ENGINE_URL=server.url
+            )
+            summary["typing_llama_server"] = asyncio.run(typing(remote_env, options, source, args.seed))
+        local, remote = summary["typing_local"], summary["typing_llama_server"]
+        summary["typing_ratio_p50"] = remote["p50_ms"] / local["p50_ms"]
+        summary["typing_ratio_p95"] = remote["p95_ms"] / local["p95_ms"]
+    if args.part in ("users", "both"):
+        with LlamaServer(model, slots=4, n_ctx=args.n_ctx, threads=args.threads) as server:
+            settings = dataclasses.replace(
+                Settings(),
+                engine="llama-server",
+                engine_url=server.url,
+                model=str(model),
+                n_ctx=args.n_ctx,
+                max_tokens=8,
+                max_lines=1,
+                cross_file=False,
+                syntax_check=False,
+                engine_timeout_ms=120_000,
+            )
+            summary["four_users_slot_per_document"] = four_users(server, model, settings, pinned=False)
+        with LlamaServer(model, slots=4, n_ctx=args.n_ctx, threads=args.threads) as server:
+            settings = dataclasses.replace(settings, engine_url=server.url)
+            summary["four_users_pinned_to_slot_0"] = four_users(server, model, settings, pinned=True)
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
