@@ -181,21 +181,28 @@ def test_pieces_stream_one_by_one_and_a_cancel_closes_the_connection(server: Lla
 
 @needs_llama
 @needs_server
-def test_token_healing_picks_the_same_first_token_as_the_local_engine(
-    server: LlamaServer, codellama_gguf: Path, llama_engine: object
-) -> None:
-    engine = remote(server, codellama_gguf)
-    try:
-        assert engine.info.healing
-        for typed in ("    ret", "    retu", "    x = ad", "    pri"):
-            snap = snapshot(f"def add(a, b):\n{typed}", "file:///tmp/heal.py")
-            remote_result = complete(engine, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
-            local_result = complete(llama_engine, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
-            assert remote_result.plan.constraint, typed
-            assert remote_result.plan.tokens == local_result.plan.tokens
-            assert remote_result.text == local_result.text, typed
-    finally:
-        engine.close()
+def test_token_healing_picks_the_same_first_token_as_the_local_engine(models_dir: Path) -> None:
+    from codellama_ls.engine.llama import LlamaEngine
+    from tests.gguf_models import write_codellama_gguf
+
+    # After "▁=" the model wants "▁add", which spells out both " ad" and " a": the first token is decided
+    # by the model among the tokens that fit, not by a tie.
+    model = write_codellama_gguf(models_dir / "healing.gguf", transitions={"▁=": "▁add", "▁add": "▁<EOT>"})
+    local = LlamaEngine(model, n_ctx=1024, n_gpu_layers=0)
+    with LlamaServer(model, n_ctx=1024) as healing_server:
+        engine = remote(healing_server, model)
+        try:
+            assert engine.info.healing
+            for typed, rest in (("    x = ad", "d"), ("    y = a", "dd")):
+                snap = snapshot(f"def add(a, b):\n{typed}", "file:///tmp/heal.py")
+                remote_result = complete(engine, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
+                local_result = complete(local, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
+                assert remote_result.plan.constraint and remote_result.plan.mode.value == "spm", typed
+                assert remote_result.plan.tokens == local_result.plan.tokens
+                assert remote_result.text == local_result.text == rest, typed
+        finally:
+            engine.close()
+            local.close()
 
 
 @needs_llama

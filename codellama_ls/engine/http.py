@@ -13,7 +13,7 @@ import json
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -125,7 +125,7 @@ class Endpoint:
         except ValueError:
             raise self._fail(f"answered {path} with something that is not JSON") from None
 
-    def events(self, path: str, body: Any, cancelled: Cancelled = _never) -> Iterator[dict[str, Any]]:
+    def events(self, path: str, body: Any, cancelled: Cancelled = _never) -> Generator[dict[str, Any], None, None]:
         """The JSON objects of a server-sent event stream, until it ends, `cancelled()` turns true,
         or the caller closes the iterator; either way the connection is closed, which is how
         llama-server, vLLM and SGLang learn that nobody wants the rest."""

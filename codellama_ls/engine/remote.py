@@ -258,19 +258,30 @@ class RemoteEngine:
                 return
         body = self._body(context, sampling, budget, key, stream=True)
         stats.stop_reason = "end"
-        for event in self._endpoint.events(self._path, body, cancelled):
-            text, tokens, final = self._read_event(event, stats)
-            if any(t in self._info.end_tokens for t in tokens):
+        events = self._endpoint.events(self._path, body, cancelled)
+        try:
+            ended = False
+            for event in events:
+                text, tokens, final = self._read_event(event, stats)
+                if ended and not final:
+                    return  # a GGUF without EOT metadata: the server does not know it should stop
+                if any(t in self._info.end_tokens for t in tokens):
+                    # The server's last event, with its counts, follows at once when it stops there too.
+                    ended = True
+                    stats.stop_reason = "eot"
+                    continue
+                if text or tokens:
+                    if stats.generated_tokens == 0:
+                        stats.first_token_ms = (time.perf_counter() - started) * 1000
+                    stats.generated_tokens += max(len(tokens), 1)
+                    if text:
+                        yield text
+                if final:
+                    break
+            if ended:
                 stats.stop_reason = "eot"
-                return
-            if text or tokens:
-                if stats.generated_tokens == 0:
-                    stats.first_token_ms = (time.perf_counter() - started) * 1000
-                stats.generated_tokens += max(len(tokens), 1)
-                if text:
-                    yield text
-            if final:
-                break
+        finally:
+            events.close()  # closing the connection is what cancels the rest on the server
         if cancelled():
             stats.stop_reason = "cancelled"
 
@@ -286,7 +297,8 @@ class RemoteEngine:
             if isinstance(seen, int):
                 stats.extra["server_prompt_tokens"] = seen  # the server's own count of the prompt it was given
             if stop:
-                stats.stop_reason = "eot" if event.get("stop_type") == "eos" else str(event.get("stop_type") or "end")
+                kind = str(event.get("stop_type") or "end")
+                stats.stop_reason = {"eos": "eot", "limit": "max_tokens"}.get(kind, kind)
             return str(event.get("content") or ""), [t for t in tokens if isinstance(t, int)], stop
         usage = event.get("usage")
         if isinstance(usage, dict) and not isinstance(timings, dict):
