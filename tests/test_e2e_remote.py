@@ -134,16 +134,36 @@ def _processing(server: LlamaServer) -> bool:
 async def test_a_wrong_url_and_a_wrong_key_fail_clearly_and_the_editor_keeps_working(
     codellama_gguf: Path,
 ) -> None:
-    nowhere = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    nowhere = f"http://127.0.0.1:{port}"
     client, _ = await start(REAL_SERVER, remote_env(nowhere, codellama_gguf))
+    try:
+        # The vocabulary is here, so the server starts; the unreachable llama-server is asked again per request.
+        state = await wait_ready(client)
+        assert state["state"] == "ready", state
+        assert state["computed"] == f"llama-server at {nowhere} (not reached yet)"
+        text, line, character = cursor(SOURCE)
+        open_doc(client, URI, text)
+        assert not (await inline(client, URI, line, character)).items
+        assert not (await inline(client, URI, line, character)).items
+        assert sum(f"llama-server at {nowhere} cannot be reached" in m for m in _messages(client)) == 1
+        # Started after the editor (a laptop's llama-server service, a team server back up): it just works.
+        late = LlamaServer(codellama_gguf, n_ctx=1024)
+        late.port = port
+        with late:
+            assert [item.insert_text for item in (await inline(client, URI, line, character)).items] == ["return x"]
+            assert (await wait_ready(client))["computed"] == f"llama-server at {nowhere} (1 slot)"
+    finally:
+        await client.shutdown_session()
+
+    # Without the model file the vocabulary must come from the server: loading fails, clearly.
+    client, _ = await start(REAL_SERVER, remote_env(nowhere, Path("/nonexistent/model.gguf")))
     try:
         state = await wait_ready(client)
         assert state["state"] == "failed"
         assert f"llama-server at {nowhere} cannot be reached" in state["error"]
-        text, line, character = cursor(SOURCE)
         open_doc(client, URI, text)
         assert not (await inline(client, URI, line, character)).items
-        assert sum("cannot be reached" in m for m in _messages(client)) == 1
     finally:
         await client.shutdown_session()
 

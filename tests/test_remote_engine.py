@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -264,3 +267,42 @@ def test_a_wrong_api_key_is_refused_clearly(
         finally:
             engine.close()
     assert "the-real-key" not in caplog.text and "not-the-key" not in caplog.text
+
+
+class _Json(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"total_slots": 3, "default_generation_settings": {"n_ctx": 1024}}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command makes the test certificate")
+def test_https_with_a_trusted_certificate_and_a_clear_message_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
+        + ["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Json)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        with pytest.raises(EngineError, match="failed the TLS handshake"):
+            Endpoint.parse(url, "llama-server", None, "", 5.0).get("/props")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the system's trust store, extended by the user
+        assert Endpoint.parse(url, "llama-server", "k", "KEY", 5.0).get("/props")["total_slots"] == 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -25,6 +25,10 @@ _CANCEL_POLL_S = 0.01
 _ERROR_BODY = 300
 
 
+class Unreachable(EngineError):
+    """The server did not answer at all (refused, no route, timed out): it may come back."""
+
+
 def _never() -> bool:
     return False
 
@@ -65,8 +69,8 @@ class Endpoint:
     def _path(self, path: str) -> str:
         return urlsplit(self.url).path.rstrip("/") + path
 
-    def _fail(self, problem: str) -> EngineError:
-        return EngineError(f"the {self.what} at {self.url} {problem}")
+    def _fail(self, problem: str, kind: type[EngineError] = EngineError) -> EngineError:
+        return kind(f"the {self.what} at {self.url} {problem}")
 
     def _open(
         self, method: str, path: str, body: Any, stream: bool
@@ -78,14 +82,14 @@ class Endpoint:
             response = conn.getresponse()
         except TimeoutError:
             conn.close()
-            raise self._fail(f"did not answer within {self.timeout_s:g} s") from None
+            raise self._fail(f"did not answer within {self.timeout_s:g} s", Unreachable) from None
         except ssl.SSLError as exc:
             conn.close()
             raise self._fail(f"failed the TLS handshake ({exc.reason or exc})") from None
         except OSError as exc:
             conn.close()
             reason = exc.strerror or type(exc).__name__
-            raise self._fail(f"cannot be reached ({reason}); completions resume when it answers") from None
+            raise self._fail(f"cannot be reached ({reason}); completions resume when it answers", Unreachable) from None
         except http.client.HTTPException as exc:
             conn.close()
             raise self._fail(f"broke the HTTP protocol ({type(exc).__name__})") from None

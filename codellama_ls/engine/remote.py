@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from codellama_ls.config import Settings
 from codellama_ls.engine.base import Cancelled, EngineError, GenerationStats, ModelInfo, Progress, Sampling
-from codellama_ls.engine.http import Endpoint
+from codellama_ls.engine.http import Endpoint, Unreachable
 from codellama_ls.models import resolve_model
 from codellama_ls.prompt import FimTokens
 
@@ -135,25 +135,36 @@ def client_id() -> str:
 class RemoteEngine:
     def __init__(
         self,
-        kind: str,
+        settings: Settings,
         endpoint: Endpoint,
         vocab: Vocabulary,
-        *,
-        n_ctx: int,
-        slots: int = 0,
-        model: str = "",
+        facts: tuple[int, int, str] | None,
     ) -> None:
-        self.kind = kind
+        """`facts` is what the server said about itself (`_server_facts`); None when it was not
+        reachable yet: asked again before the next request."""
+        self.kind = settings.engine
+        self._settings = settings
         self._endpoint = endpoint
         self._vocab = vocab
-        self._slots = slots
-        self._model = model
         self._client = client_id()
-        where = f"{kind} at {endpoint.url}" + (f" ({slots} slots)" if slots else "")
-        self._info = dataclasses.replace(vocab.info, n_ctx=n_ctx, where=where)
+        self._slots, self._model = 0, ""
+        self._info = dataclasses.replace(vocab.info, n_ctx=settings.n_ctx)
+        self._learn(facts)
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
         self._allowed: dict[bytes, list[int]] = {}
+
+    def _learn(self, facts: tuple[int, int, str] | None) -> None:
+        self._facts = facts
+        url = self._endpoint.url
+        if facts is None:
+            self._info = dataclasses.replace(self._info, where=f"{self.kind} at {url} (not reached yet)")
+            return
+        n_ctx, self._slots, model = facts
+        self._model = model if self.kind == "openai" else ""
+        plural = "" if self._slots == 1 else "s"
+        where = f"{self.kind} at {url}" + (f" ({self._slots} slot{plural})" if self._slots else "")
+        self._info = dataclasses.replace(self._info, n_ctx=n_ctx, where=where)
 
     @property
     def info(self) -> ModelInfo:
@@ -237,6 +248,8 @@ class RemoteEngine:
     ) -> Iterator[str]:
         if not prompt:
             return
+        if self._facts is None:
+            self._learn(_server_facts(self._settings, self._endpoint))
         if len(prompt) + sampling.max_tokens > self._info.n_ctx:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
         context, budget = list(prompt), sampling.max_tokens
@@ -435,21 +448,30 @@ def load_remote_engine(settings: Settings, progress: Progress) -> RemoteEngine:
     kind = settings.engine
     endpoint = _endpoint(settings)
     progress(f"Connecting to the {endpoint.what} at {endpoint.url}", 0, None)
-    n_ctx, slots, model = _server_facts(settings, endpoint)
     path = _local_model(settings)
+    facts: tuple[int, int, str] | None
+    try:
+        facts = _server_facts(settings, endpoint)
+    except Unreachable as exc:
+        if path is None:
+            raise  # the vocabulary must come from the server
+        # Everything but the server is here: start now, and ask it again at the next request.
+        log.warning("%s", exc)
+        facts = None
     vocab: Vocabulary
     if path is not None:
         from codellama_ls.engine.llama import LlamaVocab
 
         vocab = LlamaVocab(path)
     elif kind == "llama-server":
-        vocab = ServerVocab(endpoint, os.path.basename(model) or "llama-server")
+        assert facts is not None
+        vocab = ServerVocab(endpoint, os.path.basename(facts[2]) or "llama-server")
     else:
         raise EngineError(
             "the openai engine builds token-exact prompts with the model's vocabulary: set `model` to the"
             " model's .gguf file (only its vocabulary is read, no weights)"
         )
-    engine = RemoteEngine(kind, endpoint, vocab, n_ctx=n_ctx, slots=slots, model=model if kind == "openai" else "")
+    engine = RemoteEngine(settings, endpoint, vocab, facts)
     log.info("completions are computed by the %s", engine.info.where)
     return engine
 
