@@ -6,11 +6,14 @@ Run (from the repository root, after the README's test install and scripts/build
 
 1. Typing through the real language server over stdio, the same keystrokes (typing_bench's script, two
    lines of a 300-line Python file) with `engine = local` and with `engine = llama-server` (a llama-server
-   on 127.0.0.1 with the same model and thread count): time to suggestion p50/p95, tokens evaluated per
-   keystroke, KV reuse. Ratios remote/local in the same run.
-2. Four simulated users typing at once, each in a document of their own, against one llama-server with
-   4 slots: per-keystroke tokens evaluated and time to suggestion p50/p95, with codellama-ls' slot choice
-   (a stable hash of user and document) beside all four pinned to slot 0 (what llama.vim does).
+   on 127.0.0.1 with the same model and thread count), and once more without the GGUF on the client (the
+   server's tokenizer: no token healing, PSM inside a word): time to suggestion p50/p95, tokens evaluated
+   per keystroke, KV reuse. Ratios remote/local in the same run.
+2. Four simulated users typing at once (each waits for its suggestion, then types on), each in a document
+   of their own, against one llama-server with 4 slots: per-keystroke tokens evaluated and time to
+   suggestion p50/p95, for three slot policies: `hash` (a stable hash of user and document over the
+   slots), `server` (`id_slot` -1: llama-server's choice, an idle slot whose cache shares most of the
+   prompt) and `pinned` (everyone on slot 0, what llama.vim does).
 """
 
 from __future__ import annotations
@@ -73,8 +76,20 @@ async def typing(env: dict[str, str], options: dict[str, Any], source: tuple[str
 
 
 class _Pinned(RemoteEngine):
+    """What llama.vim and llama.vscode do: every request on slot 0."""
+
     def slot(self, key: str) -> int:
         return 0
+
+
+class _ServerChoice(RemoteEngine):
+    """id_slot -1: llama-server picks an idle slot, preferring the one whose cache shares most of the prompt."""
+
+    def slot(self, key: str) -> int:
+        return -1
+
+
+POLICIES = {"hash": RemoteEngine, "server": _ServerChoice, "pinned": _Pinned}
 
 
 def _user(
@@ -86,7 +101,7 @@ def _user(
     typed = text[target:line_end]
     base = text[:target] + text[line_end:]
     uri = f"file:///bench/user{seed}.py"
-    for count in range(len(typed) + 1):
+    for count in range(min(len(typed), 12) + 1):
         current = base[:target] + typed[:count] + base[target:]
         doc = Document(uri, "python", count + 1, current, encoding=PositionEncoding.UTF32)
         snapshot = snapshot_of(doc, target + count)
@@ -97,20 +112,21 @@ def _user(
         time.sleep(rng.uniform(0.03, 0.12))
 
 
-def four_users(server: LlamaServer, model: Path, settings: Settings, pinned: bool) -> dict[str, float]:
+def four_users(settings: Settings, policy: str, lines: int) -> dict[str, Any]:
     engines: list[RemoteEngine] = []
     for user in range(4):
         engine = load_remote_engine(settings, lambda *_: None)
-        if pinned:
-            engine.__class__ = _Pinned
-        engine._client = f"user{user}@bench"  # four people, four machines
+        engine.__class__ = POLICIES[policy]
+        engine._client = f"dev{user}@laptop{user}"  # four people, four machines
         engines.append(engine)
     results: list[list[tuple[float, int]]] = [[] for _ in engines]
     threads = []
+    slots = []
     for user, engine in enumerate(engines):
         # Each user edits a different file, so no prompt is a prefix of another's.
-        text, target = make_source("python", 200 + 37 * user)
+        text, target = make_source("python", lines + 7 * user)
         text = text.replace("process_", f"user{user}_step_")
+        slots.append(engine.slot(f"file:///bench/user{user}.py"))
         threads.append(
             threading.Thread(target=_user, args=(engine, text, target, settings, user, results[user]), daemon=True)
         )
@@ -124,6 +140,7 @@ def four_users(server: LlamaServer, model: Path, settings: Settings, pinned: boo
     for engine in engines:
         engine.close()
     return {
+        "id_slot per user": slots,
         "keystrokes": len(samples),
         "evaluated_per_keystroke": sum(evaluated) / max(len(samples), 1),
         "evaluated_p95": percentile([float(e) for e in evaluated], 0.95),
@@ -141,6 +158,9 @@ def main() -> None:
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--part", choices=("typing", "users", "both"), default="both")
+    parser.add_argument("--users-lines", type=int, default=60, help="lines of each user's file")
+    parser.add_argument("--users-n-ctx", type=int, default=1024)
+    parser.add_argument("--policies", nargs="+", default=["hash", "server", "pinned"], choices=sorted(POLICIES))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -153,32 +173,37 @@ def main() -> None:
         options = {"maxTokens": args.max_tokens, "nCtx": args.n_ctx, "maxLines": 1, "crossFile": False}
         local_env = server_env(CODELLAMA_LS_MODEL=str(model), CODELLAMA_LS_N_THREADS=str(args.threads))
         summary["typing_local"] = asyncio.run(typing(local_env, options, source, args.seed))
+        print(f"typing, local: {summary['typing_local']}", file=sys.stderr, flush=True)
         with LlamaServer(model, slots=1, n_ctx=args.n_ctx, threads=args.threads) as server:
             remote_env = server_env(
                 CODELLAMA_LS_MODEL=str(model), CODELLAMA_LS_ENGINE="llama-server", CODELLAMA_LS_ENGINE_URL=server.url
             )
             summary["typing_llama_server"] = asyncio.run(typing(remote_env, options, source, args.seed))
+            print(f"typing, llama-server: {summary['typing_llama_server']}", file=sys.stderr, flush=True)
+            # Without the GGUF here: the server's tokenizer, no token healing, PSM inside a word.
+            served_env = dict(remote_env, CODELLAMA_LS_MODEL=str(model.with_name("not-here.gguf")))
+            summary["typing_llama_server_vocab"] = asyncio.run(typing(served_env, options, source, args.seed))
+            print(f"typing, server vocab: {summary['typing_llama_server_vocab']}", file=sys.stderr, flush=True)
         local, remote = summary["typing_local"], summary["typing_llama_server"]
         summary["typing_ratio_p50"] = remote["p50_ms"] / local["p50_ms"]
         summary["typing_ratio_p95"] = remote["p95_ms"] / local["p95_ms"]
     if args.part in ("users", "both"):
-        with LlamaServer(model, slots=4, n_ctx=args.n_ctx, threads=args.threads) as server:
-            settings = dataclasses.replace(
-                Settings(),
-                engine="llama-server",
-                engine_url=server.url,
-                model=str(model),
-                n_ctx=args.n_ctx,
-                max_tokens=8,
-                max_lines=1,
-                cross_file=False,
-                syntax_check=False,
-                engine_timeout_ms=120_000,
-            )
-            summary["four_users_slot_per_document"] = four_users(server, model, settings, pinned=False)
-        with LlamaServer(model, slots=4, n_ctx=args.n_ctx, threads=args.threads) as server:
-            settings = dataclasses.replace(settings, engine_url=server.url)
-            summary["four_users_pinned_to_slot_0"] = four_users(server, model, settings, pinned=True)
+        for policy in args.policies:
+            with LlamaServer(model, slots=4, n_ctx=args.users_n_ctx, threads=args.threads) as server:
+                settings = dataclasses.replace(
+                    Settings(),
+                    engine="llama-server",
+                    engine_url=server.url,
+                    model=str(model),
+                    n_ctx=args.users_n_ctx,
+                    max_tokens=8,
+                    max_lines=1,
+                    cross_file=False,
+                    syntax_check=False,
+                    engine_timeout_ms=120_000,
+                )
+                summary[f"four_users_{policy}"] = four_users(settings, policy, args.users_lines)
+                print(f"four users, {policy}: {summary[f'four_users_{policy}']}", file=sys.stderr, flush=True)
     print(json.dumps(summary, indent=2))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))

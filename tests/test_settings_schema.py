@@ -82,6 +82,9 @@ def test_the_vscode_extension_knows_the_same_keys() -> None:
     properties = package["contributes"]["configuration"]["properties"]
     # A repository's .vscode/settings.json must not choose the model file (user settings only).
     assert properties["codellama.model"]["scope"] == properties["codellama.modelDir"]["scope"] == "machine"
+    # Nor send the code elsewhere: where completions are computed is the user's choice alone.
+    for key in ("engine", "engineUrl", "engineApiKeyEnv", "engineModel"):
+        assert properties[f"codellama.{key}"]["scope"] == "machine", key
 
 
 def _neovim_keys(text: str) -> set[str]:

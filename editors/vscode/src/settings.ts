@@ -18,7 +18,10 @@ export const CLIENT_KEYS: readonly string[] = ['serverPath', 'serverArgs', 'comp
 export const RESTART_KEYS: readonly string[] = ['serverPath', 'serverArgs'];
 
 /** Server settings that make it load the model again (it does so by itself). */
-export const RELOAD_KEYS: readonly string[] = ['model', 'modelDir', 'nGpuLayers', 'nCtx', 'nThreads', 'nBatch', 'stateCacheMb'];
+export const RELOAD_KEYS: readonly string[] = [
+  'model', 'modelDir', 'engine', 'engineUrl', 'engineApiKeyEnv', 'engineModel', 'engineTimeoutMs',
+  'nGpuLayers', 'nCtx', 'nThreads', 'nBatch', 'stateCacheMb',
+];
 
 /** Server settings whose string value may name a file: `~` and `${userHome}` are expanded. */
 export const PATH_KEYS: readonly string[] = ['model', 'modelDir'];
