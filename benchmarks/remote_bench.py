@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import hashlib
 import json
 import random
 import sys
@@ -75,6 +76,16 @@ async def typing(env: dict[str, str], options: dict[str, Any], source: tuple[str
         await client.shutdown_session()
 
 
+class _Hashed(RemoteEngine):
+    """A stable hash of user and document over the server's slots."""
+
+    user = ""
+
+    def slot(self, key: str) -> int:
+        digest = hashlib.sha256(f"{self.user}\0{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % max(self._slots, 1)
+
+
 class _Pinned(RemoteEngine):
     """What llama.vim and llama.vscode do: every request on slot 0."""
 
@@ -82,14 +93,9 @@ class _Pinned(RemoteEngine):
         return 0
 
 
-class _ServerChoice(RemoteEngine):
-    """id_slot -1: llama-server picks an idle slot, preferring the one whose cache shares most of the prompt."""
-
-    def slot(self, key: str) -> int:
-        return -1
-
-
-POLICIES = {"hash": RemoteEngine, "server": _ServerChoice, "pinned": _Pinned}
+# `server` is codellama-ls' own choice: id_slot -1, llama-server picks an idle slot, preferring the one whose
+# cache shares most of the prompt.
+POLICIES: dict[str, type[RemoteEngine]] = {"hash": _Hashed, "server": RemoteEngine, "pinned": _Pinned}
 
 
 def _user(
@@ -117,7 +123,8 @@ def four_users(settings: Settings, policy: str, lines: int) -> dict[str, Any]:
     for user in range(4):
         engine = load_remote_engine(settings, lambda *_: None)
         engine.__class__ = POLICIES[policy]
-        engine._client = f"dev{user}@laptop{user}"  # four people, four machines
+        if isinstance(engine, _Hashed):
+            engine.user = f"dev{user}@laptop{user}"  # four people, four machines
         engines.append(engine)
     results: list[list[tuple[float, int]]] = [[] for _ in engines]
     threads = []

@@ -20,7 +20,7 @@ from codellama_ls.config import Settings
 from codellama_ls.document import Document
 from codellama_ls.engine.base import EngineError, Sampling, vocab_of
 from codellama_ls.engine.http import Endpoint
-from codellama_ls.engine.remote import RemoteEngine, load_remote_engine, slot_for
+from codellama_ls.engine.remote import RemoteEngine, load_remote_engine
 from codellama_ls.positions import PositionEncoding
 from tests.conftest import needs_llama
 from tests.llama_server import LlamaServer, free_port, missing_reason
@@ -56,13 +56,6 @@ def server(codellama_gguf: Path) -> Iterator[LlamaServer]:
 
 
 # -- without a server -------------------------------------------------------------
-
-
-def test_slots_are_stable_spread_and_unknown_means_the_servers_choice() -> None:
-    assert slot_for("ana@box", "file:///a.py", 4) == slot_for("ana@box", "file:///a.py", 4)
-    used = {slot_for(f"user{i}@box", "file:///a.py", 4) for i in range(40)}
-    assert used == {0, 1, 2, 3}
-    assert slot_for("ana@box", "file:///a.py", 0) == -1
 
 
 def test_a_closed_port_says_the_server_cannot_be_reached() -> None:
@@ -158,6 +151,29 @@ def test_the_token_list_we_build_is_the_prompt_the_server_evaluates(
         assert again.stats.reused_tokens >= len(remote_plan.tokens) - 2
     finally:
         engine.close()
+
+
+@needs_llama
+@needs_server
+def test_each_document_keeps_its_kv_cache_on_a_shared_server(server: LlamaServer, codellama_gguf: Path) -> None:
+    """Two users (or documents) taking turns on a 2-slot server: each comes back to its own cached prompt."""
+    first, second = remote(server, codellama_gguf), remote(server, codellama_gguf)
+    try:
+        files = {
+            "file:///tmp/a.py": "import os\n\n" + "def first(a, b):\n    x = a + b\n" * 20 + "def add(a, b):\n    ",
+            "file:///tmp/b.py": "import json\n\n" + "def second(c):\n    y = c * 2\n" * 20 + "def sub(a, b):\n    ",
+        }
+        engines = dict(zip(files, (first, second), strict=True))
+        for uri, text in files.items():
+            complete(engines[uri], snapshot(text, uri), SETTINGS, lambda: False)  # type: ignore[arg-type]
+        for turn in range(2):
+            for uri, text in files.items():
+                result = complete(engines[uri], snapshot(text + "r" * turn, uri), SETTINGS, lambda: False)  # type: ignore[arg-type]
+                stats = result.stats
+                assert stats.reused_tokens >= stats.prompt_tokens - 3, (uri, turn, stats)
+    finally:
+        first.close()
+        second.close()
 
 
 @needs_llama

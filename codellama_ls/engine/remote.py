@@ -10,11 +10,8 @@ and `auto` falls back to PSM inside a word; with it, the first token is constrai
 from __future__ import annotations
 
 import dataclasses
-import getpass
-import hashlib
 import logging
 import os
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any, Protocol
@@ -115,23 +112,6 @@ class ServerVocab:
         pass
 
 
-def slot_for(client: str, key: str, slots: int) -> int:
-    """A stable slot per client and document, so a shared server keeps each one's KV cache;
-    -1 (the server's choice) when the slot count is unknown."""
-    if slots <= 0:
-        return -1
-    digest = hashlib.sha256(f"{client}\0{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % slots
-
-
-def client_id() -> str:
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in some containers
-        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    return f"{user}@{socket.gethostname()}"
-
-
 class RemoteEngine:
     def __init__(
         self,
@@ -146,7 +126,6 @@ class RemoteEngine:
         self._settings = settings
         self._endpoint = endpoint
         self._vocab = vocab
-        self._client = client_id()
         self._slots, self._model = 0, ""
         self._info = dataclasses.replace(vocab.info, n_ctx=settings.n_ctx)
         self._learn(facts)
@@ -184,7 +163,11 @@ class RemoteEngine:
         return self._vocab.piece_bytes(token).decode("utf-8", "replace")
 
     def slot(self, key: str) -> int:
-        return slot_for(self._client, key, self._slots)
+        """-1: llama-server's choice, which takes the idle slot whose cache shares most of the prompt
+        (`--slot-prompt-similarity`), so each user's document goes back to its own slot and its KV cache.
+        A stable hash of user and document over the slots was measured worse: with four users on four
+        slots it put two on one slot, which thrash and wait while another slot idles (benchmarks/README.md)."""
+        return -1
 
     # -- requests -------------------------------------------------------------------
 
