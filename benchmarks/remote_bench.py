@@ -4,11 +4,12 @@ Run (from the repository root, after the README's test install and scripts/build
 
     .venv/bin/python benchmarks/remote_bench.py            # a few minutes on 2 CPU cores
 
-1. Typing through the real language server over stdio, the same keystrokes (typing_bench's script, two
-   lines of a 300-line Python file) with `engine = local` and with `engine = llama-server` (a llama-server
-   on 127.0.0.1 with the same model and thread count), and once more without the GGUF on the client (the
-   server's tokenizer: no token healing, PSM inside a word): time to suggestion p50/p95, tokens evaluated
-   per keystroke, KV reuse. Ratios remote/local in the same run.
+1. Typing through the real language server over stdio, with `engine = local`, with `engine = llama-server`
+   (a llama-server on 127.0.0.1, same model and thread count), and once more without the GGUF on the
+   client (the server's tokenizer: no token healing, PSM inside a word). Two lines of a 120-line Python
+   file are typed again; after each keystroke an explicit request is answered before the next (a user who
+   waits for the suggestion), so every request runs to its end: time to suggestion p50/p95, tokens
+   evaluated per keystroke, KV reuse. Ratios remote/local in the same run.
 2. Four simulated users typing at once (each waits for its suggestion, then types on), each in a document
    of their own, against one llama-server with 4 slots: per-keystroke tokens evaluated and time to
    suggestion p50/p95, for three slot policies: `hash` (a stable hash of user and document over the
@@ -34,44 +35,82 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from lsprotocol import types  # noqa: E402
+
 from benchmarks.shaped_model import cached  # noqa: E402
-from benchmarks.typing_bench import make_source, percentile, type_file  # noqa: E402
+from benchmarks.typing_bench import make_source, percentile  # noqa: E402
 from codellama_ls.completion import complete, snapshot_of  # noqa: E402
 from codellama_ls.config import Settings  # noqa: E402
 from codellama_ls.document import Document  # noqa: E402
 from codellama_ls.engine.remote import RemoteEngine, load_remote_engine  # noqa: E402
 from codellama_ls.positions import PositionEncoding  # noqa: E402
 from tests.llama_server import LlamaServer, missing_reason  # noqa: E402
-from tests.lsp_support import REAL_SERVER, plain, server_env, start, wait_ready  # noqa: E402
+from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
 
 
-def _figures(run: Any, requests: list[dict[str, Any]]) -> dict[str, float]:
-    answered = [(k.answered - k.sent) * 1000 for k in run.keystrokes if k.answered is not None and k.text]
-    done = [r for r in requests if r.get("stop_reason") != "cancelled" and "prompt_tokens" in r]
-    prompt = sum(r["prompt_tokens"] for r in done)
-    reused = sum(r["reused_tokens"] for r in done)
-    evaluated = sum(r.get("evaluated_tokens", 0) for r in requests if "evaluated_tokens" in r)
-    return {
-        "keystrokes": len(run.keystrokes),
-        "with_suggestion": len(answered),
-        "p50_ms": percentile(answered, 0.5),
-        "p95_ms": percentile(answered, 0.95),
-        "kv_reuse": reused / prompt if prompt else float("nan"),
-        "evaluated_per_keystroke": evaluated / max(len(run.keystrokes), 1),
-    }
+async def _request(client: Any, uri: str, position: Any) -> None:
+    await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(uri),
+            position=position,
+        )
+    )
 
 
-async def typing(env: dict[str, str], options: dict[str, Any], source: tuple[str, int], seed: int) -> dict[str, float]:
+async def typing(env: dict[str, str], options: dict[str, Any], source: tuple[str, int], lines: int) -> dict[str, float]:
+    """Retype `lines` lines; after each keystroke ask for a suggestion and wait for it (a user who
+    pauses until it shows), so every request runs to its end: time to suggestion and KV reuse per
+    keystroke, without the superseded requests a loaded machine makes of nearly all automatic ones."""
     client, _ = await start(REAL_SERVER, env, init_options=options)
     try:
         state = await wait_ready(client, timeout=600)
         if state["state"] != "ready":
             raise SystemExit(f"engine not ready: {state.get('error')}")
         uri = "file:///bench/remote.python"
-        run = await type_file(client, uri, "python", source[0], source[1], random.Random(seed), lines=2)
+        text, target = source
+        open_doc(client, uri, text, language="python")
+        version, warmups, times = 1, [], []
+        for _ in range(lines):
+            line_end = text.index("\n", target)
+            typed = text[target:line_end]
+            line = text.count("\n", 0, target)
+            column = target - (text.rfind("\n", 0, target) + 1)
+            version += 1
+            start_at, end_at = types.Position(line, column), types.Position(line, column + len(typed))
+            client.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                    content_changes=[types.TextDocumentContentChangePartial(types.Range(start_at, end_at), "")],
+                )
+            )
+            stats = plain(await client.protocol.send_request_async("codellama/stats", None))
+            warmups.append(len(stats["requests"]))
+            await _request(client, uri, start_at)  # arriving at the line: the whole prompt, left out
+            for index, char in enumerate(typed):
+                position = types.Position(line, column + index)
+                version += 1
+                client.text_document_did_change(
+                    types.DidChangeTextDocumentParams(
+                        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                        content_changes=[types.TextDocumentContentChangePartial(types.Range(position, position), char)],
+                    )
+                )
+                began = time.perf_counter()
+                await _request(client, uri, types.Position(line, column + index + 1))
+                times.append((time.perf_counter() - began) * 1000)
+            target = text.index("total += value", line_end + 1)
         stats = plain(await client.protocol.send_request_async("codellama/stats", None))
-        mine = [r for r in stats["requests"] if r.get("uri") == uri and r.get("invoked") is not True]
-        return _figures(run, mine)
+        typed_requests = [r for i, r in enumerate(stats["requests"]) if i not in warmups and "prompt_tokens" in r]
+        prompt = sum(r["prompt_tokens"] for r in typed_requests)
+        return {
+            "keystrokes": len(times),
+            "p50_ms": percentile(times, 0.5),
+            "p95_ms": percentile(times, 0.95),
+            "kv_reuse": sum(r["reused_tokens"] for r in typed_requests) / prompt if prompt else float("nan"),
+            "evaluated_per_keystroke": sum(r["evaluated_tokens"] for r in typed_requests) / max(len(times), 1),
+            "psm_requests": sum(r.get("mode") == "psm" for r in typed_requests),
+        }
     finally:
         await client.shutdown_session()
 
@@ -160,8 +199,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a GGUF; default: the generated Code Llama-shaped model")
     parser.add_argument("--shape", default="small", choices=("small", "medium", "1.3b"))
-    parser.add_argument("--lines", type=int, default=300)
-    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--lines", type=int, default=120, help="lines of the typing part's file")
+    parser.add_argument("--typed-lines", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=8)
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--part", choices=("typing", "users", "both"), default="both")
@@ -169,7 +209,6 @@ def main() -> None:
     parser.add_argument("--users-n-ctx", type=int, default=1024)
     parser.add_argument("--policies", nargs="+", default=["hash", "server", "pinned"], choices=sorted(POLICIES))
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if missing_reason():
         raise SystemExit(missing_reason())
@@ -179,17 +218,17 @@ def main() -> None:
         source = make_source("python", args.lines)
         options = {"maxTokens": args.max_tokens, "nCtx": args.n_ctx, "maxLines": 1, "crossFile": False}
         local_env = server_env(CODELLAMA_LS_MODEL=str(model), CODELLAMA_LS_N_THREADS=str(args.threads))
-        summary["typing_local"] = asyncio.run(typing(local_env, options, source, args.seed))
+        summary["typing_local"] = asyncio.run(typing(local_env, options, source, args.typed_lines))
         print(f"typing, local: {summary['typing_local']}", file=sys.stderr, flush=True)
         with LlamaServer(model, slots=1, n_ctx=args.n_ctx, threads=args.threads) as server:
             remote_env = server_env(
                 CODELLAMA_LS_MODEL=str(model), CODELLAMA_LS_ENGINE="llama-server", CODELLAMA_LS_ENGINE_URL=server.url
             )
-            summary["typing_llama_server"] = asyncio.run(typing(remote_env, options, source, args.seed))
+            summary["typing_llama_server"] = asyncio.run(typing(remote_env, options, source, args.typed_lines))
             print(f"typing, llama-server: {summary['typing_llama_server']}", file=sys.stderr, flush=True)
             # Without the GGUF here: the server's tokenizer, no token healing, PSM inside a word.
             served_env = dict(remote_env, CODELLAMA_LS_MODEL=str(model.with_name("not-here.gguf")))
-            summary["typing_llama_server_vocab"] = asyncio.run(typing(served_env, options, source, args.seed))
+            summary["typing_llama_server_vocab"] = asyncio.run(typing(served_env, options, source, args.typed_lines))
             print(f"typing, server vocab: {summary['typing_llama_server_vocab']}", file=sys.stderr, flush=True)
         local, remote = summary["typing_local"], summary["typing_llama_server"]
         summary["typing_ratio_p50"] = remote["p50_ms"] / local["p50_ms"]

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # Large enough that any allowed token outranks every other one, so greedy picks the best allowed token
 # as the local engine does. The OpenAI API caps biases at 100, which real models' logits stay within.
 _HEAL_BIAS = {"llama-server": 1e4, "openai": 100.0}
-# More allowed tokens than this (a one-letter word) make a request body of their own: not worth it.
+# More allowed tokens than this would make a large request body for every keystroke inside a word.
 _HEAL_MAX_ALLOWED = 4096
 _CODELLAMA_FIM = ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
 
@@ -237,7 +237,7 @@ class RemoteEngine:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
         context, budget = list(prompt), sampling.max_tokens
         if constraint:
-            first = self._constrained_first_token(prompt, constraint, sampling, key, stats)
+            first = self._constrained_first_token(prompt, constraint, sampling, key, stats, cancelled)
             if cancelled():
                 stats.stop_reason = "cancelled"
                 return
@@ -328,7 +328,13 @@ class RemoteEngine:
         return self._all_pieces
 
     def _constrained_first_token(
-        self, prompt: list[int], constraint: str, sampling: Sampling, key: str, stats: GenerationStats
+        self,
+        prompt: list[int],
+        constraint: str,
+        sampling: Sampling,
+        key: str,
+        stats: GenerationStats,
+        cancelled: Cancelled,
     ) -> int | None:
         """One token with every token that spells out `constraint` biased far above the rest:
         the server samples among them as the local engine does over its masked logits."""
@@ -339,18 +345,28 @@ class RemoteEngine:
             if len(self._allowed) > 256:
                 self._allowed.clear()
             self._allowed[wanted] = allowed
-        if not allowed or len(allowed) > _HEAL_MAX_ALLOWED:
+        if not allowed:
             return None
-        body = self._body(prompt, sampling, 1, key, stream=False)
+        if len(allowed) > _HEAL_MAX_ALLOWED:
+            # Too many to list (a one-letter word): keep the token the user's text ends with, as unhealed.
+            return next((t for t in allowed if self._pieces()[t] == wanted), None)
+        # Streamed like any generation, so a keystroke cancels it while the server evaluates the prompt.
+        body = self._body(prompt, sampling, 1, key, stream=True)
         bias = _HEAL_BIAS[self.kind]
         if self.kind == "llama-server":
             body["logit_bias"] = [[t, bias] for t in allowed]
         else:
             body["logit_bias"] = {str(t): bias for t in allowed}
-        answer = self._endpoint.post(self._path, body)
-        if not isinstance(answer, dict):
-            raise EngineError(f"the {self._endpoint.what} at {self._endpoint.url} answered without a completion")
-        text, tokens, _ = self._read_event(answer, stats)
+        text, tokens = "", list[int]()
+        events = self._endpoint.events(self._path, body, cancelled)
+        try:
+            for event in events:
+                piece, ids, final = self._read_event(event, stats)
+                text, tokens = text + piece, tokens + ids
+                if final:
+                    break
+        finally:
+            events.close()
         if tokens:
             first = tokens[0]
             return first if first in allowed else None
