@@ -157,9 +157,9 @@ def _user(
         time.sleep(rng.uniform(0.03, 0.12))
 
 
-def four_users(settings: Settings, policy: str, lines: int) -> dict[str, Any]:
+def four_users(settings: Settings, policy: str, lines: int, users: int = 4) -> dict[str, Any]:
     engines: list[RemoteEngine] = []
-    for user in range(4):
+    for user in range(users):
         engine = load_remote_engine(settings, lambda *_: None)
         engine.__class__ = POLICIES[policy]
         if isinstance(engine, _Hashed):
@@ -205,6 +205,7 @@ def main() -> None:
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--part", choices=("typing", "users", "both"), default="both")
+    parser.add_argument("--users", type=int, default=4, help="users typing at once, and the server's slots")
     parser.add_argument("--users-lines", type=int, default=60, help="lines of each user's file")
     parser.add_argument("--users-n-ctx", type=int, default=1024)
     parser.add_argument("--policies", nargs="+", default=["hash", "server", "pinned"], choices=sorted(POLICIES))
@@ -235,7 +236,7 @@ def main() -> None:
         summary["typing_ratio_p95"] = remote["p95_ms"] / local["p95_ms"]
     if args.part in ("users", "both"):
         for policy in args.policies:
-            with LlamaServer(model, slots=4, n_ctx=args.users_n_ctx, threads=args.threads) as server:
+            with LlamaServer(model, slots=args.users, n_ctx=args.users_n_ctx, threads=args.threads) as server:
                 settings = dataclasses.replace(
                     Settings(),
                     engine="llama-server",
@@ -248,7 +249,7 @@ def main() -> None:
                     syntax_check=False,
                     engine_timeout_ms=120_000,
                 )
-                summary[f"four_users_{policy}"] = four_users(settings, policy, args.users_lines)
+                summary[f"four_users_{policy}"] = four_users(settings, policy, args.users_lines, args.users)
                 print(f"four users, {policy}: {summary[f'four_users_{policy}']}", file=sys.stderr, flush=True)
     print(json.dumps(summary, indent=2))
     if args.json:

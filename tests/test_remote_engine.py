@@ -194,6 +194,9 @@ def test_pieces_stream_one_by_one_and_a_cancel_closes_the_connection(server: Lla
         assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: True)) == []
         assert time.perf_counter() - started < 2
         assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: False)) == [" return", " x"]
+        # The token healing request is cancelled the same way.
+        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: True, constraint=" ret")) == []
+        assert engine.last_stats.stop_reason == "cancelled"
     finally:
         engine.close()
 
