@@ -8,6 +8,7 @@ import http.server
 import shutil
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -325,3 +326,22 @@ def test_https_with_a_trusted_certificate_and_a_clear_message_without(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@needs_llama
+@needs_server
+def test_doctor_says_where_completions_are_computed(server: LlamaServer, codellama_gguf: Path) -> None:
+    from tests.lsp_support import server_env
+
+    def doctor(**env: str) -> str:
+        command = [sys.executable, "-m", "codellama_ls", "doctor"]
+        done = subprocess.run(command, env=server_env(**env), capture_output=True, text=True, timeout=120)
+        return done.stdout
+
+    assert "completions computed: in this process" in doctor(CODELLAMA_LS_MODEL=str(codellama_gguf))
+    remote_env = {"CODELLAMA_LS_ENGINE": "llama-server", "CODELLAMA_LS_MODEL": str(codellama_gguf)}
+    report = doctor(CODELLAMA_LS_ENGINE_URL=server.url, **remote_env)
+    assert f"completions computed: llama-server at {server.url}" in report
+    assert "server answers: model" in report and "2 slots" in report
+    report = doctor(CODELLAMA_LS_ENGINE_URL=f"http://127.0.0.1:{free_port()}", **remote_env)
+    assert "problem: the llama-server at http://127.0.0.1:" in report and "cannot be reached" in report
