@@ -115,6 +115,17 @@ def test_garbage_and_silence_give_clear_messages(odd_server: http.server.Threadi
         load_remote_engine(settings, _quiet)
 
 
+def test_a_cancel_closes_the_connection_before_the_server_answers(
+    odd_server: http.server.ThreadingHTTPServer,
+) -> None:
+    """llama-server sends no headers until it has evaluated the prompt: a keystroke must not wait for that."""
+    _Odd.mode = "silent"  # answers after 1.5 s
+    endpoint = Endpoint.parse(f"http://127.0.0.1:{odd_server.server_address[1]}", "llama-server", None, "", 5.0)
+    began = time.perf_counter()
+    assert list(endpoint.events("/completion", {}, lambda: time.perf_counter() - began > 0.1)) == []
+    assert time.perf_counter() - began < 1.0
+
+
 def test_an_unset_key_variable_and_an_empty_url_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
     settings = dataclasses.replace(SETTINGS, engine="openai", engine_url="http://127.0.0.1:9")

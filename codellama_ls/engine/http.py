@@ -29,6 +29,10 @@ class Unreachable(EngineError):
     """The server did not answer at all (refused, no route, timed out): it may come back."""
 
 
+class _Abandoned(Exception):
+    """The request was cancelled while it was being sent or answered."""
+
+
 def _never() -> bool:
     return False
 
@@ -73,26 +77,24 @@ class Endpoint:
         return kind(f"the {self.what} at {self.url} {problem}")
 
     def _open(
-        self, method: str, path: str, body: Any, stream: bool
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        stream: bool,
+        conn: http.client.HTTPConnection | None = None,
+        cancelled: Cancelled = _never,
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        conn = self._connection()
+        conn = conn or self._connection()
         payload = None if body is None else json.dumps(body).encode("utf-8")
         try:
             conn.request(method, self._path(path), body=payload, headers=self._headers(stream))
             response = conn.getresponse()
-        except TimeoutError:
+        except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise self._fail(f"did not answer within {self.timeout_s:g} s", Unreachable) from None
-        except ssl.SSLError as exc:
-            conn.close()
-            raise self._fail(f"failed the TLS handshake ({exc.reason or exc})") from None
-        except OSError as exc:
-            conn.close()
-            reason = exc.strerror or type(exc).__name__
-            raise self._fail(f"cannot be reached ({reason}); completions resume when it answers", Unreachable) from None
-        except http.client.HTTPException as exc:
-            conn.close()
-            raise self._fail(f"broke the HTTP protocol ({type(exc).__name__})") from None
+            if cancelled():
+                raise _Abandoned from None  # the watcher closed the connection: nobody waits for an answer
+            raise self._failure(exc) from None
         if response.status != 200:
             detail = self._error_detail(response)
             conn.close()
@@ -101,6 +103,16 @@ class Endpoint:
                 raise self._fail(f"refused the API key (HTTP {response.status}); check {source}")
             raise self._fail(f"answered HTTP {response.status} to {path}{detail}")
         return conn, response
+
+    def _failure(self, exc: OSError | http.client.HTTPException) -> EngineError:
+        if isinstance(exc, TimeoutError):
+            return self._fail(f"did not answer within {self.timeout_s:g} s", Unreachable)
+        if isinstance(exc, ssl.SSLError):
+            return self._fail(f"failed the TLS handshake ({exc.reason or exc})")
+        if isinstance(exc, OSError):
+            reason = exc.strerror or type(exc).__name__
+            return self._fail(f"cannot be reached ({reason}); completions resume when it answers", Unreachable)
+        return self._fail(f"broke the HTTP protocol ({type(exc).__name__})")
 
     @staticmethod
     def _error_detail(response: http.client.HTTPResponse) -> str:
@@ -133,11 +145,16 @@ class Endpoint:
         """The JSON objects of a server-sent event stream, until it ends, `cancelled()` turns true,
         or the caller closes the iterator; either way the connection is closed, which is how
         llama-server, vLLM and SGLang learn that nobody wants the rest."""
-        conn, response = self._open("POST", path, body, stream=True)
+        conn = self._connection()
         done = threading.Event()
+        # Watching from the start: llama-server sends no headers until it has evaluated the prompt.
         watcher = threading.Thread(target=_watch, args=(conn, cancelled, done), daemon=True)
         watcher.start()
         try:
+            try:
+                conn, response = self._open("POST", path, body, True, conn, cancelled)
+            except _Abandoned:
+                return
             for event in self._read_events(response, path):
                 if cancelled():
                     return
@@ -178,9 +195,10 @@ def _watch(conn: http.client.HTTPConnection, cancelled: Cancelled, done: threadi
     while not done.wait(_CANCEL_POLL_S):
         if cancelled():
             sock = conn.sock
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            if sock is None:
+                continue  # still connecting: close it once connected
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             return
