@@ -156,7 +156,7 @@ class LlamaVocab:
             # verbose=False would dup2() stdout away while loading, which swallows LSP messages on stdio.
             self._model = lc._internals.LlamaModel(path_model=str(path), params=params, verbose=True)
         except Exception as exc:
-            raise EngineError(f"llama.cpp could not read the vocabulary of {path}: {exc}") from exc
+            raise EngineError(f"llama.cpp could not read the vocabulary of {path}: {exc}", str(path)) from exc
         self._lc = lc
         self.info = _vocab_info(lc, self._model, path, 0, 0)
 
