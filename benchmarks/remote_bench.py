@@ -39,11 +39,13 @@ from lsprotocol import types  # noqa: E402
 
 from benchmarks.shaped_model import cached  # noqa: E402
 from benchmarks.typing_bench import make_source, percentile  # noqa: E402
-from codellama_ls.completion import complete, snapshot_of  # noqa: E402
+from codellama_ls.completion import complete  # noqa: E402
 from codellama_ls.config import Settings  # noqa: E402
 from codellama_ls.document import Document  # noqa: E402
-from codellama_ls.engine.remote import RemoteEngine, load_remote_engine  # noqa: E402
+from codellama_ls.engine.remote import RemoteEngine  # noqa: E402
+from codellama_ls.models import load_llama_engine  # noqa: E402
 from codellama_ls.positions import PositionEncoding  # noqa: E402
+from codellama_ls.snapshot import snapshot_of  # noqa: E402
 from tests.llama_server import LlamaServer, missing_reason  # noqa: E402
 from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
 
@@ -115,6 +117,12 @@ async def typing(env: dict[str, str], options: dict[str, Any], source: tuple[str
         await client.shutdown_session()
 
 
+def _load(settings: Settings, progress: Any) -> RemoteEngine:
+    engine = load_llama_engine(settings, progress)
+    assert isinstance(engine, RemoteEngine)
+    return engine
+
+
 class _Hashed(RemoteEngine):
     """A stable hash of user and document over the server's slots."""
 
@@ -160,7 +168,7 @@ def _user(
 def four_users(settings: Settings, policy: str, lines: int, users: int = 4) -> dict[str, Any]:
     engines: list[RemoteEngine] = []
     for user in range(users):
-        engine = load_remote_engine(settings, lambda *_: None)
+        engine = _load(settings, lambda *_: None)
         engine.__class__ = POLICIES[policy]
         if isinstance(engine, _Hashed):
             engine.user = f"dev{user}@laptop{user}"  # four people, four machines

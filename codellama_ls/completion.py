@@ -149,7 +149,8 @@ def _counter(vocab: Vocab) -> Callable[[str], int]:
 def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Plan:
     text, offset = snapshot.text, snapshot.offset
     line_before, line_after = _line_around(text, offset)
-    mode = choose_mode(settings.fim_format, vocab, line_before, settings.token_healing)
+    healing = settings.token_healing and vocab.healing
+    mode = choose_mode(settings.fim_format, vocab, line_before, healing)
     unit = completion_unit(line_before, line_after)
     following = _following_lines(text, offset)
     skip = _skip_reason(snapshot, line_after)
@@ -181,7 +182,7 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
         window = cut_window(text, offset, budget - 2 * (len(tokens) - limit), count, share, snapshot.scopes)
         tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
     constraint = ""
-    if settings.token_healing:
+    if healing:
         tokens, constraint = heal(vocab, tokens, window.prefix, mode)
     return Plan(tokens, mode, window, unit, line_before, line_after, following, constraint=constraint)
 

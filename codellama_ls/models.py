@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ import platformdirs
 from codellama_ls.config import APP_NAME, Settings
 from codellama_ls.engine.base import Engine, EngineError, Progress, vocab_of
 from codellama_ls.prompt import prepare_healing
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,16 @@ def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
     if settings.engine != "local":
         from codellama_ls.engine.remote import load_remote_engine
 
-        return load_remote_engine(settings, progress)
+        try:
+            # Only the vocabulary is read, to build the prompts here: never downloaded for that.
+            vocab_file: Path | None = resolve_model(settings, download=False)
+        except EngineError as exc:
+            log.info("model file not here (%s): the server's tokenizer builds the prompts", exc)
+            vocab_file = None
+        remote = load_remote_engine(settings, progress, vocab_file)
+        if settings.token_healing and remote.info.healing:
+            prepare_healing(vocab_of(remote))
+        return remote
     from codellama_ls.engine.llama import LlamaEngine
 
     path = resolve_model(settings, progress)

@@ -47,6 +47,9 @@ class Vocab:
     """A token's output text, for token healing; None disables healing."""
     n_vocab: int = 0
     """Token ids are 0..n_vocab-1; lets healing look up the longer pieces a token could grow into."""
+    healing: bool = True
+    """The engine can constrain the first tokens (token healing); a remote engine without the whole
+    vocabulary cannot, and `auto` then uses PSM where the prefix's last token could merge."""
 
 
 # A character that no piece merges across, so tokens after it are exactly the

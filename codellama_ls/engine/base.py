@@ -124,6 +124,7 @@ def vocab_of(engine: Engine) -> Vocab:
         bos=info.bos,
         fim=info.fim,
         adds_space_prefix=info.adds_space_prefix,
-        piece=engine.piece if info.healing else None,
+        piece=engine.piece,
         n_vocab=info.n_vocab,
+        healing=info.healing,
     )

@@ -14,19 +14,20 @@ import logging
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from codellama_ls.config import Settings
 from codellama_ls.engine.base import Cancelled, EngineError, GenerationStats, ModelInfo, Progress, Sampling
 from codellama_ls.engine.http import Endpoint, Unreachable
-from codellama_ls.models import resolve_model
 from codellama_ls.prompt import FimTokens
 
 log = logging.getLogger(__name__)
 
 # Large enough that any allowed token outranks every other one, so greedy picks the best allowed token
 # as the local engine does. The OpenAI API caps biases at 100, which real models' logits stay within.
-_HEAL_BIAS = {"llama-server": 1e4, "openai": 100.0}
+_HEAL_BIAS = {"llama-server": 1000.0, "openai": 90.0}
+_TIE_STEP, _TIE_RANKS = 1e-3, 64
 # More allowed tokens than this would make a large request body for every keystroke inside a word.
 _HEAL_MAX_ALLOWED = 4096
 _CODELLAMA_FIM = ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
@@ -132,6 +133,9 @@ class RemoteEngine:
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
         self._allowed: dict[bytes, list[int]] = {}
+        self.server_prompt_tokens = 0
+        self._counted: GenerationStats | None = None
+        """llama-server's `tokens_evaluated` of the last request: the prompt as it received it."""
 
     def _learn(self, facts: tuple[int, int, str] | None) -> None:
         self._facts = facts
@@ -237,18 +241,25 @@ class RemoteEngine:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
         context, budget = list(prompt), sampling.max_tokens
         if constraint:
-            first = self._constrained_first_token(prompt, constraint, sampling, key, stats, cancelled)
-            if cancelled():
-                stats.stop_reason = "cancelled"
-                return
-            if first is None:
-                stats.stop_reason = "no token fits"
-                return
-            stats.generated_tokens = 1
-            stats.first_token_ms = (time.perf_counter() - started) * 1000
-            yield self.piece(first)
-            context.append(first)
-            budget -= 1
+            # Token healing: the first tokens must spell out the backed-off text again (the last may
+            # extend it), one constrained token per request, each from the server's prompt cache.
+            pending = constraint.encode("utf-8")
+            while pending:
+                token = self._constrained_token(context, pending, sampling, key, stats, cancelled)
+                if cancelled():
+                    stats.stop_reason = "cancelled"
+                    return
+                if token is None:
+                    stats.stop_reason = "no token fits"
+                    return
+                spelled = self._vocab.piece_bytes(token)
+                stats.generated_tokens += 1
+                if stats.generated_tokens == 1:
+                    stats.first_token_ms = (time.perf_counter() - started) * 1000
+                yield spelled.decode("utf-8", "replace")
+                context.append(token)
+                budget -= 1
+                pending = pending[len(spelled) :]
             if budget <= 0:
                 stats.stop_reason = "max_tokens"
                 return
@@ -291,7 +302,7 @@ class RemoteEngine:
             stop = bool(event.get("stop"))
             seen = event.get("tokens_evaluated")
             if isinstance(seen, int):
-                stats.extra["server_prompt_tokens"] = seen  # the server's own count of the prompt it was given
+                self.server_prompt_tokens = seen  # the server's own count of the prompt it was given
             if stop:
                 kind = str(event.get("stop_type") or "end")
                 stats.stop_reason = {"eos": "eot", "limit": "max_tokens"}.get(kind, kind)
@@ -311,13 +322,17 @@ class RemoteEngine:
             stats.stop_reason = "eot" if reason == "stop" else "max_tokens" if reason == "length" else str(reason)
         return str(choice.get("text") or ""), [], False
 
-    @staticmethod
-    def _count(stats: GenerationStats, cached: Any, evaluated: Any, prompt_ms: Any) -> None:
+    def _count(self, stats: GenerationStats, cached: Any, evaluated: Any, prompt_ms: Any) -> None:
+        """The prompt's counts come from the first request of a generation; the ones after it (token
+        healing's) only add the healed tokens, as the local engine counts them."""
+        if self._counted is stats:
+            return
+        self._counted = stats
         if isinstance(cached, int):
-            stats.reused_tokens = max(stats.reused_tokens, cached)
+            stats.reused_tokens = cached
         if isinstance(evaluated, int):
-            stats.evaluated_tokens += evaluated
-        if isinstance(prompt_ms, (int, float)) and not stats.prompt_ms:
+            stats.evaluated_tokens = evaluated
+        if isinstance(prompt_ms, (int, float)):
             stats.prompt_ms = float(prompt_ms)
 
     # -- token healing ------------------------------------------------------------
@@ -327,36 +342,42 @@ class RemoteEngine:
             self._all_pieces = [self._vocab.piece_bytes(t) for t in range(self._info.n_vocab)]
         return self._all_pieces
 
-    def _constrained_first_token(
+    def _constrained_token(
         self,
         prompt: list[int],
-        constraint: str,
+        pending: bytes,
         sampling: Sampling,
         key: str,
         stats: GenerationStats,
         cancelled: Cancelled,
     ) -> int | None:
-        """One token with every token that spells out `constraint` biased far above the rest:
-        the server samples among them as the local engine does over its masked logits."""
-        wanted = constraint.encode("utf-8")
-        allowed = self._allowed.get(wanted)
+        """One token among those whose text starts with all of `pending` or is a shorter part of it,
+        each biased far above the rest: the server samples among them as the local engine does over
+        its masked logits."""
+        allowed = self._allowed.get(pending)
         if allowed is None:
-            allowed = [t for t, p in enumerate(self._pieces()) if p.startswith(wanted)]
+            # In the local engine's order, which decides between tokens of exactly equal logits.
+            pieces = self._pieces()
+            allowed = [t for t, p in enumerate(pieces) if p.startswith(pending)]
+            allowed += [t for cut in range(1, len(pending)) for t, p in enumerate(pieces) if p == pending[:cut]]
             if len(self._allowed) > 256:
                 self._allowed.clear()
-            self._allowed[wanted] = allowed
+            self._allowed[pending] = allowed
         if not allowed:
             return None
         if len(allowed) > _HEAL_MAX_ALLOWED:
-            # Too many to list (a one-letter word): keep the token the user's text ends with, as unhealed.
-            return next((t for t in allowed if self._pieces()[t] == wanted), None)
+            # Too many to list: the token spelling the longest start of `pending`, as unhealed.
+            fits = [t for t in allowed if pending.startswith(self._pieces()[t])]
+            return max(fits, key=lambda t: len(self._pieces()[t]), default=None)
         # Streamed like any generation, so a keystroke cancels it while the server evaluates the prompt.
         body = self._body(prompt, sampling, 1, key, stream=True)
-        bias = _HEAL_BIAS[self.kind]
+        # A server's top-k leaves exactly equal logits in no particular order; the local engine takes the
+        # first allowed token. A step far below any real difference between logits keeps that order.
+        bias = [_HEAL_BIAS[self.kind] + _TIE_STEP * max(0, _TIE_RANKS - rank) for rank in range(len(allowed))]
         if self.kind == "llama-server":
-            body["logit_bias"] = [[t, bias] for t in allowed]
+            body["logit_bias"] = [[t, b] for t, b in zip(allowed, bias, strict=True)]
         else:
-            body["logit_bias"] = {str(t): bias for t in allowed}
+            body["logit_bias"] = {str(t): b for t, b in zip(allowed, bias, strict=True)}
         text, tokens = "", list[int]()
         events = self._endpoint.events(self._path, body, cancelled)
         try:
@@ -376,15 +397,6 @@ class RemoteEngine:
 
     def close(self) -> None:
         self._vocab.close()
-
-
-def _local_model(settings: Settings) -> Any:
-    """The model file for the vocabulary, when it is on this machine (never downloaded for it)."""
-    try:
-        return resolve_model(settings, download=False)
-    except EngineError as exc:
-        log.info("model file not here (%s): using the server's tokenizer", exc)
-        return None
 
 
 def _api_key(settings: Settings) -> str | None:
@@ -443,11 +455,13 @@ def check_remote(settings: Settings) -> str:
     return f"answers: model {model or '(unnamed)'}, n_ctx {n_ctx}" + (f", {slots} slots" if slots else "")
 
 
-def load_remote_engine(settings: Settings, progress: Progress) -> RemoteEngine:
+def load_remote_engine(settings: Settings, progress: Progress, model_file: Path | None = None) -> RemoteEngine:
+    """The remote engine `settings` name; `model_file`, the model's GGUF when it is on this machine,
+    gives the vocabulary (else llama-server's tokenizer does, without token healing)."""
     kind = settings.engine
     endpoint = _endpoint(settings)
     progress(f"Connecting to the {endpoint.what} at {endpoint.url}", 0, None)
-    path = _local_model(settings)
+    path = model_file
     facts: tuple[int, int, str] | None
     try:
         facts = _server_facts(settings, endpoint)
