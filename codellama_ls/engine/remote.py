@@ -3,9 +3,8 @@
 Prompts stay what `prompt.py` builds, token for token: the token-id list is the request's `prompt`,
 never a text template. The vocabulary comes from the local GGUF when the file is here (a vocab-only
 load, see `LlamaVocab`), else from llama-server's `/tokenize` and `/detokenize`. Token healing needs
-the whole vocabulary (which tokens start with what was typed), so without the local file it is off
-and `auto` falls back to PSM inside a word; with it, the first token is constrained by `logit_bias`.
-"""
+the whole vocabulary (which tokens spell what was typed), so without the local file it is off and
+`auto` uses PSM where it can tell a merge; with it, each healed token is constrained by `logit_bias`."""
 
 from __future__ import annotations
 
