@@ -165,6 +165,11 @@ class LlamaVocab:
             return []
         return list(self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
+    def tokenize_special(self, text: str) -> list[int]:
+        if not text:
+            return []
+        return list(self._model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def piece_bytes(self, token: int) -> bytes:
         return _piece_of(self._lc, self._model.vocab, token, special=False)
 
@@ -248,7 +253,6 @@ class LlamaEngine:
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
         return _vocab_info(self._llama_cpp, self._llm._model, path, self._llm.n_ctx(), gpu_layers)
-
 
     @property
     def info(self) -> ModelInfo:

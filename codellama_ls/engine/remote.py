@@ -37,6 +37,8 @@ class Vocabulary(Protocol):
 
     def tokenize(self, text: str) -> list[int]: ...
 
+    def tokenize_special(self, text: str) -> list[int]: ...
+
     def piece_bytes(self, token: int) -> bytes: ...
 
     def token_text(self, token: int) -> str: ...
@@ -93,6 +95,9 @@ class ServerVocab:
 
     def tokenize(self, text: str) -> list[int]:
         return self._tokenize(text, special=False) if text else []
+
+    def tokenize_special(self, text: str) -> list[int]:
+        return self._tokenize(text, special=True) if text else []
 
     def piece_bytes(self, token: int) -> bytes:
         if token in self._control:
@@ -158,6 +163,9 @@ class RemoteEngine:
 
     def tokenize(self, text: str) -> list[int]:
         return self._vocab.tokenize(text)
+
+    def tokenize_special(self, text: str) -> list[int]:
+        return self._vocab.tokenize_special(text)
 
     def token_text(self, token: int) -> str:
         return self._vocab.token_text(token)
