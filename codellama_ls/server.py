@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Generator
-from typing import Any
+from typing import Any, BinaryIO
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from codellama_ls import __version__
@@ -17,6 +17,7 @@ from codellama_ls.code_actions import COMMANDS, KINDS, PROMPT_COMMAND, CodeActio
 from codellama_ls.completion_item import ItemCaps, completion_item
 from codellama_ls.engine.worker import EngineFactory
 from codellama_ls.models import load_llama_engine
+from codellama_ls.protocol import LspProtocol, serve_stdio, serve_tcp
 from codellama_ls.requests import Suggestion
 from codellama_ls.session import Session
 
@@ -26,13 +27,8 @@ STATUS_REQUEST = "codellama/status"
 STATS_REQUEST = "codellama/stats"
 
 
-class _Protocol(LanguageServerProtocol):
-    def structure_message(self, data: dict[str, Any]) -> Any:
-        # JSON-RPC lets a request omit `params` (vscode-jsonrpc does for `codellama/status`);
-        # pygls would drop such a request unanswered.
-        if "method" in data and "params" not in data:
-            data = {**data, "params": None}
-        return super().structure_message(data)
+class _Protocol(LspProtocol):
+    """Our commands' wiring; everything about messages is in `protocol.LspProtocol`."""
 
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Generator[Any, Any, Any]:
@@ -64,6 +60,13 @@ class CodeLlamaServer(LanguageServer):
         self.item_caps = ItemCaps()
         self.actions = CodeActions(self, self.session, factory)
         self.resolve_commands = False
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve on stdio with our frame reader (pygls's goes deaf after one bad header)."""
+        serve_stdio(self, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer)
+
+    def start_tcp(self, host: str, port: int) -> None:
+        serve_tcp(self, host, port)
 
 
 def _range(suggestion: Suggestion) -> types.Range:

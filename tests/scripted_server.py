@@ -4,7 +4,9 @@ need exact control over the model's output (positions, cancellation).
 The completion echoes the text around the cursor, so a test sees exactly which
 prefix and suffix the server cut: `<prefix tail|suffix head>`.
 Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text), SCRIPTED_LOG_LEVEL
-(log to stderr at this level, as `codellama-ls serve` does).
+(log to stderr at this level, as `codellama-ls serve` does), SCRIPTED_ECHO=hex (the whole prefix and
+suffix, UTF-8 in hex, as `prefix:suffix` in one piece: how end-to-end tests read the server's copy
+of a document without a test-only request).
 SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
 metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
 prompt picks the answer), else echoed back whole, special tokens by name.
@@ -32,12 +34,18 @@ def chat_answer(prompt: ScriptedPrompt) -> str:
     return prompt.chat
 
 
+def hex_of(text: str) -> str:
+    return text.encode("utf-8", "surrogatepass").hex()
+
+
 def echo(prompt: ScriptedPrompt) -> str:
     if prompt.mode == "chat":
         return chat_answer(prompt)
     fixed = os.environ.get("SCRIPTED_OUTPUT")
     if fixed is not None:
         return fixed
+    if os.environ.get("SCRIPTED_ECHO") == "hex":
+        return f"{hex_of(prompt.prefix)}:{hex_of(prompt.suffix)}"
     return f"<{prompt.prefix[-6:]}|{prompt.suffix[:6]}>".replace("\n", "⏎").replace("\r", "␍")
 
 
@@ -47,6 +55,7 @@ def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
     return ScriptedEngine(
         echo,
         token_delay_s=float(os.environ.get("SCRIPTED_DELAY", "0")),
+        chunk=1_000_000 if os.environ.get("SCRIPTED_ECHO") == "hex" else 1,  # one piece, whatever max_tokens
         chat_template=CODELLAMA_INSTRUCT_TEMPLATE if instruct else None,
         name="CodeLlama 7B Instruct Test" if instruct else "scripted",
     )
