@@ -40,7 +40,7 @@ class RawServer:
         self._buffer = b""
 
     @classmethod
-    async def start(cls, command: list[str], env: dict[str, str]) -> RawServer:
+    async def start(cls, command: list[str], env: dict[str, str], cwd: Path | None = None) -> RawServer:
         log = Path(tempfile.mkstemp(prefix="codellama-ls-", suffix=".log")[1])
         with log.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
@@ -49,6 +49,7 @@ class RawServer:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
                 env=env,
+                cwd=cwd,
                 limit=1 << 24,
             )
         return cls(process, log)

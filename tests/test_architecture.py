@@ -86,8 +86,9 @@ def test_only_the_llama_engine_imports_llama_cpp() -> None:
     assert importers("llama_cpp") == {"engine.llama"}
 
 
-def test_only_server_imports_pygls_at_run_time() -> None:
-    assert importers("pygls", typing_only=False) == {"server"}
+def test_only_server_and_protocol_import_pygls_at_run_time() -> None:
+    # protocol: the JSON-RPC layer on pygls's dispatch; framing reads the stream without it.
+    assert importers("pygls", typing_only=False) == {"server", "protocol"}
     # Annotations only: the session and the progress senders hold the server object.
     assert importers("pygls", typing_only=True) == {"session", "progress"}
 
@@ -116,6 +117,11 @@ def test_pure_modules_do_no_io_and_import_only_pure_modules(module: str) -> None
         assert name.split(".")[0] not in IMPURE, f"{module} imports {name}"
         if name.startswith("codellama_ls."):
             assert _ours(name) in PURE, f"{module} imports {name}"
+
+
+def test_framing_needs_neither_pygls_nor_a_model() -> None:
+    for imp in MODULES["codellama_ls.framing"]:
+        assert imp.module.split(".")[0] not in ("pygls", "llama_cpp", "lsprotocol"), imp.module
 
 
 @pytest.mark.parametrize("module", ["completion", "syntax_check", "snapshot", "syntax", "action_run"])
