@@ -9,10 +9,11 @@ Run (from the repository root, after the README's test install):
 It starts the real server over stdio (`python -m codellama_ls`) with a tiny generated Code Llama
 GGUF, opens a 300-line Python file and sends didChange notifications that type a character and
 delete it again (the document keeps its size), with an invoked inlineCompletion (every 10th a
-textDocument/completion) after every 10th change, each answered before the next. RSS is read from
-/proc after a warm-up (a tenth of the run, enough to fill the server's bounded histories) and at
-every tenth of the run; the growth is printed beside the model file's size. `--compare` runs the
-same soak against another checkout in the same run.
+textDocument/completion) after every 10th change, each answered before the next; then the same
+changes without requests, which separates what the protocol and the documents keep from what a
+completion (llama.cpp) leaves. RSS is read from /proc after a warm-up (a tenth of the run, enough
+to fill the server's bounded histories) and at every tenth of the run; the growth is printed
+beside the model file's size. `--compare` runs the same soak against another checkout in the same run.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ class Soak:
                 batch.clear()
                 reply = await self.server.response(timeout=60)
                 assert "result" in reply, reply
+            elif len(batch) >= 100:
+                await self.server.send(b"".join(batch))
+                batch.clear()
         if batch:
             await self.server.send(b"".join(batch))
         await self.server.call("sync", "codellama/status")
@@ -120,6 +124,7 @@ async def soak(pythonpath: Path, model: Path, changes: int, requests: int, label
             await runner.run(changes // 10, requests // 10)
             samples.append(rss_kib(server.process.pid))
         elapsed = time.perf_counter() - started
+        label = f"{label}, {changes:,} changes + {requests:,} requests"
         print(f"{label}: RSS every tenth of the run (MiB): {' '.join(f'{s / 1024:.1f}' for s in samples)}")
         return {"label": label, "before": before, "after": samples[-1], "seconds": elapsed}
     finally:
@@ -141,9 +146,12 @@ def main() -> None:
             model = write_codellama_gguf(Path(folder) / "tiny.gguf")
         size_mib = model.stat().st_size / 2**20
         runs = [(ROOT, "this tree")] + ([(args.compare.resolve(), str(args.compare))] if args.compare else [])
-        results = [asyncio.run(soak(root, model, args.changes, args.requests, label)) for root, label in runs]
-    print(f"\n{args.changes:,} didChange and {args.requests:,} requests after a warm-up of a tenth of that;")
-    print(f"model file {size_mib:.1f} MiB\n")
+        results = [
+            asyncio.run(soak(root, model, args.changes, requests, label))
+            for root, label in runs
+            for requests in (args.requests, 0)
+        ]
+    print(f"\nafter a warm-up of a tenth of each run; model file {size_mib:.1f} MiB\n")
     print("| server | RSS after warm-up | RSS at the end | growth | growth / model size | time |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for r in results:

@@ -250,7 +250,8 @@ def decode_body(body: bytes) -> tuple[Any, bytes]:
     except UnicodeDecodeError as exc:
         return ParseFailure(body, f"the body is not UTF-8 ({exc.reason} at byte {exc.start})"), b""
     try:
-        value, end = _DECODER.raw_decode(text, len(text) - len(text.lstrip()))
+        start = len(text) - len(text.lstrip(" \t\r\n")) if text[:1].isspace() else 0
+        value, end = _DECODER.raw_decode(text, start)
     except RecursionError:
         return ParseFailure(body, "JSON nested too deeply"), b""
     except ValueError as exc:  # JSONDecodeError, or an int literal the parser refuses
