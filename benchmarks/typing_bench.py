@@ -297,26 +297,48 @@ def baseline_llama(
     return out
 
 
-def baseline_llama_server(
-    model: Path, sources: dict[str, tuple[str, int]], options: dict[str, Any], every: int
-) -> list[dict[str, float]] | str:
-    binary = shutil.which("llama-server")
-    if binary is None:
-        return "not measured: no llama-server binary on PATH"
-    port = 18181
+def find_llama_server() -> str | None:
+    """llama-server on PATH, else the one scripts/build-llama-server caches for this llama-cpp-python."""
+    found = shutil.which("llama-server")
+    if found is not None:
+        return found
+    try:
+        import importlib.metadata
+
+        version = importlib.metadata.version("llama_cpp_python")
+    except Exception:
+        return None
+    cached = Path.home() / ".cache" / "codellama-ls" / "llama-server" / version / "llama-server"
+    return str(cached) if cached.is_file() else None
+
+
+def start_llama_server(binary: str, model: Path, n_ctx: int, port: int) -> subprocess.Popen[bytes]:
+    """llama-server as llama.vim's README runs it: the prompt cache reused in chunks (`--cache-reuse`)."""
     server = subprocess.Popen(
         # llama.vim's default window (256 lines before, 64 after) needs more context than ours.
-        [binary, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-c", str(2 * options["nCtx"])],
+        [binary, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-c", str(2 * n_ctx)]
+        + ["--cache-reuse", "256"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+            break
+        except Exception:
+            time.sleep(0.5)
+    return server
+
+
+def baseline_llama_server(
+    model: Path, sources: dict[str, tuple[str, int]], options: dict[str, Any], every: int
+) -> list[dict[str, float]] | str:
+    binary = find_llama_server()
+    if binary is None:
+        return "not measured: no llama-server binary on PATH"
+    port = 18181
+    server = start_llama_server(binary, model, options["nCtx"], port)
     try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except Exception:
-                time.sleep(0.5)
         out = []
         for text, target in sources.values():
             line_end = text.index("\n", target)

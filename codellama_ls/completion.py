@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from codellama_ls.config import Settings
 from codellama_ls.context import Window, cut_window
-from codellama_ls.crossfile import select
+from codellama_ls.crossfile import Chunk, render, select_chunks, still_open
 from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
 from codellama_ls.postprocess import (
     STOP_LATENCY,
@@ -29,8 +29,8 @@ from codellama_ls.postprocess import (
     indentation,
     should_trigger,
 )
-from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, heal
-from codellama_ls.snapshot import Snapshot
+from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
+from codellama_ls.snapshot import Snapshot, Sticky, text_after
 from codellama_ls.syntax_check import ErrorCheck
 
 # BOS and the three FIM tokens, with room to spare.
@@ -57,6 +57,18 @@ class Plan:
     """Why no completion is attempted (automatic trigger in a comment, ...); empty to go ahead."""
     constraint: str = ""
     """Token healing: text the user typed that the first generated token must re-spell (then dropped)."""
+    sticky: Sticky | None = None
+    """For the next request of this document."""
+    body_rest: str = ""
+    """LINE prompts: the window's text from the head's start on (see `body_tokens`)."""
+
+    def body_tokens(self, vocab: Vocab) -> list[int]:
+        """The prompt up to <SUF> followed by the rest of the window: the lines every request on
+        a line of this window starts with, for the engine to keep (engine thread: it tokenizes)."""
+        if self.mode is not PromptMode.LINE or vocab.fim is None or vocab.fim.suffix not in self.tokens:
+            return []
+        lines = self.tokens[: self.tokens.index(vocab.fim.suffix)]
+        return lines + (encode_infilling(vocab, self.body_rest) if lines[-1] != vocab.fim.prefix else [])
 
 
 @dataclass(frozen=True)
@@ -159,32 +171,101 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
 
     count = _counter(vocab)
     budget = max(n_ctx - settings.max_tokens - _PROMPT_OVERHEAD, 16)
-    cross = ""
-    if settings.cross_file and snapshot.others:
-        # The lines above the cursor line pick the chunks: unlike the line being typed, they stay
-        # the same keystroke after keystroke, and so do the chunks and the KV cache behind them.
-        comment = snapshot.language.line_comment if snapshot.language else None
-        cross = select(
-            snapshot.others,
-            _lines_above(text, offset),
-            int(budget * settings.cross_file_share),
-            count,
-            comment,
-            settings.max_cross_file_chunks,
-        )
-        budget -= count(cross) if cross else 0
     share = settings.suffix_share if mode is not PromptMode.PREFIX_ONLY else 0.0
-    window = cut_window(text, offset, budget, count, share, snapshot.scopes, snapshot.header, snapshot.sticky_start)
-    tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
-    limit = budget + _PROMPT_OVERHEAD + (count(cross) if cross else 0)
-    if len(tokens) > limit:
+    sticky = snapshot.sticky
+    comment = snapshot.language.line_comment if snapshot.language else None
+    chunks: tuple[Chunk, ...] = ()
+    window: Window | None = None
+    if settings.cross_file and snapshot.others and sticky is not None and sticky.cross:
+        # The previous chunks stay while the window does: a move within it keeps the prompt's start.
+        if still_open(sticky.cross, snapshot.others):
+            window = _cut(snapshot, budget, count, share, render(sticky.cross, comment), mode)
+            if window.start == sticky.start:
+                chunks = sticky.cross
+            else:
+                window = None
+    if window is None:
+        chunks = _choose_chunks(snapshot, settings, budget, count)
+        window = _cut(snapshot, budget, count, share, render(chunks, comment) if chunks else "", mode)
+    cross = render(chunks, comment) if chunks else ""
+    room = budget - (count(cross) if cross else 0)
+    head = _head_start(text, offset, window, sticky, budget) if mode is PromptMode.LINE else None
+    tokens = _build(vocab, cross, window, mode, head)
+    if len(tokens) > budget + _PROMPT_OVERHEAD:
         # Per-line counts can undercount merges across lines: trim the far prefix by the excess.
-        window = cut_window(text, offset, budget - 2 * (len(tokens) - limit), count, share, snapshot.scopes)
-        tokens = build_prompt(vocab, cross + window.prefix, window.suffix, mode)
+        room -= 2 * (len(tokens) - budget - _PROMPT_OVERHEAD)
+        window = cut_window(text, offset, room, count, share, () if mode is PromptMode.LINE else snapshot.scopes)
+        head = _head_start(text, offset, window, None, budget) if mode is PromptMode.LINE else None
+        tokens = _build(vocab, cross, window, mode, head)
     constraint = ""
     if healing:
         tokens, constraint = heal(vocab, tokens, window.prefix, mode)
-    return Plan(tokens, mode, window, unit, line_before, line_after, following, constraint=constraint)
+    body_rest = text[head : window.end] if head is not None else ""
+    return Plan(
+        tokens,
+        mode,
+        window,
+        unit,
+        line_before,
+        line_after,
+        following,
+        constraint=constraint,
+        sticky=Sticky(window.start, head, chunks, text_after(text, offset)),
+        body_rest=body_rest,
+    )
+
+
+def _build(vocab: Vocab, cross: str, window: Window, mode: PromptMode, head: int | None) -> list[int]:
+    cut = None if head is None else len(cross) + len(window.header) + head - window.start
+    return build_prompt(vocab, cross + window.prefix, window.suffix, mode, cut)
+
+
+def _choose_chunks(
+    snapshot: Snapshot, settings: Settings, budget: int, count: Callable[[str], int]
+) -> tuple[Chunk, ...]:
+    if not settings.cross_file or not snapshot.others:
+        return ()
+    # The lines above the cursor line pick the chunks: unlike the line being typed, they stay
+    # the same keystroke after keystroke, and so do the chunks and the KV cache behind them.
+    return select_chunks(
+        snapshot.others,
+        _lines_above(snapshot.text, snapshot.offset),
+        int(budget * settings.cross_file_share),
+        count,
+        settings.max_cross_file_chunks,
+    )
+
+
+def _cut(
+    snapshot: Snapshot, budget: int, count: Callable[[str], int], share: float, cross: str, mode: PromptMode
+) -> Window:
+    room = budget - (count(cross) if cross else 0)
+    # The suffix is what a cursor move re-evaluates in a LINE prompt: it keeps to its share
+    # instead of growing to hold the rest of the enclosing function.
+    scopes = () if mode is PromptMode.LINE else snapshot.scopes
+    return cut_window(
+        snapshot.text, snapshot.offset, room, count, share, scopes, snapshot.header, snapshot.sticky_start
+    )
+
+
+def _head_start(text: str, offset: int, window: Window, sticky: Sticky | None, budget: int) -> int:
+    """Where a LINE prompt's head begins: while the user types (the text after the cursor is the
+    same), the previous head, so new lines keep appending to the prompt, up to a size; after a move,
+    the cursor line's start, so the lines above come from the KV cache."""
+    # Not looked for beyond the window (a minified line can be megabytes).
+    floor = max(window.start, offset - _LINE_REACH, 0)
+    line_start = max(text.rfind("\n", floor, offset) + 1, floor)
+    previous = sticky.head if sticky is not None else None
+    if (
+        previous is not None
+        and sticky is not None
+        and sticky.after == text_after(text, offset)
+        and window.start <= previous <= line_start
+        and (previous == 0 or text[previous - 1] == "\n")
+        and offset - previous <= max(budget // 4, 80)
+    ):
+        return previous
+    return line_start
 
 
 def sampling_of(settings: Settings) -> Sampling:

@@ -32,7 +32,7 @@ CONFIG_ENV = "CODELLAMA_LS_CONFIG"
 # Editors nest our options under this key in their settings trees.
 SECTION = "codellama"
 
-FimFormat = Literal["auto", "psm", "spm", "none"]
+FimFormat = Literal["auto", "psm", "spm", "line", "none"]
 LogLevel = Literal["error", "warning", "info", "debug"]
 # Where the model runs; a per-user shared engine process can join these later as one more choice.
 EngineKind = Literal["local", "llama-server", "openai"]
@@ -143,12 +143,14 @@ class Settings:
     )
     fim_format: FimFormat = setting(
         "auto",
-        "fill-in-the-middle prompt order: `auto` is suffix-first (SPM) for models with FIM tokens, with token"
-        " healing, and prefix-only for models without; `none` is prefix-only",
+        "fill-in-the-middle prompt order: `auto` is `line` for models with FIM tokens (typing and cursor moves"
+        " both reuse the KV cache), with token healing, and prefix-only for models without;"
+        " `none` is prefix-only",
         choice_docs=(
-            "Suffix-first (SPM) for models with fill-in-the-middle tokens, prefix only for the others.",
+            "LINE for models with fill-in-the-middle tokens, prefix only for the others.",
             "Prefix-suffix-middle: <PRE> prefix <SUF> suffix <MID>.",
             "Suffix-prefix-middle: <PRE> <SUF> suffix <MID> prefix.",
+            "The lines above the cursor line first, its head after <MID>: <PRE> lines <SUF> suffix <MID> head.",
             "Complete from the text before the cursor only.",
         ),
     )
@@ -163,8 +165,12 @@ class Settings:
         768, "generation budget of a code action or a code-from-comment request, in tokens", range=(16, 16384)
     )
     max_lines: int = setting(8, "most lines of a multi-line (block) suggestion", range=(1, 1000))
+    prefetch: bool = setting(True, "after a suggestion is accepted, compute the next one before the editor asks")
     suffix_share: float = setting(
-        0.25, "part of the prompt budget given to the code after the cursor", range=(0.0, 0.9)
+        0.2,
+        "part of the prompt budget given to the code after the cursor (what a cursor move re-evaluates;"
+        " llama.vim sends 64 lines after and 256 before)",
+        range=(0.0, 0.9),
     )
     temperature: float = setting(
         0.0, "sampling temperature; `0` is greedy decoding, the most stable ghost text", range=(0.0, 5.0)

@@ -161,10 +161,13 @@ def cut_window(
             head = ""
     if start > 0:
         valid = sticky_start is not None and start <= sticky_start <= offset and text[sticky_start - 1] == "\n"
-        if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room // 8:
+        # A fresh start leaves a quarter of the room to grow into (below); up to half of it lost above
+        # keeps the sticky start for a cursor moved up by a quarter of the room. Moves within those
+        # bounds keep the prompt's beginning, and the KV cache behind it (ARCHITECTURE.md, "Cursor moves").
+        if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room // 2:
             start = sticky_start
         else:
             # Trimmed and no usable sticky start: start with room to grow, so the start stays put
-            # for many keystrokes before it has to move again.
-            start = _take_prefix(text, offset, room * 7 // 8, count)
+            # for many keystrokes (and short cursor moves) before it has to move again.
+            start = _take_prefix(text, offset, room * 3 // 4, count)
     return Window(head + text[start:offset], text[offset:end], start, end, header=head)

@@ -82,11 +82,32 @@ def select(
     max_chunks: int = 4,
 ) -> str:
     """The text to put before the prefix; empty when nothing relevant fits."""
+    return render(select_chunks(others, around_cursor, budget, count, max_chunks), comment)
+
+
+def render(chunks: Sequence[Chunk], comment: str | None) -> str:
+    marker = comment or "#"
+    return "".join(f"{marker} {_label(c.uri)}\n{c.text}\n\n" for c in chunks)
+
+
+def still_open(chunks: Sequence[Chunk], others: Sequence[OtherDocument]) -> bool:
+    """Every chunk is still, word for word, in the open document it came from."""
+    texts = {doc.uri: doc.text for doc in others}
+    return all(chunk.text in texts.get(chunk.uri, "") for chunk in chunks)
+
+
+def select_chunks(
+    others: Sequence[OtherDocument],
+    around_cursor: str,
+    budget: int,
+    count: Callable[[str], int],
+    max_chunks: int = 4,
+) -> tuple[Chunk, ...]:
     if budget <= 0 or max_chunks <= 0 or not others:
-        return ""
+        return ()
     wanted = identifiers(around_cursor)
     if not wanted:
-        return ""
+        return ()
     scored: list[Chunk] = []
     for doc in others[:MAX_DOCUMENTS]:
         for first, text, names in _index_of(doc):
@@ -107,5 +128,4 @@ def select(
         chosen.append(chunk)
         used += cost
     chosen.sort(key=lambda c: (c.uri, c.first_line))
-    marker = comment or "#"
-    return "".join(f"{marker} {_label(c.uri)}\n{c.text}\n\n" for c in chosen)
+    return tuple(chosen)

@@ -4,7 +4,10 @@ Meta's reference (facebookresearch/codellama, `infilling_prompt_tokens`) builds
   PSM: [BOS, PRE] + encode(prefix) + [SUF] + encode_infilling(suffix) + [MID]
   SPM: [BOS, PRE, SUF] + encode_infilling(suffix) + [MID] + encode(prefix)
 where `encode` adds SentencePiece's implicit leading space and `encode_infilling`
-does not.  Building the list ourselves avoids llama-cpp-python's `suffix=` path,
+does not.  Ours adds LINE, the PSM of the lines above the head, with the head (from
+a line start to the cursor) begun as the middle, as llama.vim sends it to llama-server:
+  LINE: [BOS, PRE] + encode(lines) + [SUF] + encode_infilling(suffix) + [MID] + encode_infilling(head)
+Building the list ourselves avoids llama-cpp-python's `suffix=` path,
 which in 0.3.36 emits token id 0 where the FIM tokens belong.
 """
 
@@ -20,6 +23,10 @@ Encode = Callable[[str], list[int]]
 class PromptMode(str, Enum):
     PSM = "psm"
     SPM = "spm"
+    LINE = "line"
+    """Prefix-first with the text from the head's start (a line start) to the cursor after <MID>:
+    typing appends to the prompt, as with SPM, and a cursor move keeps the KV cache of every line
+    above the new one (see ARCHITECTURE.md, "Cursor moves")."""
     PREFIX_ONLY = "none"
 
 
@@ -125,11 +132,46 @@ def _suffix_tokens(vocab: Vocab, suffix: str) -> list[int]:
     return tokens
 
 
-def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode) -> list[int]:
+_lines: dict[tuple[object, str], list[int]] = {}
+
+
+def _lines_tokens(vocab: Vocab, text: str) -> list[int]:
+    """encode(text) for the whole lines before a LINE prompt's head, remembered: they stay the same
+    while the user types on the line below them."""
+    if len(text) < 256:
+        return encode(vocab, text)
+    key = (vocab.encode, text)
+    tokens = _lines.get(key)
+    if tokens is None:
+        if len(_lines) >= 8:
+            _lines.clear()
+        tokens = _lines[key] = encode(vocab, text)
+    return tokens
+
+
+def head_start(prefix: str) -> int:
+    """Where a LINE prompt's head begins by default: the start of the cursor line."""
+    return prefix.rfind("\n") + 1
+
+
+def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode, head: int | None = None) -> list[int]:
+    """`head`: for LINE prompts, the index in `prefix` (a line start) where the text put after <MID>
+    begins; the start of the cursor line when None."""
     bos = [vocab.bos] if vocab.bos is not None else []
     if mode is PromptMode.PREFIX_ONLY or vocab.fim is None:
         return bos + encode(vocab, prefix)
     fim = vocab.fim
+    if mode is PromptMode.LINE:
+        cut = head_start(prefix) if head is None else head
+        return (
+            bos
+            + [fim.prefix]
+            + _lines_tokens(vocab, prefix[:cut])
+            + [fim.suffix]
+            + _suffix_tokens(vocab, suffix)
+            + [fim.middle]
+            + encode_infilling(vocab, prefix[cut:])
+        )
     if mode is PromptMode.PSM:
         return bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
     return bos + [fim.prefix, fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
@@ -211,22 +253,23 @@ def mergeable_tail(vocab: Vocab, tokens: list[int], text: str, available: int | 
 
 
 def choose_mode(fim_format: str, vocab: Vocab, prefix: str = "", healing: bool = True) -> PromptMode:
-    """`auto` prefers suffix-first (SPM): it scores higher on single lines and makes typing append-only
-    for the KV cache. Where the prefix's last token could merge with what follows, SPM needs token
-    healing; without it PSM is safe there (`prefix`: the text before the cursor on its line)."""
+    """`auto` prefers LINE: like suffix-first (SPM) it makes typing append-only for the KV cache, and
+    unlike SPM a cursor move keeps the cached lines above the cursor. Both end with the text typed:
+    where the prefix's last token could merge with what follows, they need token healing; without it
+    PSM is safe there (`prefix`: the text before the cursor on its line)."""
     if vocab.fim is None or fim_format == "none":
         return PromptMode.PREFIX_ONLY
-    if fim_format in ("spm", "psm"):
+    if fim_format in ("spm", "psm", "line"):
         return PromptMode(fim_format)
     if healing and vocab.piece is not None:
-        return PromptMode.SPM
+        return PromptMode.LINE
     if vocab.piece is not None and mergeable_tail(vocab, encode_infilling(vocab, prefix), prefix):
         return PromptMode.PSM
-    return PromptMode.SPM
+    return PromptMode.LINE
 
 
 def _prefix_token_count(vocab: Vocab, tokens: list[int], mode: PromptMode) -> int:
-    if mode is PromptMode.SPM and vocab.fim is not None and vocab.fim.middle in tokens:
+    if mode in (PromptMode.SPM, PromptMode.LINE) and vocab.fim is not None and vocab.fim.middle in tokens:
         return tokens[::-1].index(vocab.fim.middle)  # the tokens after the last <MID>
     return len(tokens) - (1 if vocab.bos is not None and tokens[:1] == [vocab.bos] else 0)
 
@@ -240,7 +283,9 @@ def heal(vocab: Vocab, tokens: list[int], prefix: str, mode: PromptMode) -> tupl
         return tokens, ""
     available = _prefix_token_count(vocab, tokens, mode)
     # One prefix token always stays: the prompt is never empty, and the implicit space never backed off.
-    back = min(mergeable_tail(vocab, tokens, prefix, available), available - 1, MAX_BACKOFF)
+    # A LINE head has no implicit space, and the lines and <MID> stay before it.
+    keep = 0 if mode is PromptMode.LINE else 1
+    back = min(mergeable_tail(vocab, tokens, prefix, available), available - keep, MAX_BACKOFF)
     if back <= 0:
         return tokens, ""
     constraint = "".join(vocab.piece(t) for t in tokens[-back:])

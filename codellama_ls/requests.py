@@ -28,11 +28,12 @@ from codellama_ls.completion import Completion, complete
 from codellama_ls.config import Settings
 from codellama_ls.crossfile import OtherDocument
 from codellama_ls.document import Document, DocumentStore, UnknownDocument
-from codellama_ls.engine.base import Engine
+from codellama_ls.engine.base import Engine, vocab_of
 from codellama_ls.engine.worker import CancelToken, EngineState, EngineWorker
 from codellama_ls.positions import PositionError
+from codellama_ls.prefetch import Prefetched, accepted_at
 from codellama_ls.records import CacheHit, RequestLog, RequestRecord
-from codellama_ls.snapshot import Snapshot, snapshot_of
+from codellama_ls.snapshot import Snapshot, Sticky, snapshot_of
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,10 @@ class DocumentState:
     """The last suggestion answered, for type-through."""
     sticky_start: int | None = None
     """Where the last prompt window started; kept while it fits so the KV cache stays valid."""
+    sticky: Sticky | None = None
+    """What the last prompt was built from (window start, head start, cross-file chunks)."""
+    prefetched: Prefetched | None = None
+    """The suggestion computed after an accept, before the editor asked (see prefetch.py)."""
 
     def cancel(self) -> None:
         if self.running is not None:
@@ -177,6 +182,8 @@ class Requests:
         self._stream = stream
         self._states: dict[str, DocumentState] = {}
         self.log = RequestLog()
+        self._warming = CancelToken()
+        self._prefetches: set[asyncio.Task[None]] = set()
 
     def _state(self, uri: str) -> DocumentState:
         state = self._states.get(uri)
@@ -196,7 +203,7 @@ class Requests:
             state.edited = time.monotonic()
             state.typing.keystroke(state.edited)
 
-    def changed(self, doc: Document) -> None:
+    def changed(self, doc: Document, settings: Settings | None = None) -> None:
         state = self._state(doc.uri)
         running = state.running
         # The request in flight is for text that no longer exists, unless the user is
@@ -205,6 +212,26 @@ class Requests:
             cursor = len(doc.text) - running.flight.anchor.suffix[1]  # as if only typed at its cursor
             if running.flight.continues(doc.text, cursor) is None:
                 state.cancel()
+        if settings is not None and settings.prefetch:
+            self._prefetch_if_accepted(doc, state, settings)
+
+    def _prefetch_if_accepted(self, doc: Document, state: DocumentState, settings: Settings) -> None:
+        """After an edit that accepted the suggestion on screen, compute the next one now."""
+        cursor = accepted_at(state.shown, doc.text) if state.shown is not None else None
+        if cursor is None:
+            return
+        state.shown = None
+        line, character = doc.position_at(cursor)
+
+        async def run() -> None:
+            found = await self.suggest(doc.uri, types.Position(line, character), settings, invoked=False)
+            shown = state.shown
+            if found is not None and shown is not None and shown.anchor.offset == cursor:
+                state.prefetched = Prefetched(shown.anchor, shown.text, shown.replace_after)
+
+        task = asyncio.ensure_future(run())
+        self._prefetches.add(task)  # a reference, so the task is not collected while it runs
+        task.add_done_callback(self._prefetches.discard)
 
     def closed(self, uri: str) -> None:
         state = self._states.pop(uri, None)
@@ -231,12 +258,18 @@ class Requests:
         answer = self._answer_for(uri, position, settings, with_word)
         if answer is None:
             return None
+        self._warming.cancel()  # the engine is wanted for this request
         state = self._state(uri)
         running = state.running
         typed = running.typed_along(answer.doc.text, answer.offset) if running is not None else None
         if running is not None and typed is not None:
             return await self._follow(state, running, typed, answer, arrived)
         state.cancel()  # newest wins
+        prefetched, state.prefetched = state.prefetched, None
+        ready = prefetched.answer(answer.doc.text, answer.offset) if prefetched is not None else None
+        if prefetched is not None and ready is not None:
+            self.log.add(CacheHit(uri, "prefetch", _ms_since(arrived)))
+            return answer.make(ready, prefetched.replace_after)
         shown = state.shown
         rest = shown.rest_after(answer.doc.text, answer.offset) if shown is not None else None
         if shown is not None and rest is not None:
@@ -308,7 +341,12 @@ class Requests:
             # The snapshot (and the tree's incremental re-parse it needs) is taken before the
             # debounce, so that work overlaps the wait; a keystroke during the wait cancels it all.
             snapshot = snapshot_of(
-                doc, answer.offset, invoked=invoked, others=self._others(doc), sticky_start=state.sticky_start
+                doc,
+                answer.offset,
+                invoked=invoked,
+                others=self._others(doc),
+                sticky_start=state.sticky_start,
+                sticky=state.sticky,
             )
             run = state.running = Generation(snapshot, settings, stream, arrived)
             if not await run.debounce(delay_ms) or doc.version != version:
@@ -331,10 +369,31 @@ class Requests:
                 state.running = None
         if not result.plan.skip:
             state.sticky_start = result.plan.window.start
+        if result.plan.sticky is not None:
+            state.sticky = result.plan.sticky
         if run.token.cancelled or not result.text or not answer.still_current(self._documents, version):
             return None
         state.shown = Shown(run.flight.anchor, result.text, result.replace_after)
+        self._warm(doc.uri, result)
         return answer.make(result.text, result.replace_after)
+
+    def _warm(self, uri: str, result: Completion) -> None:
+        """While the user reads the suggestion, the engine evaluates the lines of the window it does
+        not hold yet, so a move to one of them is cheap (`LlamaEngine.warm`); the next request stops it."""
+        token = self._warming = CancelToken()
+
+        def work(engine: Engine) -> None:
+            warm = getattr(engine, "warm", None)
+            if warm is not None and not token.cancelled:
+                body = result.plan.body_tokens(vocab_of(engine))
+                if body:
+                    warm(body, uri, token)
+
+        def done(future: asyncio.Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.warning("warming the KV cache failed: %s", future.exception())
+
+        asyncio.ensure_future(self._worker.run(work)).add_done_callback(done)
 
     def _delay_ms(self, state: DocumentState, settings: Settings, invoked: bool) -> float:
         if invoked:

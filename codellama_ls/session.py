@@ -161,7 +161,7 @@ class Session:
         except PositionError as exc:
             log.error("didChange for %s had an invalid range (%s); keeping the previous text", uri, exc)
             return
-        self.requests.changed(doc)
+        self.requests.changed(doc, self.settings)
 
     def close(self, uri: str) -> None:
         self.requests.closed(uri)

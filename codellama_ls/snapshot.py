@@ -15,9 +15,28 @@ from dataclasses import dataclass
 import tree_sitter
 
 from codellama_ls import syntax
-from codellama_ls.crossfile import OtherDocument
+from codellama_ls.crossfile import Chunk, OtherDocument
 from codellama_ls.document import Document
 from codellama_ls.languages import LanguageSpec
+
+
+@dataclass(frozen=True)
+class Sticky:
+    """What a document's previous prompt was built from, kept by the next one while it still fits,
+    so the prompt's beginning (and the KV cache behind it) stays put across keystrokes and moves."""
+
+    start: int
+    """Where the window started (see `cut_window`)."""
+    head: int | None = None
+    """LINE prompts: where the text after <MID> began (a line start)."""
+    cross: tuple[Chunk, ...] = ()
+    """The cross-file chunks chosen."""
+    after: tuple[str, int] = ("", -1)
+    """The text after the cursor (its beginning and length): unchanged while the user types."""
+
+
+def text_after(text: str, offset: int) -> tuple[str, int]:
+    return text[offset : offset + 128], len(text) - offset
 
 
 @dataclass(frozen=True)
@@ -34,6 +53,8 @@ class Snapshot:
     """Other open documents of the same language, most recently edited first."""
     sticky_start: int | None = None
     """Where this document's previous prompt window started (see `cut_window`)."""
+    sticky: Sticky | None = None
+    """This document's previous prompt, when known; its `start` wins over `sticky_start`."""
     # What the syntax tree says; the defaults when the document has no grammar.
     in_comment_or_string: bool = False
     scopes: tuple[tuple[int, int], ...] = ()
@@ -57,6 +78,7 @@ def snapshot_of(
     invoked: bool = True,
     others: Sequence[OtherDocument] = (),
     sticky_start: int | None = None,
+    sticky: Sticky | None = None,
 ) -> Snapshot:
     """Read what the completion needs from the document and its tree (event loop only)."""
     snapshot = Snapshot(
@@ -67,7 +89,8 @@ def snapshot_of(
         invoked=invoked,
         language=doc.language,
         others=tuple(others),
-        sticky_start=sticky_start,
+        sticky_start=sticky.start if sticky is not None else sticky_start,
+        sticky=sticky,
     )
     spec, tree = doc.language, doc.tree
     if spec is None or tree is None:

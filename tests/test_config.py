@@ -44,7 +44,7 @@ def test_invalid_values_keep_lower_layer_and_report(tmp_path: Path) -> None:
     assert resolved.settings.n_gpu_layers == -1
     text = "\n".join(resolved.problems)
     assert "maxTokens must be an integer" in text
-    assert "fimFormat must be one of auto, psm, spm, none" in text
+    assert "fimFormat must be one of auto, psm, spm, line, none" in text
     assert "unknown setting 'bogus'" in text
 
 

@@ -31,7 +31,7 @@ def test_cut_at_line_boundaries_with_suffix_share() -> None:
     assert window.end == len(text) or text[window.end - 1] == "\n"
     assert count(window.suffix) <= 150
     assert count(window.prefix) <= 600 - count(window.suffix)
-    assert count(window.prefix) > 350  # the prefix takes what the suffix leaves (less its room to grow)
+    assert count(window.prefix) > 330  # the prefix takes what the suffix leaves (less its room to grow)
     assert window.prefix.endswith("line 5") and window.suffix.startswith("00 a b c")
 
 
@@ -39,7 +39,7 @@ def test_short_suffix_leaves_budget_to_prefix() -> None:
     text = doc(1000)
     window = cut_window(text, len(text), 400, count)
     assert window.suffix == ""
-    assert 300 < count(window.prefix) <= 400
+    assert 400 * 3 // 4 - 20 < count(window.prefix) <= 400  # less the room to grow
 
 
 @pytest.mark.parametrize("offset", [0, 1, 13])

@@ -70,7 +70,7 @@ async def test_inline_and_completion_from_a_fim_model(codellama_gguf: Path) -> N
         items = (await inline(client, URI, line + 1, character)).items
         assert [item.insert_text for item in items] == ["return x"]
         recent = (await status(client))["recent"]
-        assert recent[-1]["mode"] == "spm" and recent[-1]["stop_reason"] == "eot"
+        assert recent[-1]["mode"] == "line" and recent[-1]["stop_reason"] == "eot"
         assert recent[-1]["reused_tokens"] > 0  # the KV cache kept the common prefix
     finally:
         await client.shutdown_session()
@@ -207,7 +207,8 @@ def test_cli_complete_and_show_prompt(codellama_gguf: Path, tmp_path: Path) -> N
     assert json.loads(out.stdout)["text"] == "return x"
     prompt = subprocess.run([*run, "--show-prompt", "--json"], capture_output=True, text=True, env=env, timeout=60)
     shown = json.loads(prompt.stdout)
-    assert shown["tokens"][:3] == [1, 32007, 32008] and 32009 in shown["tokens"]  # suffix first (SPM)
+    tokens = shown["tokens"]
+    assert tokens[:2] == [1, 32007] and tokens.index(32008) < tokens.index(32009)  # lines first (LINE)
     assert "▁<SUF>" in shown["text"]
     bad = subprocess.run([*run[:4], "add.py:two:1"], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "usage:" in bad.stderr

@@ -61,7 +61,7 @@ def test_block_completion_through_llama(
     doc = Document(f"file:///case/f{spec.extensions[0]}", language, 1, text)
     result = complete(engines[semicolon], snapshot_of(doc, index), Settings(), lambda: False)  # type: ignore[arg-type]
     assert result.text == expected
-    assert result.plan.mode.value == "spm"
+    assert result.plan.mode.value == "line"
 
 
 def test_token_healing_inside_a_word(engines: dict[bool, object]) -> None:
@@ -70,7 +70,7 @@ def test_token_healing_inside_a_word(engines: dict[bool, object]) -> None:
     text = "def f(x):\n    ret\n"
     doc = Document("file:///case/heal.py", "python", 1, text)
     result = complete(engines[False], snapshot_of(doc, text.index("ret") + 3), Settings(), lambda: False)  # type: ignore[arg-type]
-    assert result.plan.mode.value == "spm"
+    assert result.plan.mode.value == "line"
     assert result.plan.constraint == " ret"
     assert result.text == "urn x"
 

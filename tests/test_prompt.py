@@ -84,7 +84,13 @@ def test_prefix_only_mode_has_no_fim_tokens() -> None:
 
 @pytest.mark.parametrize(
     "setting,expected",
-    [("auto", PromptMode.SPM), ("psm", PromptMode.PSM), ("spm", PromptMode.SPM), ("none", PromptMode.PREFIX_ONLY)],
+    [
+        ("auto", PromptMode.LINE),
+        ("psm", PromptMode.PSM),
+        ("spm", PromptMode.SPM),
+        ("line", PromptMode.LINE),
+        ("none", PromptMode.PREFIX_ONLY),
+    ],
 )
 def test_choose_mode(setting: str, expected: PromptMode) -> None:
     assert choose_mode(setting, vocab_of(ScriptedEngine())) is expected
@@ -173,7 +179,7 @@ def test_char_level_tokenizer_never_heals() -> None:
     for prefix, _ in HEALING_CASES.values():
         tokens = build_prompt(vocab, prefix, "\n", PromptMode.SPM)
         assert heal(vocab, tokens, prefix, PromptMode.SPM) == (tokens, "")
-    assert choose_mode("auto", vocab, "x = valu", healing=False) is PromptMode.SPM
+    assert choose_mode("auto", vocab, "x = valu", healing=False) is PromptMode.LINE
 
 
 @needs_llama
@@ -181,8 +187,32 @@ def test_auto_uses_psm_where_tokens_merge_without_healing(llama_engine: object) 
     vocab = vocab_of(llama_engine)  # type: ignore[arg-type]
     assert choose_mode("auto", vocab, "    retu", healing=False) is PromptMode.PSM
     assert choose_mode("auto", vocab, "    x = ", healing=False) is PromptMode.PSM
-    assert choose_mode("auto", vocab, "    retu", healing=True) is PromptMode.SPM
-    assert choose_mode("auto", vocab, "", healing=False) is PromptMode.SPM
+    assert choose_mode("auto", vocab, "    retu", healing=True) is PromptMode.LINE
+    assert choose_mode("auto", vocab, "", healing=False) is PromptMode.LINE
+
+
+@pytest.mark.parametrize("prefix,suffix", CASES)
+def test_line_prompt_is_psm_of_the_lines_with_the_head_after_mid(vocab: Vocab, prefix: str, suffix: str) -> None:
+    assert vocab.fim is not None
+    ours = build_prompt(vocab, prefix, suffix, PromptMode.LINE)
+    cut = prefix.rfind("\n") + 1
+    psm = reference_prompt(vocab, prefix[:cut], suffix, spm=False)
+    head = vocab.encode("☺" + prefix[cut:])[2:] if prefix[cut:] else []
+    assert ours == (psm if cut else [vocab.bos, vocab.fim.prefix, *psm[2:]]) + head
+
+
+def test_line_prompts_share_the_lines_above_after_a_move(vocab: Vocab) -> None:
+    # Moving up keeps every token of the lines above the new cursor line.
+    lines = [f"    value_{i} = compute({i})\n" for i in range(60)]
+    text = "def f():\n" + "".join(lines)
+    at = text.index("40)")
+    before = build_prompt(vocab, text[:at], text[at:], PromptMode.LINE)
+    moved = text.index("value_30")
+    after = build_prompt(vocab, text[:moved], text[moved:], PromptMode.LINE)
+    common = next(i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b)
+    line_start = text.rfind("\n", 0, moved) + 1
+    lines_tokens = build_prompt(vocab, text[:line_start], "", PromptMode.LINE)
+    assert common == len(lines_tokens) - 2  # all but <SUF>, <MID>, the suffix and the head
 
 
 @pytest.mark.parametrize("mode", [PromptMode.PSM, PromptMode.SPM])

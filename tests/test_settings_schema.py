@@ -63,7 +63,7 @@ def test_the_reload_fields_and_the_cli_choices_come_from_the_schema() -> None:
     parser = build_parser()
     serve = next(a for a in parser._actions if a.dest == "command").choices["serve"]  # type: ignore[index]
     by_flag = {flag: action for action in serve._actions for flag in action.option_strings}
-    assert tuple(by_flag["--fim-format"].choices) == choices("fim_format") == ("auto", "psm", "spm", "none")
+    assert tuple(by_flag["--fim-format"].choices) == choices("fim_format") == ("auto", "psm", "spm", "line", "none")
     assert tuple(by_flag["--log-level"].choices) == choices("log_level")
 
 

@@ -58,10 +58,12 @@ def parse_prompt(tokens: list[int], adds_space_prefix: bool) -> ScriptedPrompt:
         suffix, prefix = _decode(body[2:middle]), strip_space(_decode(body[middle + 1 :]))
         return ScriptedPrompt(prefix, suffix, "spm", tuple(tokens))
     if body[:1] == [FIM.prefix]:
-        cut = body.index(FIM.suffix)
-        prefix = strip_space(_decode(body[1:cut]))
-        suffix = _decode(body[cut + 1 : -1])
-        return ScriptedPrompt(prefix, suffix, "psm", tuple(tokens))
+        cut, middle = body.index(FIM.suffix), body.index(FIM.middle)
+        # LINE prompts carry the cursor line's head after <MID>; PSM prompts end there.
+        head = _decode(body[middle + 1 :])
+        prefix = strip_space(_decode(body[1:cut])) + head
+        suffix = _decode(body[cut + 1 : middle])
+        return ScriptedPrompt(prefix, suffix, "line" if head else "psm", tuple(tokens))
     return ScriptedPrompt(strip_space(_decode(body)), "", "none", tuple(tokens))
 
 

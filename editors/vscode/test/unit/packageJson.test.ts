@@ -56,7 +56,7 @@ test('the program, its arguments, the model and the model folder are user settin
 
 test('fimFormat offers the server formats', () => {
   const fim = packageJson.contributes.configuration.properties['codellama.fimFormat'] as Schema;
-  assert.deepEqual(fim.enum, ['auto', 'psm', 'spm', 'none']);
+  assert.deepEqual(fim.enum, ['auto', 'psm', 'spm', 'line', 'none']);
 });
 
 test('the extension entry point is the compiled extension and the engine fits vscode-languageclient 10', () => {

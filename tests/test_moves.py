@@ -1,0 +1,82 @@
+"""A cursor move within the window re-evaluates only what changed (real llama.cpp, generated model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codellama_ls.completion import Completion, complete
+from codellama_ls.config import Settings
+from codellama_ls.document import Document
+from codellama_ls.engine.base import vocab_of
+from codellama_ls.snapshot import Sticky, snapshot_of
+from tests.conftest import needs_llama
+
+FUNCTION = '''
+def process_{i}(records, threshold={i}):
+    """Keep the records above the threshold."""
+    selected = []
+    for record in records:
+        if record > threshold:
+            selected.append(record)
+    return selected
+
+'''
+TEXT = "import os\n" + "".join(FUNCTION.format(i=i) for i in range(80))
+
+
+def _at(line_text: str, occurrence: int) -> int:
+    """The offset just after the indentation of the `occurrence`-th line containing `line_text`."""
+    at = -1
+    for _ in range(occurrence + 1):
+        at = TEXT.index(line_text, at + 1)
+    return at
+
+
+def _complete(engine: object, offset: int, settings: Settings, sticky: Sticky | None) -> Completion:
+    doc = Document("file:///moves.py", "python", 1, TEXT)
+    return complete(engine, snapshot_of(doc, offset, sticky=sticky), settings, lambda: False)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def engine(codellama_gguf: Path) -> Iterator[object]:
+    from codellama_ls.engine.llama import LlamaEngine
+
+    # A context of 2,048 like the benchmarks: the window start keeps 1/8 of its room to move in.
+    engine = LlamaEngine(codellama_gguf, n_ctx=2048, n_gpu_layers=0)
+    yield engine
+    engine.close()
+
+
+@needs_llama
+@pytest.mark.parametrize("lines", [-12, -5, 4, 12])
+def test_a_move_within_the_window_evaluates_under_30_percent(engine: object, lines: int) -> None:
+    settings = Settings(max_tokens=8, syntax_check=False, cross_file=False)
+    start = _at("selected.append(record)", 50)
+    first = _complete(engine, start, settings, None)
+    assert first.plan.mode.value == "line"
+    # While the user reads the suggestion, the engine evaluates the window's lines below the cursor
+    # (the session does this after each answer); moving down then finds them cached.
+    body = first.plan.body_tokens(vocab_of(engine))  # type: ignore[arg-type]
+    engine.warm(body, "file:///moves.py", lambda: False)  # type: ignore[attr-defined]
+    assert engine.warm(body, "file:///moves.py", lambda: False) == 0  # type: ignore[attr-defined]
+    line = TEXT.count("\n", 0, start) + lines
+    target = sum(len(text) + 1 for text in TEXT.split("\n")[:line]) + 4
+    assert first.plan.window.start < target < first.plan.window.end  # a line of the same window
+    moved = _complete(engine, target, settings, first.plan.sticky)
+    stats = moved.stats
+    assert moved.plan.window.start == first.plan.window.start
+    assert stats.prompt_tokens > 1200
+    assert stats.evaluated_tokens <= 0.3 * stats.prompt_tokens, stats
+
+
+@needs_llama
+def test_suffix_first_prompts_evaluate_everything_after_a_move(engine: object) -> None:
+    # What the LINE prompt saves: the same move with SPM re-evaluates the whole prompt.
+    settings = Settings(max_tokens=8, syntax_check=False, cross_file=False, fim_format="spm")
+    start = _at("selected.append(record)", 50)
+    first = _complete(engine, start, settings, None)
+    moved = _complete(engine, _at("selected = []", 50) + 4, settings, first.plan.sticky)
+    assert moved.stats.evaluated_tokens >= 0.9 * moved.stats.prompt_tokens
