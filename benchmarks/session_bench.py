@@ -302,7 +302,8 @@ def baseline_llama_server(model: Path, replay: list[Request], options: dict[str,
     if binary is None:
         return "not measured: no llama-server binary (scripts/build-llama-server builds one)"
     port = 18182
-    server = start_llama_server(binary, model, options["nCtx"], port)
+    # llama.vim's 256 lines before the cursor need more context than our window: at least 4,096.
+    server = start_llama_server(binary, model, max(options["nCtx"], 2048), port)
     out = []
     try:
         for state in replay:
@@ -311,7 +312,11 @@ def baseline_llama_server(model: Path, replay: list[Request], options: dict[str,
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/infill", body, {"Content-Type": "application/json"}
             )
-            reply = json.loads(urllib.request.urlopen(request, timeout=600).read())
+            try:
+                reply = json.loads(urllib.request.urlopen(request, timeout=600).read())
+            except urllib.error.HTTPError as exc:  # e.g. a prompt over its context: count it as no answer
+                print(f"llama-server refused a request: {exc}", file=sys.stderr)
+                continue
             timings = reply.get("timings", {})
             out.append(
                 Request(
@@ -414,6 +419,10 @@ def main() -> None:
         print(f"  {kind:10} " + "  ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
     skipped = "not measured (--no-baselines)"
     server = skipped if args.no_baselines else baseline_llama_server(model, editor.replay, options)
+    if not isinstance(server, str):
+        print("llama-server /infill (llama.vim)", flush=True)
+        for kind, row in summarize(server).items():
+            print(f"  {kind:10} " + "  ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
     fresh: list[Request] | str = (
         skipped if args.no_baselines else baseline_fresh(model, editor.replay, options, args.fresh_per_kind)
     )
