@@ -137,7 +137,7 @@ class Session:
                 info.n_ctx,
                 info.gpu_layers,
             )
-            if info.fim is None and self.settings.fim_format in ("psm", "spm"):
+            if info.fim is None and self.settings.fim_format in ("psm", "spm", "line"):
                 self.tell(
                     f"{info.name} has no fill-in-the-middle tokens; completing from the text before the cursor only.",
                     types.MessageType.Warning,

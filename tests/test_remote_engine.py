@@ -242,7 +242,7 @@ def test_token_healing_picks_the_same_first_token_as_the_local_engine(models_dir
                 snap = snapshot(f"def add(a, b):\n{typed}", "file:///tmp/heal.py")
                 remote_result = complete(engine, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
                 local_result = complete(local, snap, SETTINGS, lambda: False)  # type: ignore[arg-type]
-                assert remote_result.plan.constraint and remote_result.plan.mode.value == "spm", typed
+                assert remote_result.plan.constraint and remote_result.plan.mode.value == "line", typed
                 assert remote_result.plan.tokens == local_result.plan.tokens
                 assert remote_result.text == local_result.text == rest, typed
         finally:
