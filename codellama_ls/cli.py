@@ -270,6 +270,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             print("  (a remote engine reads only its vocabulary, and never downloads it)")
         elif settings.auto_download and settings.model in PRESETS:
             print("  (the server downloads it on first start; `autoDownload` is on)")
+    for role in ("python_model", "instruct_model"):
+        name = getattr(settings, role).strip()
+        if name:
+            try:
+                found = resolve_model(dataclasses.replace(settings, model=name), download=False)
+                print(f"{role}: {name} -> {found}")
+            except EngineError as exc:
+                print(f"{role}: {exc}")
     if llama_cpp_version().startswith("unavailable"):
         ok = False
     ok = _doctor_engine(settings) and ok

@@ -63,7 +63,17 @@ class Settings:
         " loaded at the first such request; empty means `model` serves them when it is instruction-tuned"
         " (Code Llama - Instruct serves completions and instructions with one model)",
         scope="machine",
+        vscode="`${userHome}` and `~` are expanded; nothing is taken from the workspace folder.",
         examples=("", "codellama-7b-instruct", "/path/to/instruct.gguf"),
+    )
+    python_model: str = setting(
+        "",
+        "a second model for completions in Python documents (a preset name such as `codellama-7b-python`, or a"
+        " `.gguf` path), loaded beside `model` when set and freed when cleared; empty means `model` serves Python"
+        " too. Code Llama - Python has no fill-in-the-middle tokens: it completes from the text before the cursor",
+        scope="machine",
+        vscode="`${userHome}` and `~` are expanded; nothing is taken from the workspace folder.",
+        examples=("", "codellama-7b-python", "/path/to/python.gguf"),
     )
     model_dir: str = setting(
         "",

@@ -4,7 +4,8 @@
               generation in flight is writing (in-flight): answer from it, no new model work
     debounce  automatic requests wait a moment while the user types fast
     snapshot  the document's text and syntax facts, taken once, before the wait
-    run       the engine worker plans and generates (`completion.complete`)
+    run       the engine worker plans and generates (`completion.complete`); Python documents
+              use `python_model`'s worker when that is set
     answer    the text at LSP positions, if the document has not moved on meanwhile
 
 A newer request for a document cancels the one in flight ("newest wins"); so does an
@@ -178,12 +179,19 @@ class Requests:
     def __init__(self, documents: DocumentStore, worker: EngineWorker, tell: Tell, stream: StreamFactory) -> None:
         self._documents = documents
         self._worker = worker
+        self.python_worker: EngineWorker | None = None
+        """`python_model`'s worker, which completes Python documents while it is set (the session sets it)."""
         self._tell = tell
         self._stream = stream
         self._states: dict[str, DocumentState] = {}
         self.log = RequestLog()
         self._warming = CancelToken()
         self._prefetches: set[asyncio.Task[None]] = set()
+
+    def _worker_for(self, doc: Document) -> EngineWorker:
+        if self.python_worker is not None and doc.language is not None and doc.language.name == "python":
+            return self.python_worker
+        return self._worker
 
     def _state(self, uri: str) -> DocumentState:
         state = self._states.get(uri)
@@ -300,7 +308,7 @@ class Requests:
         except PositionError as exc:
             log.warning("completion at an invalid position in %s: %s", uri, exc)
             return None
-        if self._worker.state is not EngineState.READY:
+        if self._worker_for(doc).state is not EngineState.READY:
             return None
         return Answer(doc, offset, with_word)
 
@@ -352,7 +360,8 @@ class Requests:
             if not await run.debounce(delay_ms) or doc.version != version:
                 return None
             run.submitted = time.perf_counter()
-            work = run.work = asyncio.ensure_future(self._worker.run(run))
+            worker = self._worker_for(doc)
+            work = run.work = asyncio.ensure_future(worker.run(run))
             # Recorded when the worker finishes, also for a request that was cancelled meanwhile.
             work.add_done_callback(functools.partial(self._record, run))
             result = await asyncio.shield(work)
@@ -374,10 +383,10 @@ class Requests:
         if run.token.cancelled or not result.text or not answer.still_current(self._documents, version):
             return None
         state.shown = Shown(run.flight.anchor, result.text, result.replace_after)
-        self._warm(doc.uri, result)
+        self._warm(worker, doc.uri, result)
         return answer.make(result.text, result.replace_after)
 
-    def _warm(self, uri: str, result: Completion) -> None:
+    def _warm(self, worker: EngineWorker, uri: str, result: Completion) -> None:
         """While the user reads the suggestion, the engine evaluates the lines of the window it does
         not hold yet, so a move to one of them is cheap (`LlamaEngine.warm`); the next request stops it."""
         token = self._warming = CancelToken()
@@ -393,7 +402,7 @@ class Requests:
             if not future.cancelled() and future.exception() is not None:
                 log.warning("warming the KV cache failed: %s", future.exception())
 
-        asyncio.ensure_future(self._worker.run(work)).add_done_callback(done)
+        asyncio.ensure_future(worker.run(work)).add_done_callback(done)
 
     def _delay_ms(self, state: DocumentState, settings: Settings, invoked: bool) -> float:
         if invoked:

@@ -39,7 +39,12 @@ class Session:
         self.layers = SettingsLayers()
         self._overrides, problems = normalize(overrides, "command line")
         self.settings = Settings()
+        self._factory = factory
         self.worker = EngineWorker(factory)
+        self.python_worker: EngineWorker | None = None
+        """`python_model`'s own worker while that setting is set: it completes Python documents."""
+        self._python_settings: Settings | None = None
+        self._python_task: asyncio.Task[None] | None = None
         self.requests = Requests(self.documents, self.worker, self.tell, self._stream)
         self._told: set[str] = set()
         self._progress_supported = False
@@ -78,6 +83,8 @@ class Session:
         self.layers.set_client(raw)
         if self._apply_settings() and self.worker.state is not EngineState.IDLE:
             self.start_loading()
+        elif self.worker.state is not EngineState.IDLE:  # models load after `initialized`
+            self._sync_python_model()
 
     # -- messages -----------------------------------------------------------------
 
@@ -99,6 +106,40 @@ class Session:
             self._load_task.cancel()
         self.worker.state = EngineState.LOADING  # at once, so `codellama/status` never shows the old model
         self._load_task = asyncio.ensure_future(self._load())
+        self._sync_python_model()
+
+    def _sync_python_model(self) -> None:
+        """Load, reload or free `python_model`'s worker to match the settings (not per request)."""
+        name = self.settings.python_model.strip()
+        wanted = dataclasses.replace(self.settings, model=name) if name else None
+        current = self._python_settings
+        if (
+            wanted is not None
+            and current is not None
+            and all(getattr(current, f) == getattr(wanted, f) for f in _RELOAD_FIELDS)
+        ):
+            return
+        old = self.python_worker
+        if old is not None:
+            # Requests running on the old model end first: closing its worker drops queued work.
+            self.requests.python_worker = None
+            self.requests.cancel_all()
+            old.close()
+            self.python_worker = self._python_settings = None
+        if wanted is None:
+            return
+        worker = self.python_worker = self.requests.python_worker = EngineWorker(self._factory)
+        self._python_settings = wanted
+        worker.state = EngineState.LOADING
+        self._python_task = asyncio.ensure_future(self._load_python(worker, wanted))
+
+    async def _load_python(self, worker: EngineWorker, settings: Settings) -> None:
+        await worker.load(settings, lambda message, done, total: log.info("python model: %s", message))
+        if worker.state is EngineState.READY and worker.engine is not None:
+            info = worker.engine.info
+            log.info("python model ready: %s (%s, fim=%s)", info.name, info.path, info.fim is not None)
+        elif worker.error and worker is self.python_worker:
+            self.tell(f"python_model: {worker.error}")
 
     def _reload_if_model_file_changed(self) -> bool:
         """Load the model again when its file changed on disk (one stat per request). The
@@ -211,6 +252,21 @@ class Session:
             "documents": len(self.documents),
             "settings": dataclasses.asdict(self.settings),
             "recent": self.requests.log.recent_json(),
+            "python_model": self._python_status(),
+        }
+
+    def _python_status(self) -> dict[str, Any] | None:
+        worker = self.python_worker
+        if worker is None or self._python_settings is None:
+            return None
+        info = worker.engine.info if worker.engine is not None else None
+        return {
+            "setting": self._python_settings.model,
+            "path": info.path if info else None,
+            "state": worker.state.value,
+            "fim": info.fim is not None if info else None,
+            "n_ctx": info.n_ctx if info else None,
+            "error": worker.error,
         }
 
     @property
@@ -222,6 +278,8 @@ class Session:
         if not self.shut_down:
             log.warning("exit without shutdown")
             self.worker.close()
+            if self.python_worker is not None:
+                self.python_worker.close()
 
     def stats(self) -> dict[str, Any]:
         return self.requests.log.stats()
@@ -232,3 +290,5 @@ class Session:
         if self._load_task is not None:
             self._load_task.cancel()
         self.worker.close()
+        if self.python_worker is not None:
+            self.python_worker.close()

@@ -70,7 +70,7 @@ def test_contributed_settings_are_the_servers_with_its_defaults_and_limits() -> 
 def test_settings_that_choose_the_program_or_the_model_file_are_user_settings_only() -> None:
     # `machine`: a repository's .vscode/settings.json cannot set them (machine-overridable let it).
     properties = _properties()
-    for key in ("serverPath", "serverArgs", "model", "modelDir"):
+    for key in ("serverPath", "serverArgs", "model", "instructModel", "pythonModel", "modelDir"):
         assert properties[key]["scope"] == "machine", key
 
 

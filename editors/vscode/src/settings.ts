@@ -24,7 +24,7 @@ export const RELOAD_KEYS: readonly string[] = [
 ];
 
 /** Server settings whose string value may name a file: `~` and `${userHome}` are expanded. */
-export const PATH_KEYS: readonly string[] = ['model', 'modelDir'];
+export const PATH_KEYS: readonly string[] = ['model', 'instructModel', 'pythonModel', 'modelDir'];
 
 /**
  * User settings only (package.json scope `machine`): the program started and the file llama.cpp
@@ -32,7 +32,9 @@ export const PATH_KEYS: readonly string[] = ['model', 'modelDir'];
  * read (VS Code ignores workspace values of `machine` settings; this does not rely on it), and
  * nothing in them is taken from the workspace folder: no `${workspaceFolder}`, no relative path.
  */
-export const MACHINE_KEYS: readonly string[] = ['serverPath', 'serverArgs', 'model', 'modelDir'];
+export const MACHINE_KEYS: readonly string[] = [
+  'serverPath', 'serverArgs', 'model', 'instructModel', 'pythonModel', 'modelDir',
+];
 
 export const DEFAULT_SERVER_PATH = 'codellama-ls';
 

@@ -122,7 +122,7 @@ test("a workspace's settings cannot choose the program, its arguments, the model
   })) {
     config.workspace.set(key, value);
   }
-  assert.deepEqual(MACHINE_KEYS, ['serverPath', 'serverArgs', 'model', 'modelDir']);
+  assert.deepEqual(MACHINE_KEYS, ['serverPath', 'serverArgs', 'model', 'instructModel', 'pythonModel', 'modelDir']);
   assert.deepEqual(explicitSettings(config.view(), keys, context), { maxLines: 5 });
   assert.deepEqual(serverCommand(config.view(), context), { command: 'codellama-ls', args: [], cwd: '/home/u' });
   // Set by the user, they apply; `${workspaceFolder}` is not expanded in them.
