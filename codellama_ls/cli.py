@@ -260,13 +260,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"config file: {cfg} ({'found' if cfg.is_file() else 'not present'})")
     for problem in problems:
         print(f"  problem: {problem}")
+    model = None
     try:
-        path = resolve_model(settings, download=False)
+        path = model = resolve_model(settings, download=False)
         print(f"model: {settings.model} -> {path} ({path.stat().st_size / 1e9:.2f} GB)")
     except EngineError as exc:
         # Not an error before first use: the server downloads presets when it starts.
         print(f"model: {exc}")
-        if settings.engine != "local":
+        if settings.engine in ("llama-server", "openai"):
             print("  (a remote engine reads only its vocabulary, and never downloads it)")
         elif settings.auto_download and settings.model in PRESETS:
             print("  (the server downloads it on first start; `autoDownload` is on)")
@@ -280,7 +281,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                 print(f"{role}: {exc}")
     if llama_cpp_version().startswith("unavailable"):
         ok = False
-    ok = _doctor_engine(settings) and ok
+    ok = _doctor_engine(settings, model) and ok
     status = grammar_status()
     have = [name for name, present in status.items() if present]
     missing = [name for name, present in status.items() if not present]
@@ -288,9 +289,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _doctor_engine(settings: Any) -> bool:
+def _doctor_engine(settings: Any, model: Path | None) -> bool:
     from codellama_ls.engine.remote import check_remote, describe
+    from codellama_ls.engine.shared_client import describe as describe_shared
 
+    if settings.engine == "shared":
+        print(f"completions computed: {describe_shared(settings, model)}")
+        return True
     print(f"completions computed: {describe(settings)}")
     if settings.engine == "local":
         return True

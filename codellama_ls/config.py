@@ -34,8 +34,8 @@ SECTION = "codellama"
 
 FimFormat = Literal["auto", "psm", "spm", "line", "none"]
 LogLevel = Literal["error", "warning", "info", "debug"]
-# Where the model runs; a per-user shared engine process can join these later as one more choice.
-EngineKind = Literal["local", "llama-server", "openai"]
+# Where the model runs.
+EngineKind = Literal["shared", "local", "llama-server", "openai"]
 # Fields typed with one of these aliases accept only its values (annotations are strings here).
 _CHOICES: dict[str, tuple[str, ...]] = {
     "FimFormat": get_args(FimFormat),
@@ -85,17 +85,26 @@ class Settings:
     )
     auto_download: bool = setting(True, "download a missing preset on first use", scope="machine-overridable")
     engine: EngineKind = setting(
-        "local",
-        "where completions are computed: `local` runs the model in this process; `llama-server` and `openai`"
-        " send token-exact prompts to the server at `engineUrl` (nothing leaves the machine otherwise)",
+        "shared",
+        "where completions are computed: `shared` in one engine process per user and model settings, which every"
+        " editor's server attaches to (on Windows, as `local`); `local` in this process; `llama-server` and"
+        " `openai` send token-exact prompts to the server at `engineUrl` (nothing leaves the machine otherwise)",
         reload=True,
         scope="machine",
         choice_docs=(
+            "One engine process for all of this user's editors (started by the first server that needs it,"
+            " over a Unix socket only the user can open); the model is loaded once.",
             "llama.cpp inside the language server (the model file is loaded here).",
             "llama.cpp's own HTTP server (`/completion`), local or a team's GPU box: per-document slots,"
             " prompt cache, token healing when the model file is also here.",
             "Any OpenAI-compatible `/v1/completions` that accepts token-id prompts (vLLM, SGLang, llama-server).",
         ),
+    )
+    engine_idle_s: int = setting(
+        300,
+        "a `shared` engine process with no server attached exits after this many seconds",
+        range=(1, 86_400),
+        scope="machine",
     )
     engine_url: str = setting(
         "",

@@ -147,8 +147,19 @@ def resolve_model(settings: Settings, progress: Progress | None = None, download
 
 def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
     """The server's and the CLI's engine factory, as the `engine` setting chooses: the model file
-    (downloaded if need be) in llama.cpp in this process, or a remote server."""
-    if settings.engine != "local":
+    (downloaded if need be) in llama.cpp in this process or in the per-user shared engine process, or a
+    remote server."""
+    # No named-pipe transport yet: on Windows `shared` runs the model here, as `local` does.
+    if settings.engine == "shared" and os.name != "nt":
+        from codellama_ls.engine.shared_client import SharedEngine
+
+        path = resolve_model(settings, progress)
+        progress(f"Attaching to the shared engine for {path.name}", 0, None)
+        shared = SharedEngine(settings, path)
+        if settings.token_healing:
+            prepare_healing(vocab_of(shared))
+        return shared
+    if settings.engine in ("llama-server", "openai"):
         from codellama_ls.engine.remote import load_remote_engine
 
         try:

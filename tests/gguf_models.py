@@ -238,6 +238,7 @@ def write_codellama_gguf(
     name: str = "CodeLlama Test",
     context_length: int = 16384,
     chat_template: str | None = None,
+    embedding_length: int = 0,
 ) -> Path:
     """Write a tiny Code Llama look-alike to `path` and return `path`.
 
@@ -252,17 +253,38 @@ def write_codellama_gguf(
         was trained with 16384).
     chat_template: written as tokenizer.chat_template (`CODELLAMA_INSTRUCT_TEMPLATE`
         makes a Code Llama - Instruct look-alike).
+    embedding_length: a wider model (the file grows with it, about 128 kB per unit), for tests
+        that must tell a process that holds the weights from one that does not.
     """
     if transitions is None:
         transitions = DEFAULT_FIM_TRANSITIONS if fim else DEFAULT_PLAIN_TRANSITIONS
     # gguf-py packs metadata arrays one element at a time (~0.3 s for this
     # vocab), so each distinct model is written once per process into a
     # private folder (callers may corrupt their copy) and then copied.
-    key = (fim, eot_metadata, tuple(transitions.items()), default_next, name, context_length, chat_template)
+    key = (
+        fim,
+        eot_metadata,
+        tuple(transitions.items()),
+        default_next,
+        name,
+        context_length,
+        chat_template,
+        embedding_length,
+    )
     pristine = _written.get(key)
     if pristine is None:
         pristine = _cache_dir() / f"model{len(_written)}.gguf"
-        _write(pristine, fim, eot_metadata, transitions, default_next, name, context_length, chat_template)
+        _write(
+            pristine,
+            fim,
+            eot_metadata,
+            transitions,
+            default_next,
+            name,
+            context_length,
+            chat_template,
+            embedding_length,
+        )
         _written[key] = pristine
     shutil.copyfile(pristine, path)
     return path
@@ -308,6 +330,7 @@ def _write(
     name: str,
     context_length: int,
     chat_template: str | None = None,
+    embedding_length: int = 0,
 ) -> None:
     tokens = codellama_vocab(fim)[0]
     token_id = {text: i for i, text in enumerate(tokens)}
@@ -319,7 +342,7 @@ def _write(
     default_dim = len(keys)
     # One dimension per key plus the shared default one; keep it a multiple
     # of 32 so heads split evenly and every CPU kernel takes its fast path.
-    n_embd = max(_MIN_EMBD, _round_up(default_dim + 1, 32))
+    n_embd = max(_MIN_EMBD, _round_up(default_dim + 1, 32), _round_up(embedding_length, 32))
     n_vocab = len(tokens)
 
     embd: npt.NDArray[np.float16] = np.zeros((n_vocab, n_embd), dtype=np.float16)

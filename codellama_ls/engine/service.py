@@ -1,0 +1,320 @@
+"""The shared engine process: one model for every language server of this user with these settings.
+
+Started by the first server that needs it (`python -m codellama_ls.engine.service --socket PATH
+--settings JSON`); it loads the model, then listens on a Unix socket (mode 0600, in a 0700 folder,
+and only peers of the same uid are served). llama.cpp stays on the one engine thread
+(`EngineWorker`); the asyncio loop reads requests, keeps the queue (`FairQueue`: newest wins per
+client and document, clients take turns) and streams pieces back. A cancel sets the request's
+token, which the engine checks before every decode step. It exits when no client has been attached
+for `--idle-s` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import socket
+import struct
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codellama_ls import __version__
+from codellama_ls.config import Settings
+from codellama_ls.engine.base import Engine, EngineError, Progress, Sampling
+from codellama_ls.engine.fair_queue import FairQueue
+from codellama_ls.engine.wire import HEADER_SIZE, PROTOCOL, encode, info_to_wire, length_of
+from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
+
+log = logging.getLogger("codellama_ls.engine.service")
+
+
+@dataclass
+class Request:
+    client: Client
+    id: int
+    key: str
+    prompt: list[int]
+    sampling: Sampling
+    constraint: str
+    token: CancelToken = field(default_factory=CancelToken)
+
+
+class Client:
+    def __init__(self, number: int, writer: asyncio.StreamWriter, pid: int) -> None:
+        self.number = number
+        self.pid = pid
+        self._writer = writer
+        self.requests: dict[int, Request] = {}
+        self.gone = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.gone:
+            return
+        try:
+            self._writer.write(encode(message))
+        except Exception:  # the client went away; its reader notices and cleans up
+            self.gone = True
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (OSError, AttributeError):
+        return None
+    return int(struct.unpack("3i", raw)[1])
+
+
+class Service:
+    def __init__(self, worker: EngineWorker, idle_s: float) -> None:
+        self._worker = worker
+        self._idle_s = idle_s
+        self._queue: FairQueue[Request] = FairQueue()
+        self._wake = asyncio.Event()
+        self._running: Request | None = None
+        self._clients: dict[int, Client] = {}
+        self._numbers = 0
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self.finished = asyncio.Event()
+
+    @property
+    def engine(self) -> Engine:
+        engine = self._worker.engine
+        assert engine is not None
+        return engine
+
+    # -- connections ----------------------------------------------------------------
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None and peer_uid(sock) not in (None, os.getuid()):
+            log.warning("refused a connection from another user")
+            writer.close()
+            return
+        client: Client | None = None
+        try:
+            hello = await self._read(reader)
+            if hello.get("op") != "hello" or hello.get("protocol") != PROTOCOL:
+                writer.write(
+                    encode(
+                        {
+                            "op": "refused",
+                            "message": f"the shared engine (codellama-ls {__version__}, protocol {PROTOCOL}) cannot"
+                            f" serve codellama-ls {hello.get('version')} (protocol {hello.get('protocol')});"
+                            " it exits once idle, or stop it",
+                        }
+                    )
+                )
+                await writer.drain()
+                return
+            self._numbers += 1
+            client = Client(self._numbers, writer, int(hello.get("pid", 0)))
+            self._attach(client)
+            client.send(
+                {
+                    "op": "welcome",
+                    "protocol": PROTOCOL,
+                    "version": __version__,
+                    "pid": os.getpid(),
+                    "info": info_to_wire(self.engine.info),
+                }
+            )
+            while True:
+                self._dispatch(client, await self._read(reader))
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError, json.JSONDecodeError):
+            pass
+        except Exception:  # a malformed message: that client goes, the others stay
+            log.exception("dropping client %s", client.number if client else "?")
+        finally:
+            if client is not None:
+                self._detach(client)
+            writer.close()
+
+    async def _read(self, reader: asyncio.StreamReader) -> dict[str, Any]:
+        size = length_of(await reader.readexactly(HEADER_SIZE))
+        message = json.loads(await reader.readexactly(size))
+        if not isinstance(message, dict):
+            raise ValueError("a message that is not an object")
+        return message
+
+    def _attach(self, client: Client) -> None:
+        self._clients[client.number] = client
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        log.info("client %d (pid %d) attached; %d attached", client.number, client.pid, len(self._clients))
+
+    def _detach(self, client: Client) -> None:
+        """A client that went away (closed, crashed, killed): its work stops, nobody else notices."""
+        client.gone = True
+        self._clients.pop(client.number, None)
+        self._queue.drop_client(client.number)
+        for request in client.requests.values():
+            request.token.cancel()
+        client.requests.clear()
+        log.info("client %d detached; %d attached", client.number, len(self._clients))
+        if not self._clients:
+            self._idle_timer = asyncio.get_running_loop().call_later(self._idle_s, self._idle)
+
+    def _idle(self) -> None:
+        if not self._clients:
+            log.info("no client for %.0fs: exiting", self._idle_s)
+            self.finished.set()
+
+    # -- requests -------------------------------------------------------------------
+
+    def _dispatch(self, client: Client, message: dict[str, Any]) -> None:
+        op = message.get("op")
+        if op == "generate":
+            sampling = Sampling(**message.get("sampling", {}))
+            request = Request(
+                client,
+                int(message["id"]),
+                str(message.get("key", "")),
+                [int(t) for t in message["prompt"]],
+                sampling,
+                str(message.get("constraint", "")),
+            )
+            client.requests[request.id] = request
+            # Newest wins: the same client's older request for this document stops, queued or running.
+            replaced = self._queue.put(client.number, request.key, request)
+            if replaced is not None:
+                self._finish(replaced, {"op": "done", "stats": {"stop_reason": "cancelled"}})
+            running = self._running
+            if running is not None and running.client is client and running.key == request.key:
+                running.token.cancel()
+            self._wake.set()
+        elif op == "cancel":
+            cancelled = client.requests.get(int(message.get("id", -1)))
+            if cancelled is not None:
+                cancelled.token.cancel()
+                if self._queue.remove(client.number, cancelled.key, cancelled):
+                    self._finish(cancelled, {"op": "done", "stats": {"stop_reason": "cancelled"}})
+
+    def _finish(self, request: Request, message: dict[str, Any]) -> None:
+        request.client.requests.pop(request.id, None)
+        request.client.send({**message, "id": request.id})
+
+    async def serve_queue(self) -> None:
+        while True:
+            await self._wake.wait()
+            slot = self._queue.pop()
+            if slot is None:
+                self._wake.clear()
+                continue
+            request = slot.item
+            if request.token.cancelled or request.client.gone:
+                self._finish(request, {"op": "done", "stats": {"stop_reason": "cancelled"}})
+                continue
+            self._running = request
+            try:
+                await self._run(request)
+            finally:
+                self._running = None
+
+    async def _run(self, request: Request) -> None:
+        loop = asyncio.get_running_loop()
+        client, number = request.client, request.id
+
+        def work(engine: Engine) -> dict[str, Any]:
+            pieces = engine.generate(request.prompt, request.sampling, request.token, request.constraint, request.key)
+            try:
+                for piece in pieces:
+                    loop.call_soon_threadsafe(client.send, {"op": "piece", "id": number, "text": piece})
+                    if client.gone:
+                        request.token.cancel()
+            finally:
+                pieces.close()  # type: ignore[attr-defined]
+            return dataclasses.asdict(engine.last_stats)
+
+        try:
+            stats = await self._worker.run(work)
+        except EngineError as exc:
+            self._finish(request, {"op": "error", "message": str(exc)})
+            return
+        except Exception as exc:  # a bug: that request fails, the service stays up
+            log.exception("generation failed")
+            self._finish(request, {"op": "error", "message": f"the shared engine failed: {exc}"})
+            return
+        self._finish(request, {"op": "done", "stats": stats})
+
+
+def load_model(settings: Settings, progress: Progress) -> Engine:
+    """The model file the starting server resolved (it downloads presets, not us), in llama.cpp."""
+    from codellama_ls.engine.llama import LlamaEngine
+
+    progress(f"Loading {settings.model}", 0, None)
+    return LlamaEngine(
+        Path(settings.model),
+        n_ctx=settings.n_ctx,
+        n_gpu_layers=settings.n_gpu_layers,
+        n_threads=settings.n_threads,
+        n_batch=settings.n_batch,
+        state_cache_mb=settings.state_cache_mb,
+    )
+
+
+def _bind(path: Path) -> socket.socket:
+    """Listen at `path`, created 0600 (the umask covers the moment between bind and chmod)."""
+    path.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    os.chmod(path, 0o600)
+    sock.listen(64)
+    return sock
+
+
+async def serve(path: Path, settings: Settings, idle_s: float, factory: EngineFactory = load_model) -> int:
+    worker = EngineWorker(factory)
+    await worker.load(settings, lambda message, done, total: log.info("%s", message))
+    if worker.state is not EngineState.READY:
+        # The client that started us reads this from our log and tells its user.
+        print(f"codellama-ls engine: {worker.error}", file=sys.stderr, flush=True)
+        return 1
+    service = Service(worker, idle_s)
+    sock = _bind(path)
+    bound = os.stat(path).st_ino
+    server = await asyncio.start_unix_server(service.handle, sock=sock)
+    queue = asyncio.ensure_future(service.serve_queue())
+    # Until the first client attaches, idle counts as well: the starter may have died meanwhile.
+    service._idle_timer = asyncio.get_running_loop().call_later(idle_s, service._idle)
+    log.info("engine %d ready on %s", os.getpid(), path)
+    try:
+        await service.finished.wait()
+    finally:
+        server.close()
+        queue.cancel()
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_ino == bound:  # not a successor's socket
+                path.unlink()
+        worker.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="codellama-ls-engine", description=__doc__.splitlines()[0])
+    parser.add_argument("--socket", required=True, help="the Unix socket to listen on")
+    parser.add_argument("--settings", required=True, help="the model settings, a JSON object")
+    parser.add_argument("--idle-s", type=float, default=300.0, help="exit after this long without clients")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("codellama_ls").setLevel(args.log_level.upper())
+    chosen = json.loads(args.settings)
+    settings = dataclasses.replace(Settings(), **chosen, engine="local")
+    return asyncio.run(serve(Path(args.socket), settings, args.idle_s))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

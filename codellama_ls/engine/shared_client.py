@@ -1,0 +1,331 @@
+"""`engine = shared`: this server's side of the per-user engine process (`engine/service.py`).
+
+The vocabulary is read here from the GGUF (vocab-only, no weights), so prompts are built token for
+token as with the local engine and only generation crosses the socket. The first server to need
+an engine starts it, holding a lock file so two servers starting at once start one engine; later
+servers attach. An engine that died is started again by the next request, and the user is told once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import itertools
+import json
+import logging
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from codellama_ls import __version__
+from codellama_ls.config import Settings
+from codellama_ls.engine.base import Cancelled, EngineError, GenerationStats, ModelInfo, Sampling
+from codellama_ls.engine.wire import (
+    PROTOCOL,
+    encode,
+    info_from_wire,
+    model_settings,
+    recv_message,
+    socket_path,
+    stats_from_wire,
+)
+
+log = logging.getLogger(__name__)
+
+STOPPED = "the shared engine process stopped; a new one was started for the next completions"
+# Loading a 7B model from a cold disk can take a while; the engine binds its socket once loaded.
+START_TIMEOUT_S = 600.0
+# How often a waiting request looks at its cancel token (the engine stops within one decode step).
+_POLL_S = 0.005
+_LOST: dict[str, Any] = {"op": "lost"}
+
+
+def _connect(path: Path) -> tuple[socket.socket, dict[str, Any]]:
+    """Connect and say hello; OSError when nobody listens, EngineError when the engine refuses us."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(path))
+        sock.sendall(encode({"op": "hello", "protocol": PROTOCOL, "version": __version__, "pid": os.getpid()}))
+        welcome = recv_message(sock)
+    except (OSError, ValueError):
+        sock.close()
+        raise ConnectionRefusedError(f"no engine at {path}") from None
+    if welcome.get("op") != "welcome":
+        sock.close()
+        raise EngineError(str(welcome.get("message", "the shared engine refused the connection")))
+    return sock, welcome
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    mine = [line for line in lines if line.startswith("codellama-ls engine:")]
+    return (mine or lines or [""])[-1].removeprefix("codellama-ls engine:").strip()
+
+
+def _engine_env() -> dict[str, str]:
+    """This environment, with this copy of codellama_ls importable from any folder."""
+    env = dict(os.environ)
+    package_parent = str(Path(__file__).resolve().parent.parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def connect_or_start(
+    chosen: dict[str, Any], idle_s: int, path: Path | None = None
+) -> tuple[socket.socket, dict[str, Any]]:
+    """Attach to the engine for these model settings, starting it first when none runs."""
+    path = path or socket_path(chosen)
+    try:
+        return _connect(path)
+    except ConnectionRefusedError:
+        pass
+    with _locked(path.with_suffix(".lock")):
+        try:  # another server may have started it while we waited for the lock
+            return _connect(path)
+        except ConnectionRefusedError:
+            pass
+        path.unlink(missing_ok=True)  # a dead engine's socket
+        log_path = path.with_suffix(".log")
+        command = [
+            sys.executable,
+            "-m",
+            "codellama_ls.engine.service",
+            "--socket",
+            str(path),
+            "--settings",
+            json.dumps(chosen),
+            "--idle-s",
+            str(idle_s),
+            "--log-level",
+            logging.getLevelName(logging.getLogger("codellama_ls").getEffectiveLevel()).lower(),
+        ]
+        with open(log_path, "ab") as errors:
+            os.chmod(log_path, 0o600)
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                start_new_session=True,  # not in the editor's process group: it outlives this server
+                close_fds=True,
+                cwd="/",  # holds no project folder open
+                env=_engine_env(),
+            )
+        # Reap it if it exits while we live; after we exit, init does.
+        threading.Thread(target=process.wait, name="engine-reaper", daemon=True).start()
+        log.info("started the shared engine (pid %d) on %s", process.pid, path)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                reason = _log_tail(log_path) or f"exit status {process.returncode}"
+                raise EngineError(f"the shared engine could not start: {reason} (log: {log_path})")
+            try:
+                return _connect(path)
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise EngineError(
+                        f"the shared engine did not start in {START_TIMEOUT_S:.0f}s (log: {log_path})"
+                    ) from None
+                time.sleep(0.05)
+
+
+class SharedEngine:
+    """The `Engine` contract over the socket; used from this server's engine thread only."""
+
+    def __init__(self, settings: Settings, model: Path) -> None:
+        from codellama_ls.engine.llama import LlamaVocab
+
+        self._chosen = model_settings(settings, str(model))
+        self._idle_s = settings.engine_idle_s
+        self._path = socket_path(self._chosen)
+        try:
+            self._vocab = LlamaVocab(model)
+        except EngineError as exc:
+            # The file's content: the worker tries again once it changes (a copy still in progress).
+            raise EngineError(str(exc), exc.path or str(model)) from exc
+        self._ids = itertools.count(1)
+        self._pending: dict[int, queue.Queue[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._stats = GenerationStats()
+        self._info: ModelInfo = self._vocab.info
+        try:
+            self._attach()
+        except EngineError as exc:
+            self._vocab.close()
+            raise EngineError(str(exc), exc.path or str(model)) from exc
+        except BaseException:
+            self._vocab.close()
+            raise
+
+    def _attach(self) -> None:
+        sock, welcome = connect_or_start(self._chosen, self._idle_s, self._path)
+        info = info_from_wire(welcome.get("info", {}))
+        self.engine_pid = int(welcome.get("pid", 0))
+        where = f"shared engine process {self.engine_pid} ({self._path})"
+        self._info = dataclasses.replace(info, where=where)
+        self._sock = sock
+        threading.Thread(target=self._read, args=(sock,), name="engine-reader", daemon=True).start()
+        log.info("attached to the %s", where)
+
+    def _read(self, sock: socket.socket) -> None:
+        try:
+            while True:
+                message = recv_message(sock)
+                with self._lock:
+                    waiting = self._pending.get(int(message.get("id", -1)))
+                if waiting is not None:
+                    waiting.put(message)
+        except (OSError, ValueError):
+            pass
+        with self._lock:
+            if self._sock is sock:
+                self._sock = None
+            for waiting in self._pending.values():
+                waiting.put(_LOST)
+        with contextlib.suppress(OSError):
+            sock.close()
+
+    def _send(self, message: dict[str, Any]) -> bool:
+        sock = self._sock
+        if sock is None:
+            return False
+        try:
+            sock.sendall(encode(message))
+            return True
+        except OSError:
+            return False
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._vocab.tokenize(text)
+
+    def tokenize_special(self, text: str) -> list[int]:
+        return self._vocab.tokenize_special(text)
+
+    def token_text(self, token: int) -> str:
+        return self._vocab.token_text(token)
+
+    def piece(self, token: int) -> str:
+        return self._vocab.piece_bytes(token).decode("utf-8", "replace")
+
+    def generate(
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
+    ) -> Iterator[str]:
+        self._stats = GenerationStats(prompt_tokens=len(prompt))
+        if self._sock is None:
+            self._attach()  # the engine died since the last request: a new one runs now
+            raise EngineError(STOPPED)
+        number = next(self._ids)
+        answers: queue.Queue[dict[str, Any]] = queue.Queue()
+        with self._lock:
+            self._pending[number] = answers
+        request = {
+            "op": "generate",
+            "id": number,
+            "key": key,
+            "prompt": prompt,
+            "sampling": dataclasses.asdict(sampling),
+            "constraint": constraint,
+        }
+        finished = False
+        cancel_sent = False
+        try:
+            if not self._send(request):
+                answers.put(_LOST)
+            while True:
+                if not cancel_sent and cancelled():
+                    cancel_sent = self._send({"op": "cancel", "id": number}) or True
+                try:
+                    message = answers.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                op = message.get("op")
+                if op == "piece":
+                    if not cancel_sent:
+                        yield str(message.get("text", ""))
+                    continue
+                finished = True
+                if op == "done":
+                    self._stats = stats_from_wire(message.get("stats", {}))
+                    return
+                if op == "lost":
+                    with contextlib.suppress(EngineError):
+                        self._attach()
+                    raise EngineError(STOPPED)
+                raise EngineError(str(message.get("message", "the shared engine failed")))
+        finally:
+            if not finished:
+                # Stopped early (the stop rules are satisfied): cancel, and wait for the engine's
+                # figures, which come within one decode step.
+                if not cancel_sent:
+                    self._send({"op": "cancel", "id": number})
+                deadline = time.monotonic() + 1.0
+                while time.monotonic() < deadline:
+                    try:
+                        message = answers.get(timeout=deadline - time.monotonic())
+                    except queue.Empty:
+                        break
+                    if message.get("op") == "done":
+                        self._stats = stats_from_wire(message.get("stats", {}))
+                    if message.get("op") != "piece":
+                        break
+            with self._lock:
+                self._pending.pop(number, None)
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        self._vocab.close()
+
+
+def describe(settings: Settings, model: Path | None) -> str:
+    """Where completions are computed, for `doctor`: this process, or which shared engine (`model` is
+    the resolved model file, None when it is not known)."""
+    if settings.engine != "shared":
+        return "in the language server's own process (`engine = local`)"
+    if model is None:
+        return "in a shared engine process (which one depends on the model file, not found)"
+    try:
+        path = socket_path(model_settings(settings, str(model)))
+    except EngineError as exc:
+        return f"in a shared engine process ({exc})"
+    try:
+        sock, welcome = _connect(path)
+    except ConnectionRefusedError:
+        return f"in a shared engine process, started by the first server that needs it (socket {path})"
+    except EngineError as exc:
+        return f"in a shared engine process that refuses this version: {exc}"
+    sock.close()
+    return f"in the shared engine process {welcome.get('pid')} (socket {path})"

@@ -1,0 +1,129 @@
+"""What the shared engine and its clients agree on: where the socket is, and how a message is framed.
+
+A message is a JSON object preceded by its length (4 bytes, big-endian). The client speaks first
+(`hello` with `PROTOCOL`); the engine answers `welcome` or `refused`. Then the client sends
+`generate` and `cancel`; the engine streams `piece`s and ends each request with `done` or `error`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import socket
+import stat
+import struct
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from codellama_ls import __version__
+from codellama_ls.config import APP_NAME, Settings
+from codellama_ls.engine.base import EngineError, GenerationStats, ModelInfo
+from codellama_ls.prompt import FimTokens
+
+PROTOCOL = 1
+_HEADER = struct.Struct(">I")
+MAX_MESSAGE = 64 * 1024 * 1024
+# Settings that do not change which model the engine process runs.
+_NOT_MODEL = frozenset(
+    {"engine", "engine_idle_s", "engine_url", "engine_api_key_env", "engine_model", "engine_timeout_ms"}
+    | {"model", "model_dir", "auto_download"}
+)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    return _HEADER.pack(len(body)) + body
+
+
+def length_of(header: bytes) -> int:
+    (size,) = _HEADER.unpack(header)
+    if size > MAX_MESSAGE:
+        raise ValueError(f"a message of {size} bytes")
+    return int(size)
+
+
+HEADER_SIZE = _HEADER.size
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    chunks: list[bytes] = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            raise ConnectionError("the engine closed the connection")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_message(sock: socket.socket) -> dict[str, Any]:
+    message = json.loads(recv_exactly(sock, length_of(recv_exactly(sock, HEADER_SIZE))))
+    if not isinstance(message, dict):
+        raise ValueError("a message that is not an object")
+    return message
+
+
+def runtime_dir() -> Path:
+    """A folder only this user can enter: $XDG_RUNTIME_DIR (or platformdirs') when it exists, else one
+    under the temporary folder; refused when someone else owns it or others can enter it."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or platformdirs.user_runtime_dir()
+    parent = Path(base) if base and os.path.isdir(base) else Path(tempfile.gettempdir())
+    folder = parent / (APP_NAME if parent != Path(tempfile.gettempdir()) else f"{APP_NAME}-{os.getuid()}")
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError as exc:
+        raise EngineError(f"cannot create the shared engine's folder {folder}: {exc}") from exc
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise EngineError(f"{folder} is not a folder of this user; remove it or set XDG_RUNTIME_DIR")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(folder, 0o700)
+    return folder
+
+
+def model_settings(settings: Settings, model_path: str) -> dict[str, Any]:
+    """The settings the engine process runs with: the reload fields that shape the loaded model."""
+    chosen = {name: getattr(settings, name) for name in Settings.reload_fields() if name not in _NOT_MODEL}
+    chosen["model"] = os.path.realpath(model_path)
+    return chosen
+
+
+def _file_identity(path: str) -> list[int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def socket_path(chosen: dict[str, Any], folder: Path | None = None) -> Path:
+    """One socket per version, model settings and model file: other settings, or the file replaced or
+    written over, get another engine process (the old one exits once its servers have moved on)."""
+    identity = [PROTOCOL, __version__, chosen, _file_identity(str(chosen.get("model", "")))]
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    return (folder or runtime_dir()) / f"engine-{digest}.sock"
+
+
+def info_to_wire(info: ModelInfo) -> dict[str, Any]:
+    data = dataclasses.asdict(info)
+    data["end_tokens"] = sorted(info.end_tokens)
+    return data
+
+
+def info_from_wire(data: dict[str, Any]) -> ModelInfo:
+    values = dict(data)
+    fim = values.get("fim")
+    values["fim"] = FimTokens(**fim) if isinstance(fim, dict) else None
+    values["end_tokens"] = frozenset(values.get("end_tokens", ()))
+    known = {f.name for f in dataclasses.fields(ModelInfo)}
+    return ModelInfo(**{k: v for k, v in values.items() if k in known})
+
+
+def stats_from_wire(data: dict[str, Any]) -> GenerationStats:
+    known = {f.name for f in dataclasses.fields(GenerationStats)}
+    return GenerationStats(**{k: v for k, v in data.items() if k in known})
