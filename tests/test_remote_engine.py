@@ -363,7 +363,8 @@ def test_doctor_says_where_completions_are_computed(server: LlamaServer, codella
         done = subprocess.run(command, env=server_env(**env), capture_output=True, text=True, timeout=120)
         return done.stdout
 
-    assert "completions computed: in this process" in doctor(CODELLAMA_LS_MODEL=str(codellama_gguf))
+    local = doctor(CODELLAMA_LS_ENGINE="local", CODELLAMA_LS_MODEL=str(codellama_gguf))
+    assert "completions computed: in this process" in local
     remote_env = {"CODELLAMA_LS_ENGINE": "llama-server", "CODELLAMA_LS_MODEL": str(codellama_gguf)}
     report = doctor(CODELLAMA_LS_ENGINE_URL=server.url, **remote_env)
     assert f"completions computed: llama-server at {server.url}" in report
