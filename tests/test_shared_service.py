@@ -179,3 +179,29 @@ def test_other_model_settings_or_a_rewritten_model_file_get_another_engine(runti
     assert socket_path(model_settings(dataclasses.replace(settings, n_ctx=1024), str(model))) != first
     model.write_bytes(b"GGUF two, longer")
     assert socket_path(model_settings(settings, str(model))) != first
+
+
+def test_a_client_that_stops_reading_is_dropped_not_buffered_without_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codellama_ls.engine import service
+
+    monkeypatch.setattr(service, "SEND_BUFFER_LIMIT", 64 * 1024)
+
+    async def scenario() -> tuple[bool, bool, int]:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            _, writer = await asyncio.open_unix_connection(sock=ours)
+            client = service.Client(1, writer, pid=0)
+            piece = {"op": "piece", "id": 1, "text": "x" * 4096}
+            sent = 0
+            # `theirs` never reads: first the kernel's socket buffer fills, then the transport's.
+            while not client.gone and sent < 10_000:
+                client.send(piece)
+                sent += 1
+            await asyncio.sleep(0)
+            return client.gone, writer.transport.is_closing(), sent
+        finally:
+            theirs.close()
+
+    gone, closing, sent = asyncio.run(scenario())
+    assert gone and closing, "a client that never reads must be dropped"
+    assert sent < 10_000

@@ -36,6 +36,10 @@ from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, 
 log = logging.getLogger("codellama_ls.engine.service")
 
 
+# Answers queued for one client beyond what its socket takes; far above a healthy client's backlog.
+SEND_BUFFER_LIMIT = 8 * 1024 * 1024
+
+
 @dataclass
 class Request:
     client: Client
@@ -60,6 +64,12 @@ class Client:
             return
         try:
             self._writer.write(encode(message))
+            if self._writer.transport.get_write_buffer_size() > SEND_BUFFER_LIMIT:
+                # A client that stopped reading (hung, stopped in a debugger): drop it rather than
+                # hold its answers in this process without end. Its reader then cleans up.
+                log.warning("client %d stopped reading: dropping it", self.number)
+                self.gone = True
+                self._writer.transport.abort()
         except Exception:  # the client went away; its reader notices and cleans up
             self.gone = True
 
