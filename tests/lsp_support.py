@@ -22,6 +22,8 @@ def server_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in env.items() if not k.startswith("CODELLAMA_LS_")}
     env["CODELLAMA_LS_CONFIG"] = str(ROOT / "tests" / "no-such-config.toml")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # Shared engine processes started by a test should not outlive the run by the default five minutes.
+    env["CODELLAMA_LS_ENGINE_IDLE_S"] = "30"
     env.update(overrides)
     return env
 
