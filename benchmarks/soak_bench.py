@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 import tempfile
 import time
@@ -104,9 +105,19 @@ class Soak:
         await self.server.call("sync", "codellama/status")
 
 
-async def soak(pythonpath: Path, model: Path, changes: int, requests: int, label: str) -> dict[str, Any]:
+def engine_pid(status: dict[str, Any]) -> int | None:
+    """The shared engine process's pid, from `codellama/status`'s `computed` (None when in-process)."""
+    found = re.search(r"shared engine process (\d+)", str(status.get("computed") or ""))
+    return int(found.group(1)) if found else None
+
+
+async def soak(
+    pythonpath: Path, model: Path, changes: int, requests: int, label: str, engine: str | None
+) -> dict[str, Any]:
     env = server_env()
     env["PYTHONPATH"] = str(pythonpath)
+    if engine is not None:
+        env["CODELLAMA_LS_ENGINE"] = engine
     command = [sys.executable, "-m", "codellama_ls", "--model", str(model), "--n-ctx", "1024", "--max-tokens", "8"]
     server = await RawServer.start(command, env, cwd=pythonpath)  # `-m` looks in the cwd first
     try:
@@ -118,13 +129,21 @@ async def soak(pythonpath: Path, model: Path, changes: int, requests: int, label
         runner = Soak(server, column=len(text.split("\n")[LINE]))
         started = time.perf_counter()
         await runner.run(changes // 10, requests // 10)  # warm-up
-        before = rss_kib(server.process.pid)
+        # With `engine = shared` the model lives in the engine process: its memory counts too.
+        status = (await server.call("pids", "codellama/status"))["result"]
+        pids = [server.process.pid] + [pid for pid in [engine_pid(status)] if pid is not None]
+
+        def rss() -> int:
+            return sum(rss_kib(pid) for pid in pids)
+
+        before = rss()
         samples = [before]
         for _ in range(10):
             await runner.run(changes // 10, requests // 10)
-            samples.append(rss_kib(server.process.pid))
+            samples.append(rss())
         elapsed = time.perf_counter() - started
-        label = f"{label}, {changes:,} changes + {requests:,} requests"
+        where = "server + shared engine process" if len(pids) > 1 else "server (model in process)"
+        label = f"{label}, {where}, {changes:,} changes + {requests:,} requests"
         print(f"{label}: RSS every tenth of the run (MiB): {' '.join(f'{s / 1024:.1f}' for s in samples)}")
         return {"label": label, "before": before, "after": samples[-1], "seconds": elapsed}
     finally:
@@ -137,6 +156,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--model", type=Path, help="a GGUF (default: a tiny generated Code Llama look-alike)")
     parser.add_argument("--compare", type=Path, help="another checkout's root, soaked the same way in the same run")
+    parser.add_argument(
+        "--engine",
+        action="append",
+        choices=("shared", "local"),
+        help="engine setting(s) to soak (repeatable); default: the tree's default engine only",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model = args.model
@@ -146,9 +171,11 @@ def main() -> None:
             model = write_codellama_gguf(Path(folder) / "tiny.gguf")
         size_mib = model.stat().st_size / 2**20
         runs = [(ROOT, "this tree")] + ([(args.compare.resolve(), str(args.compare))] if args.compare else [])
+        engines: list[str | None] = list(args.engine) if args.engine else [None]
         results = [
-            asyncio.run(soak(root, model, args.changes, requests, label))
+            asyncio.run(soak(root, model, args.changes, requests, label, engine))
             for root, label in runs
+            for engine in engines
             for requests in (args.requests, 0)
         ]
     print(f"\nafter a warm-up of a tenth of each run; model file {size_mib:.1f} MiB\n")
