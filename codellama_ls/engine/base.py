@@ -128,3 +128,48 @@ def vocab_of(engine: Engine) -> Vocab:
         n_vocab=info.n_vocab,
         healing=info.healing,
     )
+
+
+class Vocabulary(Protocol):
+    """A model's tokenizer without its weights: what an engine that generates elsewhere builds prompts with."""
+
+    info: ModelInfo
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def tokenize_special(self, text: str) -> list[int]: ...
+
+    def piece_bytes(self, token: int) -> bytes: ...
+
+    def token_text(self, token: int) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class GeneratesElsewhere:
+    """The `Engine` members an engine whose model runs in another process (the shared engine, a remote
+    server) answers from its local vocabulary and its own bookkeeping; it adds `generate` and `close`."""
+
+    _vocab: Vocabulary
+    _info: ModelInfo
+    _stats: GenerationStats
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._vocab.tokenize(text)
+
+    def tokenize_special(self, text: str) -> list[int]:
+        return self._vocab.tokenize_special(text)
+
+    def token_text(self, token: int) -> str:
+        return self._vocab.token_text(token)
+
+    def piece(self, token: int) -> str:
+        return self._vocab.piece_bytes(token).decode("utf-8", "replace")

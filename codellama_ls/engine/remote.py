@@ -14,10 +14,19 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from codellama_ls.config import Settings
-from codellama_ls.engine.base import Cancelled, EngineError, GenerationStats, ModelInfo, Progress, Sampling
+from codellama_ls.engine.base import (
+    Cancelled,
+    EngineError,
+    GeneratesElsewhere,
+    GenerationStats,
+    ModelInfo,
+    Progress,
+    Sampling,
+    Vocabulary,
+)
 from codellama_ls.engine.http import Endpoint, Unreachable
 from codellama_ls.prompt import FimTokens
 
@@ -30,20 +39,6 @@ _TIE_STEP, _TIE_RANKS = 1e-3, 64
 # More allowed tokens than this would make a large request body for every keystroke inside a word.
 _HEAL_MAX_ALLOWED = 4096
 _CODELLAMA_FIM = ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
-
-
-class Vocabulary(Protocol):
-    info: ModelInfo
-
-    def tokenize(self, text: str) -> list[int]: ...
-
-    def tokenize_special(self, text: str) -> list[int]: ...
-
-    def piece_bytes(self, token: int) -> bytes: ...
-
-    def token_text(self, token: int) -> str: ...
-
-    def close(self) -> None: ...
 
 
 class ServerVocab:
@@ -117,7 +112,7 @@ class ServerVocab:
         pass
 
 
-class RemoteEngine:
+class RemoteEngine(GeneratesElsewhere):
     def __init__(
         self,
         settings: Settings,
@@ -152,26 +147,6 @@ class RemoteEngine:
         plural = "" if self._slots == 1 else "s"
         where = f"{self.kind} at {url}" + (f" ({self._slots} slot{plural})" if self._slots else "")
         self._info = dataclasses.replace(self._info, n_ctx=n_ctx, where=where)
-
-    @property
-    def info(self) -> ModelInfo:
-        return self._info
-
-    @property
-    def last_stats(self) -> GenerationStats:
-        return self._stats
-
-    def tokenize(self, text: str) -> list[int]:
-        return self._vocab.tokenize(text)
-
-    def tokenize_special(self, text: str) -> list[int]:
-        return self._vocab.tokenize_special(text)
-
-    def token_text(self, token: int) -> str:
-        return self._vocab.token_text(token)
-
-    def piece(self, token: int) -> str:
-        return self._vocab.piece_bytes(token).decode("utf-8", "replace")
 
     def slot(self, key: str) -> int:
         """-1: llama-server's choice, which takes the idle slot whose cache shares most of the prompt

@@ -27,7 +27,7 @@ from typing import Any
 
 from codellama_ls import __version__
 from codellama_ls.config import Settings
-from codellama_ls.engine.base import Cancelled, EngineError, GenerationStats, ModelInfo, Sampling
+from codellama_ls.engine.base import Cancelled, EngineError, GeneratesElsewhere, GenerationStats, ModelInfo, Sampling
 from codellama_ls.engine.wire import (
     PROTOCOL,
     encode,
@@ -150,7 +150,7 @@ def connect_or_start(
                 time.sleep(0.05)
 
 
-class SharedEngine:
+class SharedEngine(GeneratesElsewhere):
     """The `Engine` contract over the socket; used from this server's engine thread only."""
 
     def __init__(self, settings: Settings, model: Path) -> None:
@@ -216,26 +216,6 @@ class SharedEngine:
             return True
         except OSError:
             return False
-
-    @property
-    def info(self) -> ModelInfo:
-        return self._info
-
-    @property
-    def last_stats(self) -> GenerationStats:
-        return self._stats
-
-    def tokenize(self, text: str) -> list[int]:
-        return self._vocab.tokenize(text)
-
-    def tokenize_special(self, text: str) -> list[int]:
-        return self._vocab.tokenize_special(text)
-
-    def token_text(self, token: int) -> str:
-        return self._vocab.token_text(token)
-
-    def piece(self, token: int) -> str:
-        return self._vocab.piece_bytes(token).decode("utf-8", "replace")
 
     def generate(
         self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
