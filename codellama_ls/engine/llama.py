@@ -29,7 +29,7 @@ from codellama_ls.engine.base import (
     ModelInfo,
     Sampling,
 )
-from codellama_ls.engine.speculative import PromptLookup
+from codellama_ls.engine.speculative import DraftLength, PromptLookup
 from codellama_ls.prompt import FimTokens
 
 log = logging.getLogger(__name__)
@@ -255,6 +255,7 @@ class LlamaEngine:
         self._abort_check: Cancelled | None = None
         self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
         self.drafter: type[PromptLookup] = PromptLookup
+        self.min_rows = 1  # 2: every greedy step decodes at least two rows (see `_greedy`)
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
@@ -353,8 +354,8 @@ class LlamaEngine:
                 if pending:
                     llm.eval([token])  # logits for the next constrained choice
         tokens: Iterator[int]
-        if sampling.temperature <= 0 and sampling.draft_tokens > 0:
-            tokens = self._speculative_greedy(context, bool(constraint), sampling, stats)
+        if sampling.temperature <= 0:
+            tokens = self._greedy(context, bool(constraint), sampling, stats)
         else:
             tokens = llm.generate(
                 context,
@@ -529,67 +530,68 @@ class LlamaEngine:
         llm._requires_eval = status != 0  # Llama.generate may sample from these logits only if they are live
         return status
 
-    def _speculative_greedy(
-        self, history: list[int], pending: bool, sampling: Sampling, stats: GenerationStats
-    ) -> Iterator[int]:
-        """Greedy tokens, several per llama_decode when prompt lookup guesses right.
+    def _greedy(self, history: list[int], pending: bool, sampling: Sampling, stats: GenerationStats) -> Iterator[int]:
+        """Greedy tokens straight from llama_decode's logits (no sampler), several per step when prompt
+        lookup drafts them and the model agrees.
 
-        Each step decodes the last token with the drafted ones after it, logits for every position:
-        the model's greedy choice after each position checks the next draft token, the matching
+        A step decodes the last token, and after it the drafted ones when the history's tail occurred
+        earlier: the model's greedy choice after each row checks the next draft token, the matching
         prefix is kept and the rejected rest is removed from the KV cache.  `history` is the prompt
         plus tokens already produced; with `pending`, its last token is not in the KV cache yet.
 
-        Every step decodes at least two rows (a step without a draft adds a throw-away copy of the
-        last token): llama.cpp's CPU kernels for one row round differently from those for several
-        (the same positions' logits differ by up to ~1 between a 1-token and a 2-token decode with
-        SmolLM2's weights, while 2-, 4- and 8-token decodes agree exactly), so a mix of both would
-        make the output depend on how many tokens were drafted.
+        Rounding: llama.cpp's CPU kernels for one row and for several round differently (the same
+        position's logits differ by up to ~0.6 between a 1-row and a k-row decode of SmolLM2, while
+        all k >= 2 agree exactly), so where two candidates are that close, a token verified in a
+        batch can differ from the one a 1-row step picks.  `min_rows` 2 pads every step to two rows:
+        the output is then bit-identical whatever was drafted (the tests' reference), at the price
+        of a second row per undrafted step.
         """
         llm, lc = self._llm, self._llama_cpp
+        ctx = llm._ctx.ctx
         n_vocab = self._info.n_vocab
-        lookup = self.drafter(history)
-        predicted: list[int] = []
-        if not pending:
-            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(n_vocab,))
-            predicted = [int(np.argmax(logits))]
-        # A verification batch is a few rows, memory-bound like a one-token step: run it on the
-        # generation threads, as llama.cpp does one-token steps, not on the prompt's batch threads.
-        threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
-        lc.llama_set_n_threads(llm._ctx.ctx, threads[0], threads[0])
-        try:
-            yield from self._verify_drafts(lookup, predicted, sampling, stats)
-        finally:
-            lc.llama_set_n_threads(llm._ctx.ctx, *threads)
-
-    def _verify_drafts(
-        self, lookup: PromptLookup, predicted: list[int], sampling: Sampling, stats: GenerationStats
-    ) -> Iterator[int]:
-        llm, lc = self._llm, self._llama_cpp
-        n_vocab = self._info.n_vocab
+        lookup = self.drafter(history) if sampling.draft_tokens > 0 else None
+        length = DraftLength(min(sampling.draft_tokens, llm.n_batch - 1))
+        last = history[-1]
+        if pending:
+            rows: list[int] = []
+        else:
+            row = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
+            rows = [int(row.argmax())]
         drafted = accepted = 0
-        while True:
-            for token in predicted:
-                yield token
-                lookup.append(token)
-            # The consumer counted every token it took; one more comes from the decode itself.
-            room = sampling.max_tokens - stats.generated_tokens - 1
-            draft = lookup.draft(min(sampling.draft_tokens, room, llm.n_batch - 1))
-            rows = [lookup.tokens[-1], *(draft or lookup.tokens[-1:])]
-            past = llm.n_tokens
-            self._decode(rows, logits_from=0)
-            logits = np.ctypeslib.as_array(lc.llama_get_logits(llm._ctx.ctx), shape=(len(rows), n_vocab))
-            choices = [int(c) for c in np.argmax(logits, axis=1)]
-            agreed = 0
-            while agreed < len(draft) and choices[agreed] == draft[agreed]:
-                agreed += 1
-            if 1 + agreed < len(rows):
-                llm._ctx.kv_cache_seq_rm(0, past + 1 + agreed, -1)
-                llm.n_tokens = past + 1 + agreed
-            drafted += len(draft)
-            accepted += agreed
-            stats.drafted_tokens = drafted
-            stats.accepted_tokens = accepted
-            predicted = choices[: agreed + 1]
+        # Verification batches are a few rows: run them on the generation threads, as one-token
+        # steps are, not on the prompt's batch threads.
+        threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
+        lc.llama_set_n_threads(ctx, threads[0], threads[0])
+        try:
+            while True:
+                for token in rows:
+                    yield token
+                    if lookup is not None:
+                        lookup.append(token)
+                    last = token
+                # The consumer counted every token it took; one more comes from the decode itself.
+                room = sampling.max_tokens - stats.generated_tokens - 1
+                draft = lookup.draft(min(length.length, room)) if lookup is not None else []
+                batch = [last, *draft]
+                batch += [last] * (self.min_rows - len(batch))  # padding rows: decoded, then dropped
+                past = llm.n_tokens
+                self._decode(batch, logits_from=0 if len(batch) > 1 else len(batch) - 1)
+                logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch), n_vocab))
+                choices = logits.argmax(axis=1).tolist()
+                agreed = 0
+                while agreed < len(draft) and choices[agreed] == draft[agreed]:
+                    agreed += 1
+                if 1 + agreed < len(batch):
+                    llm._ctx.kv_cache_seq_rm(0, past + 1 + agreed, -1)
+                    llm.n_tokens = past + 1 + agreed
+                if draft:
+                    length.update(len(draft), agreed)
+                    drafted += len(draft)
+                    accepted += agreed
+                    stats.drafted_tokens, stats.accepted_tokens = drafted, accepted
+                rows = choices[: agreed + 1]
+        finally:
+            lc.llama_set_n_threads(ctx, *threads)
 
     # -- the window's body: KV sequence 1 ------------------------------------------------------
     # A LINE prompt is [BOS, PRE] + the lines above the cursor line + [SUF] + ...  Sequence 1 holds

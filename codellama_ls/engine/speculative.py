@@ -1,27 +1,32 @@
-"""Draft tokens by prompt lookup, for speculative decoding (pure).
+"""Draft tokens by prompt lookup, and how many to draft, for speculative decoding (pure).
 
 Code repeats itself: an identifier, an argument list, a whole line of the
-prompt comes back in the suggestion.  When the last few tokens also occur
-earlier in the prompt or in what was generated, the tokens that followed them
-there are a cheap guess of what follows now; the model verifies the guess in
-one batch and keeps the longest prefix it agrees with.
+prompt comes back in the suggestion.  When the last tokens also occur earlier
+in the prompt or in what was generated, the tokens that followed them there
+are a cheap guess of what follows now; the model verifies the guess in one
+batch and keeps the longest prefix it agrees with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Longest n-gram first: a longer match predicts better; a single token matches too often to be worth a batch.
-MAX_NGRAM = 3
-MIN_NGRAM = 2
+# A match must span at least this many tokens: a single token recurs too often to predict anything.
+MIN_MATCH = 2
+# How far back a match is extended, and how many earlier occurrences are compared: enough to tell
+# `self.x = x` of one method from another's, and bounded so a step costs microseconds.
+MAX_MATCH = 32
+CANDIDATES = 32
 
 
 class PromptLookup:
-    """The token history and, per n-gram size, where each n-gram last ended in it."""
+    """The token history, indexed by bigram, so the earlier occurrence that shares the longest
+    suffix with the history's tail is found without scanning it."""
 
     def __init__(self, tokens: Iterable[int] = ()) -> None:
         self.tokens: list[int] = []
-        self._last: dict[int, dict[tuple[int, ...], int]] = {n: {} for n in range(MIN_NGRAM, MAX_NGRAM + 1)}
+        # Bigram -> the positions right after each of its occurrences, oldest first.
+        self._after: dict[tuple[int, int], list[int]] = {}
         self.extend(tokens)
 
     def extend(self, tokens: Iterable[int]) -> None:
@@ -30,31 +35,63 @@ class PromptLookup:
 
     def append(self, token: int) -> None:
         history = self.tokens
-        # Index the n-grams that end at the previous token before this one lands, so a lookup of the
-        # current tail never finds itself.
+        # Index the bigram that ends at the previous token before this one lands, so a lookup
+        # of the current tail never finds itself.
         end = len(history)
-        for n, table in self._last.items():
-            if end >= n:
-                table[tuple(history[end - n : end])] = end
+        if end >= 2:
+            self._after.setdefault((history[end - 2], history[end - 1]), []).append(end)
         history.append(token)
 
+    def match(self) -> tuple[int, int]:
+        """(start, length): where the continuation of the longest earlier match of the tail begins,
+        and how many tokens matched; length 0 when nothing of at least MIN_MATCH tokens did."""
+        history = self.tokens
+        end = len(history)
+        if end < MIN_MATCH:
+            return 0, 0
+        found = self._after.get((history[-2], history[-1]))
+        if not found:
+            return 0, 0
+        best_start, best_length = 0, 0
+        for start in reversed(found[-CANDIDATES:]):  # newest first: ties go to the latest occurrence
+            length = 2
+            limit = min(MAX_MATCH, start)
+            while length < limit and history[start - length - 1] == history[end - length - 1]:
+                length += 1
+            if length > best_length:
+                best_start, best_length = start, length
+                if length >= limit:
+                    break
+        return (best_start, best_length) if best_length >= MIN_MATCH else (0, 0)
+
     def draft(self, limit: int) -> list[int]:
-        """Up to `limit` tokens that followed the latest earlier occurrence of the history's tail."""
+        """Up to `limit` tokens that followed the earlier occurrence sharing the longest suffix with the tail."""
         if limit <= 0:
             return []
-        history = self.tokens
-        for n in range(MAX_NGRAM, MIN_NGRAM - 1, -1):
-            if len(history) < n:
-                continue
-            start = self._last[n].get(tuple(history[-n:]))
-            if start is not None:
-                return history[start : start + limit]
-        return []
+        start, length = self.match()
+        return self.tokens[start : start + limit] if length else []
 
 
 class NoDrafts(PromptLookup):
-    """Never guesses: speculative decoding's loop then decodes one token per step, the reference
-    its output must equal."""
+    """Never guesses: the speculative loop then decodes one token per step, the reference its output
+    is compared with."""
 
     def draft(self, limit: int) -> list[int]:
         return []
+
+
+class DraftLength:
+    """How many tokens to draft next: longer while drafts are accepted whole, back to what was accepted
+    (plus one) after a rejection, so a run of bad guesses costs short verification batches."""
+
+    def __init__(self, limit: int, start: int = 4) -> None:
+        self.limit = limit
+        self.length = max(1, min(start, limit))
+
+    def update(self, drafted: int, accepted: int) -> None:
+        if drafted == 0:
+            return
+        if accepted == drafted:
+            self.length = min(self.limit, max(self.length, drafted) * 2)
+        else:
+            self.length = max(1, min(self.limit, accepted + 1))
