@@ -165,6 +165,33 @@ def holes(files: list[str], count: int, seed: int) -> list[tuple[str, str]]:
     return found
 
 
+def decode_rows(threads: int, repeats: int) -> None:
+    """What a k-row llama_decode (logits for every row, as verification needs) costs beside a 1-row one."""
+    path = smollm2_gguf_path()
+    if path is None:
+        return
+    llm = llama_cpp.Llama(str(path), n_ctx=2048, n_batch=512, n_gpu_layers=0, verbose=False, **thread_args(threads))
+    tokens = llm.tokenize(Path(random.__file__).read_text().encode())[:1016]
+    ctx, batch, past = llm._ctx.ctx, llm._batch, 1000
+    for start in range(0, past, 500):
+        batch.set_batch(tokens[start : min(start + 500, past)], start, False)
+        assert llama_cpp.llama_decode(ctx, batch.batch) == 0
+    sizes = [1, 2, 4, 8, 16]
+    times: dict[int, list[float]] = {k: [] for k in sizes}
+    rng = random.Random(5)
+    for _ in range(repeats):
+        for k in rng.sample(sizes, len(sizes)):  # interleaved, so load drifts hit every size alike
+            batch.set_batch(tokens[past : past + k], past, True)
+            started = time.perf_counter()
+            assert llama_cpp.llama_decode(ctx, batch.batch) == 0
+            times[k].append(time.perf_counter() - started)
+            llm._ctx.kv_cache_seq_rm(0, past, -1)
+    one = statistics.median(times[1])
+    cells = " | ".join(f"{statistics.median(times[k]) / one:.2f}x" for k in sizes)
+    print(f"| {threads or 'default'} | {one * 1000:.1f} ms | {cells} |")
+    llm.close()
+
+
 def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
     path = smollm2_gguf_path()
     if path is None:
@@ -174,49 +201,91 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
     import json.decoder as j
     import textwrap as t
 
+    print(f"\n### Cost of a k-row llama_decode beside a 1-row one (SmolLM2, {threads or 'default'} threads)\n")
+    print("| threads | 1 row | 1 | 2 | 4 | 8 | 16 |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    decode_rows(threads, 40)
+
     engine = LlamaEngine(path, n_ctx=2048, n_gpu_layers=0, state_cache_mb=0, n_threads=threads)
-    totals = {"plain": 0.0, "nodraft": 0.0, "spec": 0.0}
-    tokens = {"plain": 0, "spec": 0}
-    drafted = accepted = 0
-    same_kernel = same_plain = 0
+    decode_seconds = [0.0]
+    inner = engine._decode
+
+    def timed(tokens: list[int], logits_from: int) -> int:
+        started = time.perf_counter()
+        try:
+            return inner(tokens, logits_from)
+        finally:
+            decode_seconds[0] += time.perf_counter() - started
+
+    engine._decode = timed  # type: ignore[method-assign]
+    # name: (sampling, drafter, min_rows)
+    configs: dict[str, tuple[Sampling, type[PromptLookup], int]] = {
+        "sampler": (Sampling(max_tokens=max_tokens, temperature=1e-3, top_k=1), PromptLookup, 1),
+        "plain": (Sampling(max_tokens=max_tokens), PromptLookup, 1),
+        "spec": (Sampling(max_tokens=max_tokens, draft_tokens=draft), PromptLookup, 1),
+        "ref2": (Sampling(max_tokens=max_tokens, draft_tokens=draft), NoDrafts, 2),
+        "spec2": (Sampling(max_tokens=max_tokens, draft_tokens=draft), PromptLookup, 2),
+    }
+    total = {name: 0.0 for name in configs}
+    in_decode = {name: 0.0 for name in configs}
+    produced = {name: 0 for name in configs}
+    drafted = accepted = same_plain = same_exact = 0
+    rows: list[str] = []
     cases = holes([a.__file__, t.__file__, j.__file__], count, 3)
-    configs = [("plain", 0, PromptLookup), ("nodraft", draft, NoDrafts), ("spec", draft, PromptLookup)]
-    for _, text in cases:
+    for label, text in cases:
         prompt = [1, *engine.tokenize(text)[-1500:]]
         outputs: dict[str, str] = {}
-        for name, size, drafter in configs:
-            engine.drafter = drafter
-            outputs[name] = "".join(
-                engine.generate(prompt, Sampling(max_tokens=max_tokens, draft_tokens=size), lambda: False)
-            )
+        seconds: dict[str, float] = {}
+        for name, (sampling, drafter, min_rows) in configs.items():
+            engine.drafter, engine.min_rows = drafter, min_rows
+            decode_seconds[0] = 0.0
+            # max_tokens=1 first: the prompt's evaluation is then out of the generation's time.
+            list(engine.generate(prompt, Sampling(max_tokens=1), lambda: False, key=name))
+            before = decode_seconds[0]
+            outputs[name] = "".join(engine.generate(prompt, sampling, lambda: False, key=name))
             stats = engine.last_stats
-            totals[name] += (stats.total_ms - stats.prompt_ms) / 1000
-            if name in tokens:
-                tokens[name] += stats.generated_tokens
+            seconds[name] = (stats.total_ms - stats.prompt_ms) / 1000
+            total[name] += seconds[name]
+            in_decode[name] += decode_seconds[0] - before
+            produced[name] += stats.generated_tokens
             if name == "spec":
                 drafted += stats.drafted_tokens
                 accepted += stats.accepted_tokens
-        same_kernel += outputs["spec"] == outputs["nodraft"]
+                hole = (stats.generated_tokens, stats.drafted_tokens, stats.accepted_tokens)
         same_plain += outputs["spec"] == outputs["plain"]
+        same_exact += outputs["spec2"] == outputs["ref2"]
+        rows.append(
+            f"| {label} | {hole[0]} | {hole[2]} / {hole[1]} ({hole[2] / max(1, hole[1]):.0%}) |"
+            f" {seconds['plain'] * 1000:.0f} ms | {seconds['spec'] * 1000:.0f} ms |"
+            f" **{seconds['plain'] / seconds['spec']:.2f}x** |"
+        )
     print(
         f"\n### Speculative decoding, SmolLM2-135M Q4_1 real weights ({len(cases)} holes, up to {max_tokens} tokens,"
-        f" drafts up to {draft})\n"
+        f" drafts up to {draft}, {threads or 'default'} threads)\n"
     )
-    print("| decoding | generation time | tokens/s | speed-up |")
-    print("| --- | ---: | ---: | ---: |")
-    base = tokens["plain"] / totals["plain"]
-    for name, label in (
-        ("plain", "one token per llama_decode (llama-cpp-python)"),
-        ("nodraft", "two-row steps, no drafts (the reference)"),
-        ("spec", "prompt-lookup drafts"),
-    ):
-        count_tokens = tokens["plain"] if name == "nodraft" else tokens[name]
-        rate = count_tokens / totals[name]
-        print(f"| {label} | {totals[name]:.1f} s | {rate:.1f} | {rate / base:.2f}x |")
+    print("| hole | tokens | accepted / drafted | plain greedy | speculative | speed-up |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(rows))
     print(
-        f"\nacceptance: {accepted} of {drafted} drafted tokens ({accepted / max(1, drafted):.0%});"
-        f" output identical to the no-draft reference in {same_kernel} of {len(cases)} holes,"
-        f" to llama-cpp-python's one-row loop in {same_plain} of {len(cases)}"
+        f"| **all** | {produced['spec']} | {accepted} / {drafted} ({accepted / max(1, drafted):.0%}) |"
+        f" {total['plain']:.2f} s | {total['spec']:.2f} s | **{total['plain'] / total['spec']:.2f}x** |"
+    )
+    print("\n| decoding | generation time | tokens/s | in llama_decode | vs plain greedy |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    base = produced["plain"] / total["plain"]
+    for name, label in (
+        ("sampler", "llama-cpp-python's sampler loop (top-k 1)"),
+        ("plain", "plain greedy: one row per step, argmax from the logits (`draft_tokens` 0)"),
+        ("spec", f"prompt-lookup drafts up to {draft}, one row when nothing is drafted"),
+        ("ref2", "reference: at least two rows per step, no drafts"),
+        ("spec2", "drafts, at least two rows per step"),
+    ):
+        rate = produced[name] / total[name]
+        share = f"{in_decode[name] / total[name]:.0%}" if name != "sampler" else "-"
+        print(f"| {label} | {total[name]:.2f} s | {rate:.1f} | {share} | {rate / base:.2f}x |")
+    print(
+        f"\nidentical output: drafts vs no drafts at two rows per step in {same_exact} of {len(cases)} holes;"
+        f" speculative vs plain greedy in {same_plain} of {len(cases)}"
     )
     engine.close()
 

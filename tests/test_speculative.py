@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,36 +11,42 @@ import numpy as np
 import pytest
 
 from codellama_ls.engine.base import Sampling
-from codellama_ls.engine.speculative import DraftLength, NoDrafts, PromptLookup
+from codellama_ls.engine.speculative import MIN_MATCH, DraftLength, NoDrafts, PromptLookup
 from tests.conftest import HAVE_LLAMA
 
 
 def test_draft_continues_the_latest_earlier_occurrence_of_the_tail() -> None:
-    lookup = PromptLookup([5, 6, 7, 8, 9, 1, 6, 7, 3, 4, 2, 6, 7])
+    lookup = PromptLookup(min_match=2, tokens=[5, 6, 7, 8, 9, 1, 6, 7, 3, 4, 2, 6, 7])
     assert lookup.draft(3) == [3, 4, 2]  # "6 7" last seen before "3 4 2", not before "8 9"
     assert lookup.draft(1) == [3]
     assert lookup.draft(0) == []
 
 
 def test_the_longest_match_wins_over_more_recent_shorter_ones() -> None:
-    lookup = PromptLookup([8, 1, 2, 3, 10, 11, 9, 2, 3, 20, 5, 1, 2, 3])
+    lookup = PromptLookup(min_match=2, tokens=[8, 1, 2, 3, 10, 11, 9, 2, 3, 20, 5, 1, 2, 3])
     assert lookup.draft(2) == [10, 11]  # "1 2 3" matched, though "2 3" was seen later
     assert lookup.match()[1] == 3
     # Far beyond any fixed n-gram size: the method whose whole tail matches, not the latest one.
     body = list(range(100, 140))
-    lookup = PromptLookup([*body, 7, 7, 50, *body[20:], 8, 8, 60, *body])
+    lookup = PromptLookup(min_match=2, tokens=[*body, 7, 7, 50, *body[20:], 8, 8, 60, *body])
     assert lookup.draft(2) == [7, 7]
     assert lookup.match()[1] == 32  # extension stops at MAX_MATCH
 
 
 def test_no_match_no_draft_and_the_tail_never_matches_itself() -> None:
-    lookup = PromptLookup([1, 2, 3, 4])
+    lookup = PromptLookup(min_match=2, tokens=[1, 2, 3, 4])
     assert lookup.draft(4) == []
-    assert PromptLookup([1, 2, 3, 1]).draft(4) == []  # one token is not a match
+    assert PromptLookup(min_match=2, tokens=[1, 2, 3, 1]).draft(4) == []  # one token is not a match
     lookup.append(1)
     lookup.append(2)
     assert lookup.draft(4) == [3, 4, 1, 2]  # runs on into what was generated
-    assert NoDrafts([1, 2, 3, 1, 2]).draft(4) == []
+    assert NoDrafts([1, 2, 3, 1, 2], min_match=2).draft(4) == []
+
+
+def test_by_default_only_a_long_match_is_worth_a_draft() -> None:
+    line = list(range(10, 10 + MIN_MATCH))
+    assert PromptLookup([*line, 1, 2, 99, *line[-(MIN_MATCH - 1) :]]).draft(2) == []  # one token short
+    assert PromptLookup([*line, 1, 2, 99, *line]).draft(2) == [1, 2]
 
 
 def test_draft_length_grows_while_drafts_are_accepted_and_shrinks_after_a_rejection() -> None:
@@ -71,6 +77,13 @@ def _holes(engine: object, count: int) -> Iterator[list[int]]:
     for i in starts:
         text = "\n".join(lines[:i]) + "\n" + re.match(r"\s*", lines[i]).group(0)  # type: ignore[union-attr]
         yield engine.tokenize(text)[-250:]  # type: ignore[attr-defined]
+
+
+class EagerLookup(PromptLookup):
+    """Drafts after any two-token match: many drafts and many rejections, the verification's hard case."""
+
+    def __init__(self, tokens: Iterable[int] = ()) -> None:
+        super().__init__(tokens, min_match=2)
 
 
 def _greedy(engine: Any, prompt: list[int], drafter: type[PromptLookup], draft: int = 8) -> tuple[list[int], int]:
@@ -113,7 +126,7 @@ def _check_identical(path: Path, holes: int) -> None:
             # logits whatever the batch size, so drafts must not change a single token.
             engine.min_rows = 2
             reference, _ = _greedy(engine, prompt, NoDrafts)
-            speculative, taken = _greedy(engine, prompt, PromptLookup)
+            speculative, taken = _greedy(engine, prompt, EagerLookup)
             assert speculative == reference
             accepted += taken
             # The default: undrafted steps decode one row, rounded by other kernels.  Against the
@@ -121,7 +134,7 @@ def _check_identical(path: Path, holes: int) -> None:
             # apart (measured: batched and one-row logits differ by up to ~0.6).
             engine.min_rows = 1
             plain, _ = _greedy(engine, prompt, NoDrafts, draft=0)
-            fast, _ = _greedy(engine, prompt, PromptLookup)
+            fast, _ = _greedy(engine, prompt, EagerLookup)
             if fast != plain:
                 i = next(i for i, (x, y) in enumerate(zip(fast, plain, strict=False)) if x != y)
                 assert _one_row_margin(engine, [*prompt, *plain[:i]], fast[i], plain[i]) < 1.0

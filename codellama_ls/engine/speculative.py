@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# A match must span at least this many tokens: a single token recurs too often to predict anything.
-MIN_MATCH = 2
+# Draft only after a match of at least this many tokens: shorter ones (a common identifier, `self.`)
+# guess wrong too often to pay for a verification batch on a CPU, where each extra row costs most of
+# a decode (see benchmarks/README.md, where this and the draft lengths were tuned).
+MIN_MATCH = 8
 # How far back a match is extended, and how many earlier occurrences are compared: enough to tell
 # `self.x = x` of one method from another's, and bounded so a step costs microseconds.
 MAX_MATCH = 32
@@ -23,7 +25,8 @@ class PromptLookup:
     """The token history, indexed by bigram, so the earlier occurrence that shares the longest
     suffix with the history's tail is found without scanning it."""
 
-    def __init__(self, tokens: Iterable[int] = ()) -> None:
+    def __init__(self, tokens: Iterable[int] = (), min_match: int = MIN_MATCH) -> None:
+        self.min_match = max(2, min_match)
         self.tokens: list[int] = []
         # Bigram -> the positions right after each of its occurrences, oldest first.
         self._after: dict[tuple[int, int], list[int]] = {}
@@ -44,10 +47,10 @@ class PromptLookup:
 
     def match(self) -> tuple[int, int]:
         """(start, length): where the continuation of the longest earlier match of the tail begins,
-        and how many tokens matched; length 0 when nothing of at least MIN_MATCH tokens did."""
+        and how many tokens matched; length 0 when nothing of at least `min_match` tokens did."""
         history = self.tokens
         end = len(history)
-        if end < MIN_MATCH:
+        if end < 2:
             return 0, 0
         found = self._after.get((history[-2], history[-1]))
         if not found:
@@ -62,7 +65,7 @@ class PromptLookup:
                 best_start, best_length = start, length
                 if length >= limit:
                     break
-        return (best_start, best_length) if best_length >= MIN_MATCH else (0, 0)
+        return (best_start, best_length) if best_length >= self.min_match else (0, 0)
 
     def draft(self, limit: int) -> list[int]:
         """Up to `limit` tokens that followed the earlier occurrence sharing the longest suffix with the tail."""
@@ -84,7 +87,7 @@ class DraftLength:
     """How many tokens to draft next: longer while drafts are accepted whole, back to what was accepted
     (plus one) after a rejection, so a run of bad guesses costs short verification batches."""
 
-    def __init__(self, limit: int, start: int = 4) -> None:
+    def __init__(self, limit: int, start: int = 4) -> None:  # 4: see MIN_MATCH
         self.limit = limit
         self.length = max(1, min(start, limit))
 
