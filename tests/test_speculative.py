@@ -160,8 +160,9 @@ def test_speculative_greedy_equals_one_token_per_step_on_a_generated_model(rando
 
 @needs_llama
 def test_speculation_keeps_plain_greedy_output_where_kernels_agree(models_dir: Path) -> None:
-    """The crafted model's one-hot weights compute exactly, so llama-cpp-python's own one-row greedy
-    loop must give the same text, token healing's constrained first token included."""
+    """The crafted model's one-hot weights compute exactly, so the plain one-row greedy loop and
+    llama-cpp-python's sampler loop must give the same text, token healing's constrained first token
+    included."""
     from codellama_ls.engine.llama import LlamaEngine
     from tests.gguf_models import write_codellama_gguf
 
@@ -173,6 +174,9 @@ def test_speculation_keeps_plain_greedy_output_where_kernels_agree(models_dir: P
         prompt = [1, *engine.tokenize("def f(x, y): return x + y")]
         for constraint in ("", " re"):
             plain = "".join(engine.generate(prompt, Sampling(max_tokens=30), lambda: False, constraint))
+            # llama-cpp-python's sampler loop, top-k 1: an independent check of the engine's own greedy loop.
+            sampled = Sampling(max_tokens=30, temperature=1e-3, top_k=1)
+            assert "".join(engine.generate(prompt, sampled, lambda: False, constraint)) == plain
             fast = "".join(engine.generate(prompt, Sampling(max_tokens=30, draft_tokens=8), lambda: False, constraint))
             assert fast == plain and plain.count("return") >= 6
             assert engine.last_stats.accepted_tokens > 10
