@@ -80,3 +80,28 @@ def test_suffix_first_prompts_evaluate_everything_after_a_move(engine: object) -
     first = _complete(engine, start, settings, None)
     moved = _complete(engine, _at("selected = []", 50) + 4, settings, first.plan.sticky)
     assert moved.stats.evaluated_tokens >= 0.9 * moved.stats.prompt_tokens
+
+
+@needs_llama
+def test_a_far_move_frees_the_stale_body_before_it_evaluates(engine: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The body of the old window holds cells no prompt of the new one can use; kept while the new
+    # prompt is evaluated, they lengthened its attention rows and a far move took twice a fresh prompt.
+    import llama_cpp
+
+    settings = Settings(max_tokens=8, syntax_check=False, cross_file=False)
+    first = _complete(engine, _at("selected.append(record)", 50), settings, None)
+    engine.warm(first.plan.body_tokens(vocab_of(engine)), "file:///moves.py", lambda: False)  # type: ignore[attr-defined,arg-type]
+    memory = engine._llm._ctx.memory  # type: ignore[attr-defined]
+    assert llama_cpp.llama_memory_seq_pos_max(memory, 1) > 1000
+    body_end: list[int] = []
+    evaluate = engine._eval_prompt  # type: ignore[attr-defined]
+
+    def spy(prompt: list[int], reuse: int, cancelled: object) -> bool:
+        body_end.append(int(llama_cpp.llama_memory_seq_pos_max(memory, 1)))
+        return evaluate(prompt, reuse, cancelled)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(engine, "_eval_prompt", spy)
+    far = _complete(engine, _at("selected.append(record)", 5), settings, first.plan.sticky)
+    assert far.plan.window.start != first.plan.window.start
+    assert far.stats.evaluated_tokens >= 0.9 * far.stats.prompt_tokens
+    assert body_end and body_end[0] < far.stats.reused_tokens + 8, body_end
