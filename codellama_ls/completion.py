@@ -321,6 +321,7 @@ def complete(
         base_indent=indentation(the_plan.line_before),
         max_lines=settings.max_lines,
         next_line=next((line for line in the_plan.following if line.strip()), ""),
+        below=not the_plan.line_after.strip(),
     )
     planned = time.perf_counter()
     pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)

@@ -55,6 +55,9 @@ class Stopper:
     max_lines: int = 8
     next_line: str = ""
     """The first non-empty line below the cursor; generating it again means the model is repeating the suffix."""
+    below: bool = False
+    """A line unit at the end of its line: when the model ends that line at once (after an accepted
+    suggestion it always does), the suggestion is the next line, newline first."""
 
     def __post_init__(self) -> None:
         self.text = ""
@@ -77,7 +80,11 @@ class Stopper:
     def _cut_point(self) -> tuple[int | None, str]:
         if self.unit is Unit.LINE:
             newline = self.text.find("\n")
-            return (newline, STOP_END_OF_LINE) if newline >= 0 else (None, "")
+            if newline < 0:
+                return None, ""
+            if not self.below or self.text[:newline].strip():
+                return newline, STOP_END_OF_LINE
+            return self._next_line(newline + 1)
         lines = self.text.split("\n")
         complete = lines[:-1]  # the last piece may still grow
         offset = 0
@@ -100,6 +107,17 @@ class Stopper:
                 return offset + len(line), STOP_MAX_LINES
             offset += len(line) + 1
         return None, ""
+
+    def _next_line(self, start: int) -> tuple[int | None, str]:
+        """The end of the first non-blank line from `start` on; after two blank lines, nothing."""
+        for _ in range(2):
+            end = self.text.find("\n", start)
+            if end < 0:
+                return None, ""
+            if self.text[start:end].strip():
+                return end, STOP_END_OF_LINE
+            start = end + 1
+        return 0, STOP_BLANK_LINES
 
     def cut_to_line(self) -> None:
         """End at the last line boundary (a block keeps its complete lines; a line keeps what it has)."""

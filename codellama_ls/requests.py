@@ -85,8 +85,12 @@ class Answer:
 class Generation:
     """One request's run of the model: made on the loop, called on the engine thread."""
 
-    def __init__(self, snapshot: Snapshot, settings: Settings, stream: Stream | None, arrived: float) -> None:
+    def __init__(
+        self, snapshot: Snapshot, settings: Settings, stream: Stream | None, arrived: float, background: bool = False
+    ) -> None:
         self.snapshot = snapshot
+        self.background = background
+        """A prefetch: no editor is waiting for it."""
         self.settings = settings
         self.stream = stream
         self.token = CancelToken()
@@ -232,7 +236,9 @@ class Requests:
         line, character = doc.position_at(cursor)
 
         async def run() -> None:
-            found = await self.suggest(doc.uri, types.Position(line, character), settings, invoked=False)
+            found = await self.suggest(
+                doc.uri, types.Position(line, character), settings, invoked=False, background=True
+            )
             shown = state.shown
             if found is not None and shown is not None and shown.anchor.offset == cursor:
                 state.prefetched = Prefetched(shown.anchor, shown.text, shown.replace_after)
@@ -261,16 +267,24 @@ class Requests:
         invoked: bool,
         with_word: bool = False,
         progress_token: types.ProgressToken | None = None,
+        background: bool = False,
     ) -> Suggestion | None:
+        """`background`: a prefetch, run at once (an accept is no keystroke to debounce) and
+        cancelled by a request for any document."""
         arrived = time.perf_counter()
         answer = self._answer_for(uri, position, settings, with_word)
         if answer is None:
             return None
         self._warming.cancel()  # the engine is wanted for this request
+        if not background:
+            for other, waiting in self._states.items():
+                if other != uri and waiting.running is not None and waiting.running.background:
+                    waiting.cancel()  # a prefetch elsewhere must not make this request wait
         state = self._state(uri)
         running = state.running
         typed = running.typed_along(answer.doc.text, answer.offset) if running is not None else None
         if running is not None and typed is not None:
+            running.background = False  # an editor waits for it now
             return await self._follow(state, running, typed, answer, arrived)
         state.cancel()  # newest wins
         prefetched, state.prefetched = state.prefetched, None
@@ -286,7 +300,7 @@ class Requests:
             return answer.make(rest, shown.replace_after)
         stream = self._stream(uri, position, progress_token, settings)
         try:
-            return await self._generate(state, answer, settings, invoked, stream, arrived)
+            return await self._generate(state, answer, settings, invoked, stream, arrived, background)
         finally:
             if stream is not None:
                 stream(None)
@@ -341,9 +355,10 @@ class Requests:
         invoked: bool,
         stream: Stream | None,
         arrived: float,
+        background: bool = False,
     ) -> Suggestion | None:
         doc, version = answer.doc, answer.doc.version
-        delay_ms = self._delay_ms(state, settings, invoked)
+        delay_ms = 0.0 if background else self._delay_ms(state, settings, invoked)
         run: Generation | None = None
         try:
             # The snapshot (and the tree's incremental re-parse it needs) is taken before the
@@ -356,7 +371,7 @@ class Requests:
                 sticky_start=state.sticky_start,
                 sticky=state.sticky,
             )
-            run = state.running = Generation(snapshot, settings, stream, arrived)
+            run = state.running = Generation(snapshot, settings, stream, arrived, background)
             if not await run.debounce(delay_ms) or doc.version != version:
                 return None
             run.submitted = time.perf_counter()

@@ -3,7 +3,8 @@ need exact control over the model's output (positions, cancellation).
 
 The completion echoes the text around the cursor, so a test sees exactly which
 prefix and suffix the server cut: `<prefix tail|suffix head>`.
-Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text), SCRIPTED_LOG_LEVEL
+Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text), SCRIPTED_KNOWN (code the
+model knows by heart: it writes what follows the prefix's end there, as a trained model would), SCRIPTED_LOG_LEVEL
 (log to stderr at this level, as `codellama-ls serve` does), SCRIPTED_ECHO=hex (the whole prefix and
 suffix, UTF-8 in hex, as `prefix:suffix` in one piece: how end-to-end tests read the server's copy
 of a document without a test-only request).
@@ -38,9 +39,21 @@ def hex_of(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").hex()
 
 
+def recite(known: str, prefix: str) -> str:
+    """What follows the longest end of `prefix` (up to 40 characters) found in `known`."""
+    for size in range(min(40, len(prefix)), 0, -1):
+        at = known.find(prefix[-size:])
+        if at >= 0:
+            return known[at + size :]
+    return ""
+
+
 def echo(prompt: ScriptedPrompt) -> str:
     if prompt.mode == "chat":
         return chat_answer(prompt)
+    known = os.environ.get("SCRIPTED_KNOWN")
+    if known is not None:
+        return recite(known, prompt.prefix)
     fixed = os.environ.get("SCRIPTED_OUTPUT")
     if fixed is not None:
         return fixed

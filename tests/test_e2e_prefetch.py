@@ -54,6 +54,27 @@ async def test_the_next_suggestion_is_ready_when_the_editor_asks() -> None:
         await client.shutdown_session()
 
 
+async def test_after_an_accepted_line_the_next_suggestion_is_the_next_line() -> None:
+    # A model that knows the code, as a trained one would: the line it suggested ends there, so
+    # after the accept it writes a newline first. The suggestion is the next line, not nothing.
+    known = "def total(a, b):\n    s = a + b\n    return s\n"
+    env = server_env(SCRIPTED_KNOWN=known)
+    client, _ = await start(SCRIPTED_SERVER, env, init_options={"maxLines": 1})
+    try:
+        await wait_ready(client)
+        open_doc(client, URI, "def total(a, b):\n    \n")
+        first = await inline(client, URI, 1, 4)
+        assert [item.insert_text for item in first.items] == ["s = a + b"]
+        type_at(client, URI, 2, 1, 4, "s = a + b")  # accepted
+        second = await asyncio.wait_for(inline(client, URI, 1, 13, invoked=False), 10)
+        assert [item.insert_text for item in second.items] == ["\n    return s"]
+        stats = await _stats(client)
+        assert sum(stats["cache_hits"].values()) == 1, stats["cache_hits"]  # the prefetch answered
+        assert len([r for r in stats["requests"] if "cache" not in r]) == 2
+    finally:
+        await client.shutdown_session()
+
+
 async def test_an_unrelated_keystroke_cancels_the_prefetch() -> None:
     client, _ = await start(SCRIPTED_SERVER, server_env(SCRIPTED_OUTPUT="x = 12345678", SCRIPTED_DELAY="0.1"))
     try:

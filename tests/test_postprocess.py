@@ -54,6 +54,30 @@ def test_stopper(unit: Unit, indent: str, generated: str, expected: str, reason:
     assert stopper.reason == reason
 
 
+@pytest.mark.parametrize(
+    "generated,expected,reason",
+    [
+        ("\n    return s\n    x", "\n    return s", "end_of_line"),  # the line ended at once: the next one
+        ("\n\n    return s\n", "\n\n    return s", "end_of_line"),  # across one blank line
+        ("\n\n\n    return s\n", "", "blank_lines"),
+        ("(1)\n    return s\n", "(1)", "end_of_line"),  # the cursor line goes on: only it
+        ("\n    return s", "\n    return s", ""),  # EOT
+    ],
+)
+def test_a_line_at_its_end_goes_on_below(generated: str, expected: str, reason: str) -> None:
+    stopper = Stopper(Unit.LINE, below=True)
+    assert feed_all(stopper, generated) == expected
+    assert stopper.reason == reason
+    assert feed_all(Stopper(Unit.LINE), generated) == generated[: generated.find("\n")]  # text right of it
+
+
+def test_a_next_line_suggestion_is_cleaned_like_a_line() -> None:
+    assert clean("\n    return s", Unit.LINE, "", "    ", line_before="    s = a").text == "\n    return s"
+    # The document already has that line below: nothing to add.
+    following = ["    return s", ""]
+    assert clean("\n    return s", Unit.LINE, "", "    ", line_before="    s = a", following=following).text == ""
+
+
 def test_block_stops_when_repeating_the_suffix() -> None:
     stopper = Stopper(Unit.BLOCK, base_indent="    ", max_lines=10, next_line="    return total")
     assert feed_all(stopper, "total += 1\n    return total\n") == "total += 1"

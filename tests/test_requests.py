@@ -225,3 +225,26 @@ async def test_an_edit_during_the_debounce_cancels_before_the_model_runs(harness
     h.type(0, 8, "z")
     assert await waiting is None
     assert h.engine.prompts == [] and h.model_runs() == []
+
+
+async def test_a_request_for_another_document_cancels_a_prefetch(harness: MakeHarness) -> None:
+    h = await harness("abc")
+    h.open("value = \n")
+    other = "file:///tmp/other.py"
+    h.documents.open(other, "python", 1, "x = \n")
+    h.requests.opened(other)
+    first = h.suggest(0, 8)
+    h.engine.step(3)  # one piece per character, none left over for the prefetch
+    assert texts(await first) == "abc"
+    h.version += 1
+    at = types.Position(0, 8)
+    accept = types.TextDocumentContentChangePartial(range=types.Range(at, at), text="abc")
+    h.requests.changed(h.documents.change(URI, h.version, [accept]), SETTINGS)  # the prefetch starts
+    await until(lambda: h.requests._state(URI).running is not None)
+    prefetch = h.requests._state(URI).running
+    assert prefetch is not None and prefetch.background
+    await until(lambda: prefetch.work is not None)  # no debounce: an accept is not a keystroke
+    elsewhere = asyncio.ensure_future(h.requests.suggest(other, types.Position(0, 4), SETTINGS, invoked=True))
+    await until(lambda: prefetch.token.cancelled)  # the user's request does not wait behind it
+    h.engine.step(1000)
+    assert texts(await elsewhere) == "abc"
