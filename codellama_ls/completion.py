@@ -39,6 +39,9 @@ _PROMPT_OVERHEAD = 8
 _QUERY_LINES = 20
 # Lines below the cursor that a suggestion must not repeat.
 _FOLLOWING_LINES = 8
+# LINE prompts in a window trimmed above: the suffix at most this part of the lines above the cursor
+# line, so that a cursor move, which evaluates the suffix again, costs under 30 % of the prompt.
+_LINE_SUFFIX_CAP = 0.4
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.
 _LINE_REACH = 4096
@@ -244,7 +247,15 @@ def _cut(
     # instead of growing to hold the rest of the enclosing function.
     scopes = () if mode is PromptMode.LINE else snapshot.scopes
     return cut_window(
-        snapshot.text, snapshot.offset, room, count, share, scopes, snapshot.header, snapshot.sticky_start
+        snapshot.text,
+        snapshot.offset,
+        room,
+        count,
+        share,
+        scopes,
+        snapshot.header,
+        snapshot.sticky_start,
+        _LINE_SUFFIX_CAP if mode is PromptMode.LINE else None,
     )
 
 

@@ -127,11 +127,13 @@ def cut_window(
     scopes: Sequence[tuple[int, int]] = (),
     header: tuple[int, int] | None = None,
     sticky_start: int | None = None,
+    suffix_cap: float | None = None,
 ) -> Window:
     """`scopes` are the enclosing functions/classes (innermost first) as document offsets;
     `header` is the span of the file's imports/package/includes; `sticky_start` is where the
     previous window of this document started: kept while it fits, so the prompt's start (and the
-    KV cache behind it) does not move with every keystroke."""
+    KV cache behind it) does not move with every keystroke. `suffix_cap`: in a window trimmed
+    above, the suffix takes at most this part of the tokens of the lines above the cursor line."""
     if not 0 <= offset <= len(text):
         raise ValueError(f"offset {offset} outside the document (0..{len(text)})")
     suffix_budget = int(budget * suffix_share)
@@ -161,13 +163,23 @@ def cut_window(
             head = ""
     if start > 0:
         valid = sticky_start is not None and start <= sticky_start <= offset and text[sticky_start - 1] == "\n"
-        # A fresh start leaves a quarter of the room to grow into (below); up to half of it lost above
-        # keeps the sticky start for a cursor moved up by a quarter of the room. Moves within those
-        # bounds keep the prompt's beginning, and the KV cache behind it (ARCHITECTURE.md, "Cursor moves").
-        if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room // 2:
+        # A fresh start leaves a quarter of the room to grow into (below); up to three quarters of it
+        # lost above keeps the sticky start for a cursor moved up by half the room (a quarter, 8 lines
+        # at a 1,024-token context, re-anchored a move between neighbouring functions). Moves within
+        # those bounds keep the prompt's beginning, and the KV cache behind it (ARCHITECTURE.md,
+        # "Cursor moves"); the prefix keeps at least a quarter of the room, `suffix_cap` the suffix
+        # in proportion.
+        if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room * 3 // 4:
             start = sticky_start
         else:
             # Trimmed and no usable sticky start: start with room to grow, so the start stays put
             # for many keystrokes (and short cursor moves) before it has to move again.
             start = _take_prefix(text, offset, room * 3 // 4, count)
+    if start > 0 and suffix_cap is not None:
+        # What a cursor move re-evaluates is the suffix (and the head): kept in proportion to the
+        # lines above, a move up within the anchor costs a bounded part of the prompt.
+        line_start = text.rfind("\n", start, offset) + 1 or start
+        cap = int(suffix_cap * _span_cost(text, start, line_start, count, budget))
+        if used > cap:
+            end, used = _take_suffix(text, offset, cap, count)
     return Window(head + text[start:offset], text[offset:end], start, end, header=head)

@@ -97,9 +97,38 @@ def test_window_start_is_sticky_while_typing() -> None:
     assert moves <= 1  # 60 words typed moved the prompt's start at most once
 
 
+@pytest.mark.parametrize("up,kept", [(0.4, True), (0.6, True), (0.9, False)])
+def test_the_anchor_stays_while_the_cursor_moves_up_by_half_the_room(up: float, kept: bool) -> None:
+    text = doc(3000)
+    offset = text.index("line 2000 ")
+    anchor = cut_window(text, offset, 400, count).start
+    room = 400 - count(cut_window(text, offset, 400, count).suffix)
+    # Up by a share of the prefix's room, counted in tokens from the cursor line.
+    moved = offset
+    while count(text[moved:offset]) < up * room * 3 / 4:
+        moved = text.rindex("\n", 0, moved - 1) + 1
+    window = cut_window(text, moved, 400, count, sticky_start=anchor)
+    assert (window.start == anchor) is kept
+    assert count(window.prefix) + count(window.suffix) <= 400
+
+
 def test_anchor_that_no_longer_fits_moves_with_room_to_grow() -> None:
     text = doc(3000)
     offset = text.index("line 2000 ")
     window = cut_window(text, offset, 400, count, sticky_start=text.index("line 10 "))
     assert window.start > text.index("line 10 ")
     assert count(window.prefix) <= 400 * 7 // 8 + 10
+
+
+def test_the_suffix_keeps_in_proportion_to_the_lines_above_in_a_trimmed_window() -> None:
+    text = doc(3000)
+    offset = text.index("line 2000 ")
+    anchor = cut_window(text, offset, 400, count).start
+    moved = text.index("line 1990 ")  # up, the anchor kept with fewer lines above
+    window = cut_window(text, moved, 400, count, sticky_start=anchor, suffix_cap=0.4)
+    assert window.start == anchor
+    assert count(window.suffix) <= 0.4 * count(text[anchor:moved])
+    assert count(window.suffix) < count(cut_window(text, moved, 400, count, sticky_start=anchor).suffix)
+    # At the top of a file nothing is trimmed: the suffix keeps its share.
+    top = cut_window(text, text.index("line 3 "), 400, count, suffix_cap=0.4)
+    assert top.start == 0 and count(top.suffix) > 0.15 * 400

@@ -105,3 +105,30 @@ def test_a_far_move_frees_the_stale_body_before_it_evaluates(engine: object, mon
     assert far.plan.window.start != first.plan.window.start
     assert far.stats.evaluated_tokens >= 0.9 * far.stats.prompt_tokens
     assert body_end and body_end[0] < far.stats.reused_tokens + 8, body_end
+
+
+@pytest.fixture(scope="module")
+def small_engine(codellama_gguf: Path) -> Iterator[object]:
+    from codellama_ls.engine.llama import LlamaEngine
+
+    engine = LlamaEngine(codellama_gguf, n_ctx=1024, n_gpu_layers=0)
+    yield engine
+    engine.close()
+
+
+@needs_llama
+@pytest.mark.parametrize("lines", [-14, -10, 6])
+def test_moves_between_neighbouring_functions_are_cheap_at_a_1024_token_context(
+    small_engine: object, lines: int
+) -> None:
+    # A quarter of the room is 8 lines here: the anchor must outlast a move to the next function up.
+    settings = Settings(max_tokens=8, syntax_check=False, cross_file=False)
+    start = _at("selected.append(record)", 50)
+    first = _complete(small_engine, start, settings, None)
+    small_engine.warm(first.plan.body_tokens(vocab_of(small_engine)), "file:///moves.py", lambda: False)  # type: ignore[attr-defined,arg-type]
+    line = TEXT.count("\n", 0, start) + lines
+    target = sum(len(text) + 1 for text in TEXT.split("\n")[:line]) + 4
+    moved = _complete(small_engine, target, settings, first.plan.sticky)
+    stats = moved.stats
+    assert moved.plan.window.start == first.plan.window.start
+    assert stats.evaluated_tokens <= 0.3 * stats.prompt_tokens, stats
