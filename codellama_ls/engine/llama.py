@@ -35,6 +35,8 @@ from codellama_ls.prompt import FimTokens
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
 
+# A prompt that keeps fewer tokens than this of the KV cache, and evaluates many more, starts afresh.
+_SCATTERED = 32
 # llama_decode's status when the abort callback stopped it.
 _ABORTED = 2
 _END_TEXTS = ("▁<EOT>", "<EOT>")
@@ -320,6 +322,8 @@ class LlamaEngine:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
         self._take_body(prompt, sampling.max_tokens)
         reuse = self._reusable_prefix(prompt)
+        if reuse < _SCATTERED and len(prompt) - reuse > 4 * _SCATTERED:
+            reuse = self._start_afresh()
         stats.reused_tokens = reuse
         finished = self._eval_prompt(prompt, reuse, cancelled)
         if finished:
@@ -399,6 +403,16 @@ class LlamaEngine:
         sampler, llm._sampler = llm._sampler, None
         if sampler is not None:
             sampler.close()
+
+    def _start_afresh(self) -> int:
+        """Empty the KV cache: a long prompt that keeps only a few tokens of it is evaluated into
+        cells from the first one on. The few kept cells may lie anywhere (a restored state, the body
+        placed them), and attention spans every cell up to the last one in use: kept there, they made
+        a far move's evaluation some 15 % slower than the same prompt in an empty cache."""
+        self._trim_body(0)
+        self._llm._ctx.kv_cache_seq_rm(0, 0, -1)
+        self._llm.n_tokens = 0
+        return 0
 
     def _switch_document(self, key: str) -> None:
         """Keep each document's KV cache: switching documents saves the current one's and restores
