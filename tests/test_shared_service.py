@@ -205,3 +205,43 @@ def test_a_client_that_stops_reading_is_dropped_not_buffered_without_end(monkeyp
     gone, closing, sent = asyncio.run(scenario())
     assert gone and closing, "a client that never reads must be dropped"
     assert sent < 10_000
+
+
+class WarmingEngine(ScriptedEngine):
+    """Warms (as `LlamaEngine.warm` does) until told to stop."""
+
+    def __init__(self) -> None:
+        super().__init__("abc")
+        self.warming = threading.Event()
+        self.warmed: list[tuple[str, int, bool]] = []
+
+    def warm(self, body: list[int], key: str, cancelled: Any) -> int:
+        self.warming.set()
+        deadline = time.monotonic() + 10
+        while not cancelled() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        self.warmed.append((key, len(body), bool(cancelled())))
+        return 0
+
+
+def test_warming_runs_while_idle_and_stops_for_any_request(runtime: Path) -> None:
+    path = runtime / "engine-warm.sock"
+    engine = WarmingEngine()
+    thread = threading.Thread(
+        target=asyncio.run, args=(serve(path, Settings(), 1.0, lambda settings, progress: engine),), daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.01)
+    first, _ = attach(path)
+    second, _ = attach(path)
+    with first, second:
+        first.sendall(encode({"op": "warm", "key": "a.py", "body": [BOS, 5, 6, 7]}))
+        assert engine.warming.wait(10)
+        generate(second, 1, key="b.py", max_tokens=3)  # another editor's request
+        text, done = until_done(second, 1)
+        assert (text, done["op"]) == ("abc", "done")
+        assert engine.warmed == [("a.py", 4, True)]  # stopped for it, not run to its end
+    thread.join(timeout=10)

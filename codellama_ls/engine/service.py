@@ -93,6 +93,9 @@ class Service:
         self._numbers = 0
         self._idle_timer: asyncio.TimerHandle | None = None
         self.finished = asyncio.Event()
+        self._warm_next: tuple[str, list[int]] | None = None
+        """A document's body to warm once the queue is empty (`LlamaEngine.warm`): the latest asked."""
+        self._warming = CancelToken()
 
     @property
     def engine(self) -> Engine:
@@ -183,6 +186,9 @@ class Service:
     def _dispatch(self, client: Client, message: dict[str, Any]) -> None:
         op = message.get("op")
         if op == "generate":
+            # Background work never makes a request wait: warming stops inside its llama_decode.
+            self._warming.cancel()
+            self._warm_next = None
             sampling = Sampling(**message.get("sampling", {}))
             request = Request(
                 client,
@@ -201,6 +207,9 @@ class Service:
             if running is not None and running.client is client and running.key == request.key:
                 running.token.cancel()
             self._wake.set()
+        elif op == "warm":
+            self._warm_next = (str(message.get("key", "")), [int(t) for t in message.get("body", [])])
+            self._wake.set()
         elif op == "cancel":
             cancelled = client.requests.get(int(message.get("id", -1)))
             if cancelled is not None:
@@ -218,6 +227,9 @@ class Service:
             slot = self._queue.pop()
             if slot is None:
                 self._wake.clear()
+                warm, self._warm_next = self._warm_next, None
+                if warm is not None:
+                    await self._warm(*warm)
                 continue
             request = slot.item
             if request.token.cancelled or request.client.gone:
@@ -228,6 +240,19 @@ class Service:
                 await self._run(request)
             finally:
                 self._running = None
+
+    async def _warm(self, key: str, body: list[int]) -> None:
+        token = self._warming = CancelToken()
+
+        def work(engine: Engine) -> None:
+            warm = getattr(engine, "warm", None)
+            if warm is not None and not token.cancelled:
+                warm(body, key, token)
+
+        try:
+            await self._worker.run(work)
+        except Exception:  # warming is an optimisation: its failure costs the next move, nothing else
+            log.exception("warming the KV cache failed")
 
     async def _run(self, request: Request) -> None:
         loop = asyncio.get_running_loop()

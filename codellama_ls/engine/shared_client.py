@@ -281,6 +281,13 @@ class SharedEngine(GeneratesElsewhere):
             with self._lock:
                 self._pending.pop(number, None)
 
+    def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
+        """Ask the engine process to warm `key`'s body (`LlamaEngine.warm`) while it is idle; not
+        waited for: the process stops it when any request arrives."""
+        if not cancelled():
+            self._send({"op": "warm", "key": key, "body": body})
+        return 0
+
     def close(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
