@@ -9,7 +9,8 @@ Two real files, `textwrap.py` and `json/encoder.py` of the running Python's stan
 edited the way a session goes: open a file and add a line in a function, accept a suggestion, move to
 another function nearby and far away, delete a block and type it again, switch to the other file and
 back. Keystrokes come 30-120 ms apart, each a didChange and an automatic inlineCompletion request that
-is not waited for; after a move, a file switch or an accept, the request is waited for. Reported per
+is not waited for; after a move, a file switch or an accept, the request is waited for (a move or a
+switch comes 0.5-1 s after the last answer: the user reads before going elsewhere). Reported per
 request kind: time to suggestion (p50/p95) and tokens evaluated per request (from `codellama/stats`).
 In the same run, at the same document states: llama.cpp's `llama-server /infill` driven as llama.vim
 drives it, and a fresh prefix-first prompt per request through llama-cpp-python.
@@ -109,7 +110,10 @@ class Editor:
     async def request(
         self, kind: str, uri: str, offset: int, invoked: bool = True
     ) -> types.InlineCompletionItem | None:
-        """A request waited for, with the tokens it made the model evaluate."""
+        """A request waited for, with the tokens it made the model evaluate. Before going to other
+        code, the user reads where they are for half a second to a second (the engine may warm)."""
+        if kind != "open":
+            await asyncio.sleep(self.rng.uniform(0.5, 1.0))
         before = len(await self.stats())
         return await self._measured(kind, uri, offset, invoked, before)
 

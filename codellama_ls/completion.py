@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from codellama_ls.config import Settings
-from codellama_ls.context import Window, cut_window
+from codellama_ls.context import Window, cut_window, reach_below
 from codellama_ls.crossfile import Chunk, render, select_chunks, still_open
 from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
 from codellama_ls.postprocess import (
@@ -63,7 +63,8 @@ class Plan:
     sticky: Sticky | None = None
     """For the next request of this document."""
     body_rest: str = ""
-    """LINE prompts: the window's text from the head's start on (see `body_tokens`)."""
+    """LINE prompts: the text from the head's start to as far down as the window's start can reach
+    (see `body_tokens`)."""
 
     def body_tokens(self, vocab: Vocab) -> list[int]:
         """The prompt up to <SUF> followed by the rest of the window: the lines every request on
@@ -203,7 +204,11 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     constraint = ""
     if healing:
         tokens, constraint = heal(vocab, tokens, window.prefix, mode)
-    body_rest = text[head : window.end] if head is not None else ""
+    body_rest = ""
+    if head is not None:
+        # Every line a move down can reach while the window keeps its start, not only the suffix's.
+        header = count(window.header) if window.header else 0
+        body_rest = text[head : max(window.end, reach_below(text, window.start, offset, room - header, count))]
     return Plan(
         tokens,
         mode,

@@ -183,3 +183,11 @@ def cut_window(
         if used > cap:
             end, used = _take_suffix(text, offset, cap, count)
     return Window(head + text[start:offset], text[offset:end], start, end, header=head)
+
+
+def reach_below(text: str, start: int, offset: int, budget: int, count: CountTokens) -> int:
+    """The end of the last whole line below `offset` that a prefix from `start` of at most `budget`
+    tokens can reach: how far the cursor can move down while a window keeps `start`."""
+    used = _span_cost(text, start, offset, count, budget)
+    end, _ = _take_suffix(text, offset, budget - used, count)
+    return end

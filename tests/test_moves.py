@@ -136,3 +136,23 @@ def test_moves_between_neighbouring_functions_are_cheap_at_a_1024_token_context(
     stats = moved.stats
     assert moved.plan.window.start == first.plan.window.start
     assert stats.evaluated_tokens <= 0.3 * stats.prompt_tokens, stats
+
+
+@needs_llama
+def test_after_a_move_up_a_move_down_past_the_suffix_finds_its_lines_warm(small_engine: object) -> None:
+    # After a move up the suffix is short (it keeps in proportion to the lines above); the body the
+    # engine warms reaches as far down as the window's start allows, not only to the suffix's end.
+    settings = Settings(max_tokens=8, syntax_check=False, cross_file=False)
+    start = _at("selected.append(record)", 50)
+    first = _complete(small_engine, start, settings, None)
+    line = TEXT.count("\n", 0, start)
+    up = _complete(small_engine, _line_offset(line - 12), settings, first.plan.sticky)
+    small_engine.warm(up.plan.body_tokens(vocab_of(small_engine)), "file:///moves.py", lambda: False)  # type: ignore[attr-defined,arg-type]
+    target = _line_offset(TEXT.count("\n", 0, up.plan.window.end) + 12)  # beyond the suffix of the prompt before
+    down = _complete(small_engine, target, settings, up.plan.sticky)
+    assert down.plan.window.start == first.plan.window.start
+    assert down.stats.evaluated_tokens <= 0.3 * down.stats.prompt_tokens, (down.stats, up.stats)
+
+
+def _line_offset(line: int) -> int:
+    return sum(len(text) + 1 for text in TEXT.split("\n")[:line]) + 4
