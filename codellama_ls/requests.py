@@ -395,10 +395,13 @@ class Requests:
             state.sticky_start = result.plan.window.start
         if result.plan.sticky is not None:
             state.sticky = result.plan.sticky
-        if run.token.cancelled or not result.text or not answer.still_current(self._documents, version):
+        if run.token.cancelled:
+            return None
+        # Also after an empty answer: the engine is idle until the next request either way.
+        self._warm(worker, doc.uri, result)
+        if not result.text or not answer.still_current(self._documents, version):
             return None
         state.shown = Shown(run.flight.anchor, result.text, result.replace_after)
-        self._warm(worker, doc.uri, result)
         return answer.make(result.text, result.replace_after)
 
     def _warm(self, worker: EngineWorker, uri: str, result: Completion) -> None:

@@ -248,3 +248,20 @@ async def test_a_request_for_another_document_cancels_a_prefetch(harness: MakeHa
     await until(lambda: prefetch.token.cancelled)  # the user's request does not wait behind it
     h.engine.step(1000)
     assert texts(await elsewhere) == "abc"
+
+
+async def test_the_engine_warms_after_an_empty_answer_too(harness: MakeHarness) -> None:
+    # The user reads or types on either way; a move down after it should find the lines warm.
+    h = await harness("")
+    warmed: list[str] = []
+
+    def warm(body: list[int], key: str, cancelled: Cancelled) -> int:
+        warmed.append(key)
+        return 0
+
+    h.engine.warm = warm  # type: ignore[attr-defined]
+    h.open("def f():\n    x = 1\n    \n")
+    first = h.suggest(2, 4)
+    h.engine.step(1000)
+    assert await first is None
+    await until(lambda: warmed == [URI])
