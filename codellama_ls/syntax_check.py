@@ -3,12 +3,19 @@
 The document is parsed once per check; each candidate is an incremental
 re-parse of a copy of that tree, so cutting a block suggestion line by line
 stays cheap even in large files.
+
+A suggestion fails when it has an error of its own (one that starts inside the inserted text) or
+when the region holds more errors after it than before. The region is the outermost enclosing
+definition, as tree-sitter found it; in a document broken at the cursor (a half-typed `if `) that
+definition can end early (at the if-block's `}`), so a suggestion failing there only on count is
+checked again over the whole document (or `MAX_REGION` around the cursor), where the closer the
+suffix has is seen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import tree_sitter
 
@@ -34,12 +41,23 @@ def count_errors(node: tree_sitter.Node, start: int, end: int, spare: tuple[int,
     return sum(count_errors(child, start, end, spare) for child in node.children)
 
 
+def errors_starting_in(node: tree_sitter.Node, start: int, end: int) -> int:
+    """ERROR and MISSING nodes that start in [start, end) bytes, those inside other ERROR nodes included."""
+    if node.end_byte < start or node.start_byte >= end or not (node.has_error or node.is_missing):
+        return 0
+    own = 1 if (node.is_error or node.is_missing) and start <= node.start_byte < end else 0
+    return own + sum(errors_starting_in(child, start, end) for child in node.children)
+
+
 # Bytes the check parses at most (twice per candidate): the outermost enclosing scope within
 # this, else this much around the cursor. A request must cost what the window around the cursor
 # costs, not what the file (a megabyte of one-line minified code, say) or its outermost scope does.
 MAX_REGION = 32_768
 # How far a region's edges move out to reach a line boundary.
 _SNAP = 4096
+# What a region cut out of a document must start with to be parsed as code: PHP's grammar reads
+# everything before `<?php` as HTML text, where no suggestion can have an error.
+_PRELUDE = {"php": b"<?php "}
 
 
 def _line_bounds(source: bytes, start: int, end: int) -> tuple[int, int]:
@@ -90,6 +108,11 @@ class ErrorCheck:
     baseline: int
     after: str
     """The text right of the cursor on its line, to size `replace_after` in bytes."""
+    broken: bool = False
+    """The region has an error (the half-typed code at the cursor included)."""
+    wider: Callable[[], ErrorCheck | None] | None = field(default=None, repr=False)
+    """In a broken document, whose definitions' bounds may be wrong: the same check over the whole
+    document (or `MAX_REGION` around the cursor), made on demand."""
 
     @classmethod
     def create(
@@ -107,10 +130,37 @@ class ErrorCheck:
         parser = _parser(spec)
         if parser is None:
             return None
+        prelude = _PRELUDE.get(spec.name, b"")
         region = check_region(source, cursor, scopes)
+        check = cls._over(parser, source, cursor, tree, region, prelude)
+        wide = check_region(source, cursor)
+        broken = check.broken or (tree is not None and tree.root_node.has_error)
+        if broken and region is not None and wide != region:
+            made: list[ErrorCheck] = []
+
+            def wider() -> ErrorCheck:
+                if not made:
+                    made.append(cls._over(parser, source, cursor, tree, wide, prelude))
+                return made[0]
+
+            check.wider = wider
+        return check
+
+    @classmethod
+    def _over(
+        cls,
+        parser: tree_sitter.Parser,
+        source: bytes,
+        cursor: int,
+        tree: tree_sitter.Tree | None,
+        region: tuple[int, int] | None,
+        prelude: bytes = b"",
+    ) -> ErrorCheck:
         if region is not None:
             start, end = region
-            source, cursor = source[start:end], cursor - start
+            if not start:
+                prelude = b""
+            source, cursor = prelude + source[start:end], cursor - start + len(prelude)
             tree = None
         if tree is None:
             tree = parser.parse(source)
@@ -122,11 +172,25 @@ class ErrorCheck:
         head = source[line_start:cursor]
         typed_end = line_start + len(head.rstrip())  # the code right before the cursor, spaces skipped
         baseline = count_errors(tree.root_node, line_start, region_end, spare=(typed_end, cursor))
+        broken = baseline > 0 or count_errors(tree.root_node, 0, region_end) > 0
         line_end = source.find(b"\n", cursor)
         after = source[cursor : len(source) if line_end < 0 else line_end].decode("utf-8", errors="replace")
-        return cls(parser, source, tree, cursor, line_start, region_end, baseline, after)
+        return cls(parser, source, tree, cursor, line_start, region_end, baseline, after, broken)
 
     def added_errors(self, inserted: str, replace_after: int = 0) -> int:
+        """Positive when `inserted` has an error of its own or adds errors to the region; a
+        suggestion failing only on count in a broken region gets the wider check's answer."""
+        own, added = self._counts(inserted, replace_after)
+        if own or added <= 0 or self.wider is None:
+            return own or added
+        wide = self.wider()
+        if wide is None:
+            return added
+        wide_own, wide_added = wide._counts(inserted, replace_after)
+        return wide_own or wide_added
+
+    def _counts(self, inserted: str, replace_after: int) -> tuple[int, int]:
+        """Errors starting inside the inserted text; errors of the region less the baseline."""
         data = inserted.encode("utf-8")
         old_end = self.cursor + len(self.after[:replace_after].encode("utf-8"))
         new_source = self.source[: self.cursor] + data + self.source[old_end:]
@@ -142,7 +206,8 @@ class ErrorCheck:
         )
         fresh = self.parser.parse(new_source, tree)
         shift = new_end - old_end
-        return count_errors(fresh.root_node, self.region_start, self.region_end + shift) - self.baseline
+        own = errors_starting_in(fresh.root_node, self.cursor, new_end)
+        return own, count_errors(fresh.root_node, self.region_start, self.region_end + shift) - self.baseline
 
 
 def replacement_errors(spec: LanguageSpec, text: str, start: int, end: int, new: str) -> int:
