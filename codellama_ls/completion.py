@@ -24,6 +24,7 @@ from codellama_ls.postprocess import (
     Stopper,
     Unit,
     clean,
+    closers_for,
     completion_unit,
     detect_indent,
     indentation,
@@ -294,6 +295,18 @@ def sampling_of(settings: Settings) -> Sampling:
     )
 
 
+# A suggestion whose last line ends with one of these opens a block or a call the user goes on
+# with (`if (x) {`, `foo(`): what it leaves open is not an error if closing it makes valid code.
+_OPENERS = ("{", "(", "[")
+
+
+def _adds_errors(checker: ErrorCheck, candidate: str, replace: int) -> bool:
+    if checker.added_errors(candidate, replace) <= 0:
+        return False
+    closers = closers_for(candidate) if candidate.endswith(_OPENERS) else None
+    return not closers or checker.added_errors(f"{candidate}\n{closers}", replace) > 0
+
+
 def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
     """Cut the suggestion to the longest run of whole lines that adds no syntax error; drop it if none."""
     spec = snapshot.language
@@ -310,7 +323,7 @@ def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
         if not candidate.strip():
             break
         replace = edit.replace_after if size == len(lines) else 0
-        if checker.added_errors(candidate, replace) <= 0:
+        if not _adds_errors(checker, candidate, replace):
             return Edit(candidate, replace)
     return Edit("")
 

@@ -152,6 +152,38 @@ def should_trigger(line_after: str) -> bool:
     return all(ch in CLOSERS or ch.isspace() for ch in line_after)
 
 
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+_QUOTES = "\"'`"
+
+
+def closers_for(text: str) -> str | None:
+    """The closing brackets, innermost first, of those `text` leaves open (quoted text and `//`
+    comments skipped); None when a closer in it matches no opener."""
+    stack: list[str] = []
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote or (ch == "\n" and quote != "`"):
+                quote = ""
+        elif ch in _QUOTES:
+            quote = ch
+        elif text.startswith("//", i):
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline
+            continue
+        elif ch in _PAIRS:
+            stack.append(_PAIRS[ch])
+        elif ch in _PAIRS.values():
+            if not stack or stack.pop() != ch:
+                return None
+        i += 1
+    return "".join(reversed(stack))
+
+
 @dataclass(frozen=True)
 class Edit:
     """The cleaned suggestion and how many characters right of the cursor it replaces."""

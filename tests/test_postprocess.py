@@ -9,6 +9,7 @@ from codellama_ls.postprocess import (
     Stopper,
     Unit,
     clean,
+    closers_for,
     completion_unit,
     detect_indent,
     should_trigger,
@@ -178,3 +179,21 @@ def test_cut_to_line_keeps_whole_lines_of_a_block() -> None:
     stopper.feed("a = 1\nb = 2\nc =")
     stopper.cut_to_line()
     assert stopper.finish() == "a = 1\nb = 2"
+
+
+@pytest.mark.parametrize(
+    "text,closers",
+    [
+        ("if (x) {", "}"),
+        ("foo(a, [1, {", "}])"),
+        ("return function (obj) {\n  return f(obj, {", "})}"),
+        ('s = "({[" + (', ")"),  # brackets in strings do not count
+        ("a = `x ${b} {` + g(", ")"),
+        ("x = 1; // (", ""),
+        ("done()", ""),
+        ("a)", None),  # closes what it did not open
+        ("(]", None),
+    ],
+)
+def test_closers_for(text: str, closers: str | None) -> None:
+    assert closers_for(text) == closers

@@ -87,6 +87,13 @@ FIXED_ISSUES = [
         replace=1,
         id="suggestion ending with part of the auto-paired closers is dropped instead of replacing them",
     ),
+    Case(
+        "int f(int a) {\n    while █\n    return a;\n}\n",
+        "(a > 0) {\n",
+        "(a > 0) {",
+        id="a line that opens a block is kept",
+    ),
+    Case("int f(int a) {\n    return g(█\n}\n", "a, b", "", id="an unclosed call is dropped"),
 ]
 
 CASES += FIXED_ISSUES

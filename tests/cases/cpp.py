@@ -106,6 +106,12 @@ FIXED_ISSUES = [
         "",
         id="unclosed lambda kept: the document's own error at the cursor offsets it",
     ),
+    Case(
+        "int f(int a) {\n  for █\n  return a;\n}\n",
+        "(int i = 0; i < a; ++i) {\n",
+        "(int i = 0; i < a; ++i) {",
+        id="a line that opens a block is kept",
+    ),
 ]
 
 CASES += FIXED_ISSUES

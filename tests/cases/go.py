@@ -117,6 +117,12 @@ FIXED_ISSUES = [
         "total := 0\n\tfor _, x := range xs {\n\t\ttotal += x\n\t}\n\treturn total",
         id="nested block: inner } is taken for the function's closing } below",
     ),
+    Case(
+        "package main\n\nfunc f(a int) int {\n\tfor █\n\treturn a\n}\n",
+        "i := 0; i < a; i++ {\n",
+        "i := 0; i < a; i++ {",
+        id="a line that opens a block is kept",
+    ),
 ]
 
 CASES += FIXED_ISSUES

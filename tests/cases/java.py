@@ -118,6 +118,12 @@ FIXED_ISSUES = [
         "",
         id="a one-line block equal to the line below is suggested again",
     ),
+    Case(
+        "class A {\n  int f(int a) {\n    if █\n    return a;\n  }\n}\n",
+        "(a > 1) {\n",
+        "(a > 1) {",
+        id="a line that opens a block is kept",
+    ),
 ]
 
 CASES += FIXED_ISSUES

@@ -27,4 +27,16 @@ CASES = [
     Case("// add the █\n", "numbers", "", invoked=False, id="no automatic trigger in a comment"),
     Case("const s = `hello █`;\n", "world", "", invoked=False, id="no automatic trigger in a template string"),
     Case("foo(█bar);\n", "x, ", "", invoked=False, id="no automatic trigger before code"),
+    Case(
+        "function f(a) {\n  if █\n  return a;\n}\n",
+        "(a > 1) {\n    a = 1;",
+        "(a > 1) {",
+        id="a line that opens a block is kept",
+    ),
+    Case(
+        "function f(a) {\n  if █\n    return 2;\n  }\n  return 3;\n}\n",
+        "(a > 1) {\n",
+        "(a > 1) {",
+        id="a block the suffix closes, in a document broken at the cursor",
+    ),
 ]

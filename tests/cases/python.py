@@ -34,4 +34,12 @@ CASES = [
     Case("s = 'hello █'\n", "world", "", invoked=False, id="no automatic trigger in a string"),
     Case("x = foo█bar\n", "_", "", invoked=False, id="no automatic trigger before code"),
     Case("# compute the █\n", "sum", "sum", id="explicit invocation completes in a comment"),
+    Case(
+        "def f(a):\n    result = compute(█\n    return result\n",
+        "\n",
+        "",
+        id="nothing to add is no suggestion",
+    ),
+    Case("def f(a):\n    values = █\n", "sorted(\n        a,", "sorted(", id="a line that opens a call is kept"),
+    Case("def f(a):\n    values = █\n", "sorted(a, key=len,\n", "", id="a line left open elsewhere is dropped"),
 ]

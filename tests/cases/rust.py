@@ -82,6 +82,12 @@ FIXED_ISSUES = [
         "match x {\n        Some(v) => v,\n        None => 0,\n    }",
         id="match with tabs: cut at the inner }",
     ),
+    Case(
+        "fn f(a: i32) -> i32 {\n    if █\n    a\n}\n",
+        "a > 1 {\n",
+        "a > 1 {",
+        id="a line that opens a block is kept",
+    ),
 ]
 
 CASES += FIXED_ISSUES

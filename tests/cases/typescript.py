@@ -90,6 +90,12 @@ FIXED_ISSUES = [
         "",
         id="unbalanced paren kept: the document's own error at the cursor offsets it",
     ),
+    Case(
+        "function f(a: number): number {\n  █\n  return a;\n}\n",
+        "for (let i = 0; i < a; i++) {\n    a += i;\n    if (a > 10) {\n      a = ",
+        "for (let i = 0; i < a; i++) {\n    a += i;\n    if (a > 10) {",
+        id="a block cut by the token limit keeps its lines up to an opener",
+    ),
 ]
 
 CASES += FIXED_ISSUES
