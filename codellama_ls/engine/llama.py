@@ -28,9 +28,10 @@ from codellama_ls.engine.base import (
     GenerationStats,
     ModelInfo,
     Sampling,
+    vocab_of,
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
-from codellama_ls.prompt import FimTokens
+from codellama_ls.prompt import FimTokens, Vocab, ends_before_code
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -39,6 +40,8 @@ llama_log = logging.getLogger("llama.cpp")
 _SCATTERED = 32
 # llama_decode's status when the abort callback stopped it.
 _ABORTED = 2
+# Token healing's best candidates checked for ending where the tokenizer would end them.
+_CHECKED_CANDIDATES = 16
 _END_TEXTS = ("▁<EOT>", "<EOT>")
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
@@ -253,6 +256,8 @@ class LlamaEngine:
         self._state_budget = state_cache_mb * 1024 * 1024
         self._allowed: dict[bytes, np.ndarray] = {}
         self._by_piece: dict[bytes, list[int]] | None = None
+        self._vocab: Vocab | None = None
+        self._natural: dict[tuple[int, bytes], bool] = {}
         self._rng = np.random.default_rng()
         self._abort_check: Cancelled | None = None
         self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
@@ -468,10 +473,35 @@ class LlamaEngine:
         if allowed.size == 0:
             return None
         logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._info.n_vocab,))[allowed]
+        logits = self._ending_before_code(allowed, logits, pending)
         if sampling.temperature <= 0:
             return int(allowed[int(np.argmax(logits))])
         weights = np.exp((logits - logits.max()) / sampling.temperature)
         return int(self._rng.choice(allowed, p=weights / weights.sum()))
+
+    def _ending_before_code(self, allowed: np.ndarray, logits: np.ndarray, pending: bytes) -> np.ndarray:
+        """`logits` with the best few candidates that the tokenizer would not end where they end
+        masked (a token taking a whole indentation: `prompt.ends_before_code`); unchanged when that
+        leaves none of them."""
+        if self._vocab is None:
+            self._vocab = vocab_of(self)
+        masked = logits.copy()
+        kept = False
+        for index in np.argsort(logits)[::-1][:_CHECKED_CANDIDATES]:
+            token = int(allowed[index])
+            piece = self._pieces()[token]
+            rest = pending[len(piece) :] if len(piece) < len(pending) else b""
+            natural = self._natural.get((token, rest))
+            if natural is None:
+                natural = ends_before_code(self._vocab, token, rest.decode("utf-8", errors="ignore"))
+                if len(self._natural) > 4096:
+                    self._natural.clear()
+                self._natural[(token, rest)] = natural
+            if natural:
+                kept = True
+            else:
+                masked[index] = -np.inf
+        return masked if kept else logits
 
     def _reusable_prefix(self, prompt: list[int]) -> int:
         llm = self._llm
