@@ -11,14 +11,19 @@ the JavaScript and TypeScript of installed npm packages (`--node-modules`), the 
 Debian's -dev packages. Per kind of hole it reports, for
 - **server**: `completion.complete` with the real llama.cpp engine and default settings (window,
   prompt mode, token healing, stop rules, clean-up, syntax gate), as the LSP server runs it;
-- **naive**: the raw text before the cursor sent to llama-cpp-python's `create_completion`, greedy,
-  stopped at the newline (at a blank line for block holes, then cut to 8 lines); it gets the same
-  text as the server's window (so the same context, and the KV cache is shared between them);
+- **naive**: the raw text before the cursor (its last tokens, as many as the context holds besides
+  the answer) sent to llama-cpp-python's `create_completion`, greedy, stopped at the newline (at a
+  blank line for block holes, then cut to 8 lines);
 - **naive + healing**: the same, with simple token healing: a trailing space is dropped and the
   first token must start with one; inside a word the last token is backed off and the first
   token must start with its text;
 exact match and edit similarity (1 - Levenshtein / longer length) of the first line, and of the
-block for block holes. `--humaneval` runs HumanEval infilling instead (`humaneval_infilling.py`).
+block for block holes. Every system evaluates its prompt from an empty KV cache, in the same full
+batches, and decodes greedily one token per step (the server's default `draft_tokens = 0`): the
+same prompt gives the same tokens in all three, so the figures differ by what each system does,
+not by rounding (a prompt partly reused from the cache evaluates its last tokens in other batch
+shapes, and llama.cpp's CPU kernels round those differently, enough to change a greedy choice).
+`--humaneval` runs HumanEval infilling instead (`humaneval_infilling.py`).
 """
 
 from __future__ import annotations
@@ -72,20 +77,24 @@ class Runner:
         self.n_ctx = n_ctx
         self._pieces: list[str] | None = None
         self._allowed: dict[str, np.ndarray] = {}
-        self.window: tuple[Hole, str] | None = None
+        self._documents = 0
+        self.raw = ""
+        """What the model wrote for the server's last hole, before the clean-up and the syntax gate."""
 
     def server(self, hole: Hole) -> str:
-        # One document key for all holes: the engine keeps its KV cache, which the baselines,
-        # evaluated next on the same window, then reuse.
-        doc = Document(f"file:///bench/hole{EXTENSIONS.get(hole.language, '.txt')}", hole.language, 1, hole.text)
-        result = complete(self.engine, snapshot_of(doc, hole.offset), self.settings, lambda: False)
-        self.window = (hole, result.plan.window.prefix)
-        return result.text
+        # A new document key each time: the engine starts from an empty KV cache (no saved states).
+        self._documents += 1
+        uri = f"file:///bench/hole{self._documents}{EXTENSIONS.get(hole.language, '.txt')}"
+        doc = Document(uri, hole.language, 1, hole.text)
+        self.raw = ""
 
-    def _prefix(self, hole: Hole) -> str:
-        """The text before the cursor that the server's window kept: the same context for all three."""
-        if self.window is not None and self.window[0] is hole:
-            return self.window[1]
+        def seen(text: str) -> None:
+            self.raw = text
+
+        return complete(self.engine, snapshot_of(doc, hole.offset), self.settings, lambda: False, seen).text
+
+    @staticmethod
+    def _prefix(hole: Hole) -> str:
         return hole.text[: hole.offset]
 
     def _prompt(self, prefix: str) -> list[int]:
@@ -110,6 +119,7 @@ class Runner:
             from llama_cpp import LogitsProcessorList
 
             processors = LogitsProcessorList([first_token_only])
+        self.llm.reset()  # an empty KV cache, as the server's prompt had
         out = self.llm.create_completion(
             prompt,
             max_tokens=self.max_tokens,
@@ -206,6 +216,7 @@ def run_holes(args: argparse.Namespace, model: Path) -> None:
                 score(hole, predicted, results[kind][name])
                 results[kind][name].ms.append(elapsed)
             entry[name] = predicted
+        entry["server_raw"] = runner.raw
         log.append(entry)
         if args.verbose:
             print(json.dumps(entry)[:400], flush=True)

@@ -288,3 +288,13 @@ def test_healing_never_picks_a_token_the_tokenizer_would_not_end_there(smollm2_e
     # With no candidate left the scores stay as they were.
     alone = smollm2_engine._ending_before_code(allowed[:1], logits[:1], b"\n    ")
     assert alone[0] == 5.0
+
+
+def test_healing_lets_the_model_go_on_past_the_users_text(smollm2_engine: Any) -> None:
+    """On an empty line (`"\\n"` backed off) a token adding an indentation goes past what the user
+    typed: the model chooses what follows it, and the check leaves it alone."""
+    vocab = vocab_of(smollm2_engine)
+    indented, newline = encode_infilling(vocab, "\n        ")[0], encode_infilling(vocab, "\n")[0]
+    allowed = np.array([indented, newline], dtype=np.int64)
+    masked = smollm2_engine._ending_before_code(allowed, np.array([3.0, 1.0], dtype=np.float32), b"\n")
+    assert list(masked) == [3.0, 1.0]

@@ -480,9 +480,9 @@ class LlamaEngine:
         return int(self._rng.choice(allowed, p=weights / weights.sum()))
 
     def _ending_before_code(self, allowed: np.ndarray, logits: np.ndarray, pending: bytes) -> np.ndarray:
-        """`logits` with the best few candidates that the tokenizer would not end where they end
-        masked (a token taking a whole indentation: `prompt.ends_before_code`); unchanged when that
-        leaves none of them."""
+        """`logits` with the best few candidates that end within the user's text where the tokenizer
+        would not end them before code masked (a token taking a whole indentation:
+        `prompt.ends_before_code`); unchanged when that leaves none of them."""
         if self._vocab is None:
             self._vocab = vocab_of(self)
         masked = logits.copy()
@@ -490,7 +490,10 @@ class LlamaEngine:
         for index in np.argsort(logits)[::-1][:_CHECKED_CANDIDATES]:
             token = int(allowed[index])
             piece = self._pieces()[token]
-            rest = pending[len(piece) :] if len(piece) < len(pending) else b""
+            if len(piece) > len(pending):
+                kept = True  # it goes on past the user's text: what follows is the model's choice
+                continue
+            rest = pending[len(piece) :]
             natural = self._natural.get((token, rest))
             if natural is None:
                 natural = ends_before_code(self._vocab, token, rest.decode("utf-8", errors="ignore"))
