@@ -19,7 +19,7 @@ Debian's -dev packages. Per kind of hole it reports, for
   token must start with its text;
 exact match and edit similarity (1 - Levenshtein / longer length) of the first line, and of the
 block for block holes. Every system evaluates its prompt from an empty KV cache, in the same full
-batches, and decodes greedily one token per step (the server's default `draft_tokens = 0`): the
+batches, and decodes greedily one token per step (the server with `draft_tokens = 0`): the
 same prompt gives the same tokens in all three, so the figures differ by what each system does,
 not by rounding (a prompt partly reused from the cache evaluates its last tokens in other batch
 shapes, and llama.cpp's CPU kernels round those differently, enough to change a greedy choice).
@@ -72,7 +72,9 @@ class Runner:
         # No saved KV states: every hole is a new document.
         self.engine = LlamaEngine(model, n_ctx=n_ctx, n_gpu_layers=gpu_layers, state_cache_mb=0)
         self.llm: Any = self.engine._llm  # the same llama.cpp context for the baselines
-        self.settings = Settings(max_tokens=max_tokens)
+        # One row per decode step, as the baselines' `create_completion` decodes: speculative decoding
+        # (the default `draft_tokens`) is the same up to rounding (benchmarks/README.md, "Identical output").
+        self.settings = Settings(max_tokens=max_tokens, draft_tokens=0)
         self.max_tokens = max_tokens
         self.n_ctx = n_ctx
         self._pieces: list[str] | None = None
