@@ -110,7 +110,7 @@ class ErrorCheck:
     """The text right of the cursor on its line, to size `replace_after` in bytes."""
     broken: bool = False
     """The region has an error (the half-typed code at the cursor included)."""
-    wider: Callable[[], ErrorCheck | None] | None = field(default=None, repr=False)
+    wider: Callable[[], ErrorCheck] | None = field(default=None, repr=False)
     """In a broken document, whose definitions' bounds may be wrong: the same check over the whole
     document (or `MAX_REGION` around the cursor), made on demand."""
 
@@ -183,10 +183,7 @@ class ErrorCheck:
         own, added = self._counts(inserted, replace_after)
         if own or added <= 0 or self.wider is None:
             return own or added
-        wide = self.wider()
-        if wide is None:
-            return added
-        wide_own, wide_added = wide._counts(inserted, replace_after)
+        wide_own, wide_added = self.wider()._counts(inserted, replace_after)
         return wide_own or wide_added
 
     def _counts(self, inserted: str, replace_after: int) -> tuple[int, int]:
