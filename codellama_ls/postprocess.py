@@ -45,6 +45,33 @@ STOP_BLANK_LINES = "blank_lines"
 STOP_REPEAT = "repeats_following_code"
 STOP_MAX_LINES = "max_lines"
 STOP_LATENCY = "latency_budget"
+STOP_LOOP = "repetition_loop"
+"""The model repeated a piece of a line over and over (`.glob.glob.glob`); the text before the loop stays."""
+
+# A loop is a unit of at least _LOOP_UNIT characters, with at least two letters or digits (a run of
+# `=` or `0, ` in a table is code), repeated at least _LOOP_COPIES times over _LOOP_CHARS characters:
+# `NULL, NULL, NULL` in an initializer is code; the same unit twenty times is a model stuck in a loop.
+_LOOP_UNIT = 2
+_LOOP_COPIES = 3
+_LOOP_CHARS = 20
+
+
+def loop_start(line: str) -> int | None:
+    """Where the first copy of a loop at the end of `line` ends (what to keep), or None."""
+    size = len(line)
+    for period in range(_LOOP_UNIT, size // _LOOP_COPIES + 1):
+        # How far back the tail keeps the period: line[i] == line[i + period] from `start` on.
+        start = size - period
+        while start > 0 and line[start - 1] == line[start - 1 + period]:
+            start -= 1
+        run = size - start
+        if run < max(period * _LOOP_COPIES, _LOOP_CHARS):
+            continue
+        unit = line[start : start + period]
+        if sum(ch.isalnum() for ch in unit) < 2:
+            continue
+        return start + period
+    return None
 
 
 @dataclass
@@ -78,6 +105,10 @@ class Stopper:
         return self.stopped
 
     def _cut_point(self) -> tuple[int | None, str]:
+        line_start = self.text.rfind("\n") + 1
+        keep = loop_start(self.text[line_start:])
+        if keep is not None:
+            return line_start + keep, STOP_LOOP
         if self.unit is Unit.LINE:
             newline = self.text.find("\n")
             if newline < 0:
@@ -127,6 +158,12 @@ class Stopper:
 
     def finish(self) -> str:
         """The final text when generation ended for another reason (EOT, token limit, time)."""
+        if not self.stopped:
+            line_start = self.text.rfind("\n") + 1
+            keep = loop_start(self.text[line_start:])
+            if keep is not None:
+                self.text = self.text[: line_start + keep]
+                self.reason = STOP_LOOP
         if not self.stopped and self.unit is Unit.BLOCK:
             cut = self._cut_point_final()
             if cut is not None:

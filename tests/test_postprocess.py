@@ -12,6 +12,7 @@ from codellama_ls.postprocess import (
     closers_for,
     completion_unit,
     detect_indent,
+    loop_start,
     should_trigger,
 )
 
@@ -197,3 +198,49 @@ def test_cut_to_line_keeps_whole_lines_of_a_block() -> None:
 )
 def test_closers_for(text: str, closers: str | None) -> None:
     assert closers_for(text) == closers
+
+
+@pytest.mark.parametrize(
+    "line,kept",
+    [
+        ("x = path.glob.glob.glob.glob.glob", "x = path.glob"),
+        ("f(NULL, NULL, NULL, NULL, NULL, ", "f(NULL, "),
+        ('v = "1.0.1.0.ws/1.0.1.0.ws/1.0.1.0.ws/', 'v = "1.0.1.0.ws/'),
+        ("items.append(items.append(items.append(", "items.append("),
+        # Code, not loops: too few copies, too short, or a unit without two letters or digits.
+        ("f(NULL, NULL, NULL)", None),
+        ("x = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]", None),
+        ("# ==============================", None),
+        ("self.assertEqual(a.b.c, b.c)", None),
+        ("", None),
+    ],
+)
+def test_loop_start(line: str, kept: str | None) -> None:
+    cut = loop_start(line)
+    assert (None if cut is None else line[:cut]) == kept
+
+
+@pytest.mark.parametrize(
+    "unit,generated,expected",
+    [
+        (Unit.LINE, "files = root.glob" + ".glob" * 30, "files = root.glob"),
+        (Unit.BLOCK, "a = 1\n    b = f(NULL" + ", NULL" * 20, "a = 1\n    b = f(NULL"),
+    ],
+)
+def test_a_line_stops_at_a_loop_and_keeps_what_came_before(unit: Unit, generated: str, expected: str) -> None:
+    stopper = Stopper(unit, base_indent="    ", max_lines=8)
+    fed = 0
+    for ch in generated:
+        fed += 1
+        if stopper.feed(ch):
+            break
+    assert fed < len(generated)  # stopped early, not at the token limit
+    assert stopper.finish().rstrip(", ") == expected
+    assert stopper.reason == "repetition_loop"
+
+
+def test_a_loop_is_cut_when_generation_ended_first() -> None:
+    stopper = Stopper(Unit.LINE)
+    stopper.text = "files = root.glob" + ".glob" * 8  # as an engine chunk that ended at the token limit
+    assert stopper.finish() == "files = root.glob"
+    assert stopper.reason == "repetition_loop"

@@ -36,6 +36,7 @@ BLOCK = "def f(xs):\n    █\n"
         ),
         (BLOCK, "a = 1\n    b = 2\n    c = 3\n    d = 4\n", Settings(max_lines=2), "max_lines"),
         ("x = █\n", "compute(1)", Settings(), "eot"),
+        ("x = █\n", "root.glob" + ".glob" * 30, Settings(max_tokens=400), "repetition_loop"),
         ("x = █\n", "compute(1, 2, 3)", Settings(max_tokens=4), "max_tokens"),
     ],
 )
