@@ -122,8 +122,13 @@ class Stopper:
         blank_run = 0
         base = _width(self.base_indent)
         repeat = _normalized(self.next_line)
+        previous = ""
         for index, line in enumerate(complete):
             stripped = line.strip()
+            placed = _normalized(self.base_indent + line if index == 0 else line)
+            if index > 0 and stripped and placed == previous:
+                return max(offset - 1, 0), STOP_LOOP  # the same line again: a loop of lines
+            previous = placed
             # Column-0 preprocessor lines and comments (#ifdef, # note) do not end a block.
             if index > 0 and stripped and not stripped.startswith("#"):
                 # Compared with indentation: an inner `}` is not the function's closing `}` below.
@@ -229,13 +234,17 @@ class Edit:
     replace_after: int = 0
 
 
-def _drop_repeats(lines: list[str]) -> list[str]:
-    # A model stuck in a loop repeats a line verbatim; keep the first copy only.
+def _drop_repeats(lines: list[str], cursor_indent: str = "") -> list[str]:
+    # A model stuck in a loop repeats a line verbatim; keep the first copy only. The first line
+    # starts at the cursor, after the cursor line's indentation.
     kept: list[str] = []
-    for line in lines:
-        if kept and line.strip() and line == kept[-1]:
+    previous = ""
+    for index, line in enumerate(lines):
+        placed = _normalized(cursor_indent + line if index == 0 else line)
+        if kept and line.strip() and placed == previous:
             break
         kept.append(line)
+        previous = placed
     return kept
 
 
@@ -335,7 +344,7 @@ def clean(
     if first_lead == " " * len(first_lead) and first_lead and (not line_before or line_before[-1].isspace()):
         if len(first_lead) == 1 or line_before.strip():
             lines[0] = lines[0][1:]
-    lines = _drop_repeats(lines)
+    lines = _drop_repeats(lines, cursor_indent)
     if following and lines:
         lines = _drop_suffix_overlap(lines, following, cursor_indent)
         if not lines:

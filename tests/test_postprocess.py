@@ -244,3 +244,19 @@ def test_a_loop_is_cut_when_generation_ended_first() -> None:
     stopper.text = "files = root.glob" + ".glob" * 8  # as an engine chunk that ended at the token limit
     assert stopper.finish() == "files = root.glob"
     assert stopper.reason == "repetition_loop"
+
+
+@pytest.mark.parametrize(
+    "generated,expected,reason",
+    [
+        ("A,\n  A,\n  A,\n  B", "A,", "repetition_loop"),  # the first line starts after the cursor's indent
+        ("x = 1\n  y = 2\n  y = 2\n", "x = 1\n  y = 2", "repetition_loop"),
+        ("if a:\n    }\n  }", "if a:\n    }\n  }", ""),  # the same text at another depth is code
+    ],
+)
+def test_a_block_stops_at_a_repeated_line(generated: str, expected: str, reason: str) -> None:
+    stopper = Stopper(Unit.BLOCK, base_indent="  ", max_lines=8)
+    assert feed_all(stopper, generated) == expected
+    assert stopper.reason == reason
+    if reason:  # the clean-up cuts the same loop when the engine's chunk held it whole
+        assert clean(generated, Unit.BLOCK, "", "  ").text == expected
