@@ -68,13 +68,15 @@ def _block(text: str) -> str:
 
 
 class Runner:
-    def __init__(self, model: Path, n_ctx: int, max_tokens: int, gpu_layers: int) -> None:
+    def __init__(
+        self, model: Path, n_ctx: int, max_tokens: int, gpu_layers: int, overrides: dict[str, Any] | None = None
+    ) -> None:
         # No saved KV states: every hole is a new document.
         self.engine = LlamaEngine(model, n_ctx=n_ctx, n_gpu_layers=gpu_layers, state_cache_mb=0)
         self.llm: Any = self.engine._llm  # the same llama.cpp context for the baselines
         # One row per decode step, as the baselines' `create_completion` decodes: speculative decoding
         # (the default `draft_tokens`) is the same up to rounding (benchmarks/README.md, "Identical output").
-        self.settings = Settings(max_tokens=max_tokens, draft_tokens=0)
+        self.settings = Settings(**{"max_tokens": max_tokens, "draft_tokens": 0, **(overrides or {})})
         self.max_tokens = max_tokens
         self.n_ctx = n_ctx
         self._pieces: list[str] | None = None
@@ -179,17 +181,18 @@ def _mean(values: list[float]) -> str:
     return f"{statistics.fmean(values):.2f}" if values else "-"
 
 
-def report(results: dict[str, dict[str, Scores]]) -> str:
-    header = "| kind of hole | holes | " + " | ".join(f"{s}: exact / ES" for s in SYSTEMS) + " |"
-    rows = [header, "| --- | ---: | " + " | ".join("---:" for _ in SYSTEMS) + " |"]
+def report(results: dict[str, dict[str, Scores]], shown: tuple[str, ...] = SYSTEMS) -> str:
+    header = "| kind of hole | holes | " + " | ".join(f"{s}: exact / ES" for s in shown) + " |"
+    rows = [header, "| --- | ---: | " + " | ".join("---:" for _ in shown) + " |"]
+    first = shown[0]
     for kind in [*KINDS, "all"]:
         per = results[kind]
-        cells = [f"{_pct(per[s].first_exact)} / {_mean(per[s].first_es)}" for s in SYSTEMS]
-        rows.append(f"| {kind} (first line) | {len(per['server'].first_exact)} | " + " | ".join(cells) + " |")
-        if per["server"].block_es:
-            cells = [f"{_pct(per[s].block_exact)} / {_mean(per[s].block_es)}" for s in SYSTEMS]
-            rows.append(f"| {kind} (block) | {len(per['server'].block_es)} | " + " | ".join(cells) + " |")
-    times = " · ".join(f"{s} {_mean(results['all'][s].ms)} ms" for s in SYSTEMS)
+        cells = [f"{_pct(per[s].first_exact)} / {_mean(per[s].first_es)}" for s in shown]
+        rows.append(f"| {kind} (first line) | {len(per[first].first_exact)} | " + " | ".join(cells) + " |")
+        if per[first].block_es:
+            cells = [f"{_pct(per[s].block_exact)} / {_mean(per[s].block_es)}" for s in shown]
+            rows.append(f"| {kind} (block) | {len(per[first].block_es)} | " + " | ".join(cells) + " |")
+    times = " · ".join(f"{s} {_mean(results['all'][s].ms)} ms" for s in shown)
     return "\n".join(rows) + f"\n\nmean time per hole: {times}"
 
 
@@ -199,13 +202,15 @@ def run_holes(args: argparse.Namespace, model: Path) -> None:
         print(f"warning: only {sorted(files)} sources found; pass --node-modules for JavaScript/TypeScript")
     holes = cut_holes(files, args.per_kind, args.seed)
     print(f"{len(holes)} holes in {', '.join(sorted(files))} ({args.per_kind} per kind); model {model.name}")
-    runner = Runner(model, args.n_ctx, args.max_tokens, args.gpu_layers)
+    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
+    runner = Runner(model, args.n_ctx, args.max_tokens, args.gpu_layers, overrides)
     results = {kind: {s: Scores() for s in SYSTEMS} for kind in [*KINDS, "all"]}
-    systems: dict[str, Callable[[Hole], str]] = {
+    every: dict[str, Callable[[Hole], str]] = {
         "server": runner.server,
         "naive": runner.naive,
         "naive_healing": runner.naive_healing,
     }
+    systems = {name: every[name] for name in args.systems}
     log = []
     for index, hole in enumerate(holes):
         entry: dict[str, Any] = {"kind": hole.kind, "language": hole.language, "path": hole.path}
@@ -226,7 +231,7 @@ def run_holes(args: argparse.Namespace, model: Path) -> None:
             print(f"  {index + 1}/{len(holes)}", flush=True)
     if args.log:
         args.log.write_text("\n".join(json.dumps(e) for e in log) + "\n")
-    print(report(results))
+    print(report(results, tuple(systems)))
     runner.engine.close()
 
 
@@ -241,6 +246,10 @@ def main() -> None:
     parser.add_argument("--node-modules", type=Path, default=ROOT / "editors" / "vscode" / "node_modules")
     parser.add_argument("--log", type=Path, help="write each hole and the three answers as JSON lines")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS), help="run only these")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=JSON", help="a server setting, e.g. after_cursor_lines=0"
+    )
     parser.add_argument("--humaneval", choices=["single-line", "multi-line"], help="run HumanEval infilling")
     parser.add_argument("--limit", type=int, default=0, help="HumanEval: the first N tasks only")
     parser.add_argument("--timeout", type=float, default=10.0, help="HumanEval: seconds per test run")
