@@ -65,11 +65,12 @@ def loop_start(line: str) -> int | None:
         while start > 0 and line[start - 1] == line[start - 1 + period]:
             start -= 1
         run = size - start
-        if run < max(period * _LOOP_COPIES, _LOOP_CHARS):
+        if run < period * _LOOP_COPIES:
             continue
+        # The shortest unit decides: ` x x` is not a unit when ` x` is one.
         unit = line[start : start + period]
-        if sum(ch.isalnum() for ch in unit) < 2:
-            continue
+        if run < _LOOP_CHARS or sum(ch.isalnum() for ch in unit) < 2:
+            return None
         return start + period
     return None
 
@@ -125,10 +126,9 @@ class Stopper:
         previous = ""
         for index, line in enumerate(complete):
             stripped = line.strip()
-            placed = _normalized(self.base_indent + line if index == 0 else line)
-            if index > 0 and stripped and placed == previous:
+            if index > 1 and stripped and line == previous:
                 return max(offset - 1, 0), STOP_LOOP  # the same line again: a loop of lines
-            previous = placed
+            previous = line
             # Column-0 preprocessor lines and comments (#ifdef, # note) do not end a block.
             if index > 0 and stripped and not stripped.startswith("#"):
                 # Compared with indentation: an inner `}` is not the function's closing `}` below.
@@ -234,17 +234,13 @@ class Edit:
     replace_after: int = 0
 
 
-def _drop_repeats(lines: list[str], cursor_indent: str = "") -> list[str]:
-    # A model stuck in a loop repeats a line verbatim; keep the first copy only. The first line
-    # starts at the cursor, after the cursor line's indentation.
+def _drop_repeats(lines: list[str]) -> list[str]:
+    # A model stuck in a loop repeats a line verbatim; keep the first copy only.
     kept: list[str] = []
-    previous = ""
-    for index, line in enumerate(lines):
-        placed = _normalized(cursor_indent + line if index == 0 else line)
-        if kept and line.strip() and placed == previous:
+    for line in lines:
+        if kept and line.strip() and line == kept[-1]:
             break
         kept.append(line)
-        previous = placed
     return kept
 
 
@@ -344,7 +340,7 @@ def clean(
     if first_lead == " " * len(first_lead) and first_lead and (not line_before or line_before[-1].isspace()):
         if len(first_lead) == 1 or line_before.strip():
             lines[0] = lines[0][1:]
-    lines = _drop_repeats(lines, cursor_indent)
+    lines = _drop_repeats(lines)
     if following and lines:
         lines = _drop_suffix_overlap(lines, following, cursor_indent)
         if not lines:

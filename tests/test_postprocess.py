@@ -209,6 +209,7 @@ def test_closers_for(text: str, closers: str | None) -> None:
         ("items.append(items.append(items.append(", "items.append("),
         # Code, not loops: too few copies, too short, or a unit without two letters or digits.
         ("f(NULL, NULL, NULL)", None),
+        ("return x x x x x x x x x x x x x x x x", None),  # the unit is ` x`, not ` x x`
         ("x = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]", None),
         ("# ==============================", None),
         ("self.assertEqual(a.b.c, b.c)", None),
@@ -249,7 +250,8 @@ def test_a_loop_is_cut_when_generation_ended_first() -> None:
 @pytest.mark.parametrize(
     "generated,expected,reason",
     [
-        ("A,\n  A,\n  A,\n  B", "A,", "repetition_loop"),  # the first line starts after the cursor's indent
+        # The first line lacks the cursor's indentation: a toy model's `return x` twice is shown.
+        ("A,\n  A,\n  A,\n  B", "A,\n  A,", "repetition_loop"),
         ("x = 1\n  y = 2\n  y = 2\n", "x = 1\n  y = 2", "repetition_loop"),
         ("if a:\n    }\n  }", "if a:\n    }\n  }", ""),  # the same text at another depth is code
     ],
