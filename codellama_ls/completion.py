@@ -19,6 +19,7 @@ from codellama_ls.crossfile import Chunk, render, select_chunks, still_open
 from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
 from codellama_ls.postprocess import (
     STOP_LATENCY,
+    STOP_LOOP,
     Edit,
     IndentStyle,
     Stopper,
@@ -300,15 +301,23 @@ def sampling_of(settings: Settings) -> Sampling:
 _OPENERS = ("{", "(", "[")
 
 
-def _adds_errors(checker: ErrorCheck, candidate: str, replace: int) -> bool:
+def _adds_errors(checker: ErrorCheck, candidate: str, replace: int, cut_line: str | None = None) -> bool:
     if checker.added_errors(candidate, replace) <= 0:
         return False
     closers = closers_for(candidate) if candidate.endswith(_OPENERS) else None
-    return not closers or checker.added_errors(f"{candidate}\n{closers}", replace) > 0
+    if closers and checker.added_errors(f"{candidate}\n{closers}", replace) <= 0:
+        return False
+    if cut_line is None:
+        return True
+    # A line cut at a loop is unfinished on purpose (`f(a.glob`, `"http://x/1.0.ws/`): it stands
+    # when closing the strings and brackets its line leaves open makes valid code.
+    closing = closers_for(cut_line, close_quote=True)
+    return not closing or checker.added_errors(candidate + closing, replace) > 0
 
 
-def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
-    """Cut the suggestion to the longest run of whole lines that adds no syntax error; drop it if none."""
+def _syntax_gate(snapshot: Snapshot, edit: Edit, line_before: str | None = None) -> Edit:
+    """Cut the suggestion to the longest run of whole lines that adds no syntax error; drop it if none.
+    `line_before` is given when the last line was cut at a loop (the text before the cursor on its line)."""
     spec = snapshot.language
     if spec is None or not edit.text:
         return edit
@@ -323,7 +332,10 @@ def _syntax_gate(snapshot: Snapshot, edit: Edit) -> Edit:
         if not candidate.strip():
             break
         replace = edit.replace_after if size == len(lines) else 0
-        if not _adds_errors(checker, candidate, replace):
+        cut_line = None
+        if line_before is not None and size == len(lines):
+            cut_line = (line_before if size == 1 else "") + lines[-1]
+        if not _adds_errors(checker, candidate, replace, cut_line):
             return Edit(candidate, replace)
     return Edit("")
 
@@ -399,7 +411,7 @@ def complete(
         style=style,
     )
     if settings.syntax_check and not cancelled():
-        edit = _syntax_gate(snapshot, edit)
+        edit = _syntax_gate(snapshot, edit, the_plan.line_before if stopper.reason == STOP_LOOP else None)
     stats = engine.last_stats
     # The engine only knows it was closed early; the rule that closed it is ours.
     if stopper.reason or reason:

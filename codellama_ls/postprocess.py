@@ -198,9 +198,10 @@ _PAIRS = {"(": ")", "[": "]", "{": "}"}
 _QUOTES = "\"'`"
 
 
-def closers_for(text: str) -> str | None:
+def closers_for(text: str, close_quote: bool = False) -> str | None:
     """The closing brackets, innermost first, of those `text` leaves open (quoted text and `//`
-    comments skipped); None when a closer in it matches no opener."""
+    comments skipped); None when a closer in it matches no opener. With `close_quote`, a string
+    left open is closed first."""
     stack: list[str] = []
     quote = ""
     i = 0
@@ -223,7 +224,7 @@ def closers_for(text: str) -> str | None:
             if not stack or stack.pop() != ch:
                 return None
         i += 1
-    return "".join(reversed(stack))
+    return (quote if close_quote else "") + "".join(reversed(stack))
 
 
 @dataclass(frozen=True)

@@ -262,3 +262,17 @@ def test_a_block_stops_at_a_repeated_line(generated: str, expected: str, reason:
     assert stopper.reason == reason
     if reason:  # the clean-up cuts the same loop when the engine's chunk held it whole
         assert clean(generated, Unit.BLOCK, "", "  ").text == expected
+
+
+@pytest.mark.parametrize(
+    "text,closers",
+    [
+        ('url = "http://x/1.0.ws/', '"'),
+        ("p = `${root}.glob", "`"),
+        ("f(a, 'b", "')"),
+        ("f(a.glob", ")"),
+        ("a)", None),
+    ],
+)
+def test_closers_for_a_line_cut_in_a_string(text: str, closers: str | None) -> None:
+    assert closers_for(text, close_quote=True) == closers

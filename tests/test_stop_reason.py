@@ -60,3 +60,29 @@ def test_cancelled() -> None:
     snapshot = Snapshot(source[:index] + source[index + 1 :], index)
     result = complete(ScriptedEngine("compute(1, 2, 3)"), snapshot, Settings(), cancelled)
     assert result.stats.stop_reason == "cancelled"
+
+
+@pytest.mark.parametrize(
+    "language,source,raw,expected",
+    [
+        # Cut at the loop; closing the string the line leaves open makes valid code: kept.
+        ("python", 'url = "http://x/█\n', "v1.0.ws/" * 20, "v1.0.ws/"),
+        ("javascript", "const p = `${ro█\n", "ot}.glob" + ".glob" * 20, "ot}.glob"),
+        ("python", "x = f(a█\n", ".glob" * 20, ".glob"),
+        # Ended by the model with the string open: not cut at a loop, the gate drops it as before.
+        ("python", 'url = "http://x/█\n', "v1.0.ws/", ""),
+        # Cut at a loop, but the line is broken whatever closes it: dropped.
+        ("python", "x = █\n", "a b c d" + " e.f" * 20, ""),
+    ],
+)
+def test_a_line_cut_at_a_loop_passes_the_gate_when_closing_it_is_valid(
+    language: str, source: str, raw: str, expected: str
+) -> None:
+    from codellama_ls.document import Document
+    from codellama_ls.snapshot import snapshot_of
+
+    index = source.index(MARKER)
+    doc = Document(f"file:///w/t.{'py' if language == 'python' else 'js'}", language, 1, source.replace(MARKER, ""))
+    settings = Settings(max_tokens=400)
+    result = complete(ScriptedEngine(raw), snapshot_of(doc, index), settings, lambda: False)
+    assert result.text == expected
