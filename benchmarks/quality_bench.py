@@ -248,7 +248,7 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS), help="run only these")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=JSON", help="a server setting, e.g. after_cursor_lines=0"
+        "--set", action="append", default=[], metavar="NAME=JSON", help="a server setting, e.g. syntax_check=false"
     )
     parser.add_argument("--humaneval", choices=["single-line", "multi-line"], help="run HumanEval infilling")
     parser.add_argument("--limit", type=int, default=0, help="HumanEval: the first N tasks only")
