@@ -392,7 +392,7 @@ def complete(
         close = getattr(pieces, "close", None)
         if close is not None:
             close()
-    raw = stopper.finish()
+    raw = stopper.finish(ran_out=engine.last_stats.stop_reason == "max_tokens")
     style: IndentStyle | None = None
     starts_line = not the_plan.line_before.strip() and raw[:1] in (" ", "\t")
     if "\n" in raw or starts_line:

@@ -49,27 +49,31 @@ STOP_LOOP = "repetition_loop"
 """The model repeated a piece of a line over and over (`.glob.glob.glob`); the text before the loop stays."""
 
 # A loop is a unit of at least _LOOP_UNIT characters, with at least two letters or digits (a run of
-# `=` or `0, ` in a table is code), repeated at least _LOOP_COPIES times over _LOOP_CHARS characters:
-# `NULL, NULL, NULL` in an initializer is code; the same unit twenty times is a model stuck in a loop.
+# `=` or `0, ` in a table is code), repeated at the end of a line. Code repeats a unit a few times
+# (`NULL, NULL, NULL, NULL`, `float64, float64, float64`), so while the line is still being written
+# only _EARLY_COPIES copies over _EARLY_CHARS characters stop it; a line that ran into the token limit
+# is cut at _LOOP_COPIES copies over _LOOP_CHARS: the model never ended it.
 _LOOP_UNIT = 2
 _LOOP_COPIES = 3
 _LOOP_CHARS = 20
+_EARLY_COPIES = 8
+_EARLY_CHARS = 40
 
 
-def loop_start(line: str) -> int | None:
+def loop_start(line: str, copies: int = _LOOP_COPIES, chars: int = _LOOP_CHARS) -> int | None:
     """Where the first copy of a loop at the end of `line` ends (what to keep), or None."""
     size = len(line)
-    for period in range(_LOOP_UNIT, size // _LOOP_COPIES + 1):
+    for period in range(_LOOP_UNIT, size // copies + 1):
         # How far back the tail keeps the period: line[i] == line[i + period] from `start` on.
         start = size - period
         while start > 0 and line[start - 1] == line[start - 1 + period]:
             start -= 1
         run = size - start
-        if run < period * _LOOP_COPIES:
+        if run < period * copies:
             continue
         # The shortest unit decides: ` x x` is not a unit when ` x` is one.
         unit = line[start : start + period]
-        if run < _LOOP_CHARS or sum(ch.isalnum() for ch in unit) < 2:
+        if run < chars or sum(ch.isalnum() for ch in unit) < 2:
             return None
         return start + period
     return None
@@ -107,7 +111,7 @@ class Stopper:
 
     def _cut_point(self) -> tuple[int | None, str]:
         line_start = self.text.rfind("\n") + 1
-        keep = loop_start(self.text[line_start:])
+        keep = loop_start(self.text[line_start:], _EARLY_COPIES, _EARLY_CHARS)
         if keep is not None:
             return line_start + keep, STOP_LOOP
         if self.unit is Unit.LINE:
@@ -161,9 +165,10 @@ class Stopper:
             self.text = self.text[: self.text.rfind("\n")]
         self.stopped = True
 
-    def finish(self) -> str:
-        """The final text when generation ended for another reason (EOT, token limit, time)."""
-        if not self.stopped:
+    def finish(self, ran_out: bool = True) -> str:
+        """The final text when generation ended for another reason (EOT, token limit, time);
+        `ran_out`: the engine stopped at the token limit, so the last line was never ended."""
+        if not self.stopped and ran_out:
             line_start = self.text.rfind("\n") + 1
             keep = loop_start(self.text[line_start:])
             if keep is not None:

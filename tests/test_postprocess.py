@@ -240,6 +240,24 @@ def test_a_line_stops_at_a_loop_and_keeps_what_came_before(unit: Unit, generated
     assert stopper.reason == "repetition_loop"
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "select(0, NULL, NULL, NULL, NULL)",
+        "func f() (float64, float64, float64, float64) {",
+        "row = [None, None, None, None, None, None]",
+        "static const uint8_t pad[] = {0x00, 0x00, 0x00, 0x00, 0x00, 0x00};",
+    ],
+)
+def test_code_that_repeats_a_few_times_is_not_stopped_while_written_or_when_ended(line: str) -> None:
+    assert any(loop_start(line[:end]) is not None for end in range(len(line)))  # 3 copies would cut it
+    stopper = Stopper(Unit.LINE)
+    for ch in line:
+        assert not stopper.feed(ch), stopper.text
+    assert stopper.finish(ran_out=False) == line  # the model ended the line: its repeats are code
+    assert stopper.reason == ""
+
+
 def test_a_loop_is_cut_when_generation_ended_first() -> None:
     stopper = Stopper(Unit.LINE)
     stopper.text = "files = root.glob" + ".glob" * 8  # as an engine chunk that ended at the token limit
