@@ -110,10 +110,9 @@ class Stopper:
         return self.stopped
 
     def _cut_point(self) -> tuple[int | None, str]:
-        line_start = self.text.rfind("\n") + 1
-        keep = loop_start(self.text[line_start:], _EARLY_COPIES, _EARLY_CHARS)
-        if keep is not None:
-            return line_start + keep, STOP_LOOP
+        loop = self._loop_cut(_EARLY_COPIES, _EARLY_CHARS)
+        if loop is not None:
+            return loop, STOP_LOOP
         if self.unit is Unit.LINE:
             newline = self.text.find("\n")
             if newline < 0:
@@ -148,6 +147,12 @@ class Stopper:
             offset += len(line) + 1
         return None, ""
 
+    def _loop_cut(self, copies: int = _LOOP_COPIES, chars: int = _LOOP_CHARS) -> int | None:
+        """Where to cut a loop at the end of the last line (`loop_start`), or None."""
+        line_start = self.text.rfind("\n") + 1
+        keep = loop_start(self.text[line_start:], copies, chars)
+        return None if keep is None else line_start + keep
+
     def _next_line(self, start: int) -> tuple[int | None, str]:
         """The end of the first non-blank line from `start` on; after two blank lines, nothing."""
         for _ in range(2):
@@ -168,12 +173,10 @@ class Stopper:
     def finish(self, ran_out: bool = True) -> str:
         """The final text when generation ended for another reason (EOT, token limit, time);
         `ran_out`: the engine stopped at the token limit, so the last line was never ended."""
-        if not self.stopped and ran_out:
-            line_start = self.text.rfind("\n") + 1
-            keep = loop_start(self.text[line_start:])
-            if keep is not None:
-                self.text = self.text[: line_start + keep]
-                self.reason = STOP_LOOP
+        loop = self._loop_cut() if not self.stopped and ran_out else None
+        if loop is not None:
+            self.text = self.text[:loop]
+            self.reason = STOP_LOOP
         if not self.stopped and self.unit is Unit.BLOCK:
             cut = self._cut_point_final()
             if cut is not None:

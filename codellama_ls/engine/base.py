@@ -9,6 +9,7 @@ with a llama-server or an OpenAI-compatible server. An engine is used from one t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -128,6 +129,35 @@ def vocab_of(engine: Engine) -> Vocab:
         n_vocab=info.n_vocab,
         healing=info.healing,
     )
+
+
+class TimedGeneration:
+    """`generate` for an engine that writes `_generate`: a fresh `last_stats` per request, whose
+    total time is set however the generation ends (done, cancelled, closed early, failed)."""
+
+    _stats: GenerationStats
+
+    def generate(
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
+    ) -> Iterator[str]:
+        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
+        started = time.perf_counter()
+        try:
+            yield from self._generate(prompt, sampling, cancelled, constraint, key, stats, started)
+        finally:
+            stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _generate(
+        self,
+        prompt: list[int],
+        sampling: Sampling,
+        cancelled: Cancelled,
+        constraint: str,
+        key: str,
+        stats: GenerationStats,
+        started: float,
+    ) -> Iterator[str]:
+        raise NotImplementedError
 
 
 class Vocabulary(Protocol):

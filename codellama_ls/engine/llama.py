@@ -28,6 +28,7 @@ from codellama_ls.engine.base import (
     GenerationStats,
     ModelInfo,
     Sampling,
+    TimedGeneration,
     vocab_of,
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
@@ -185,7 +186,7 @@ class LlamaVocab:
         self._model.close()
 
 
-class LlamaEngine:
+class LlamaEngine(TimedGeneration):
     def __init__(
         self,
         path: Path,
@@ -298,16 +299,6 @@ class LlamaEngine:
 
     def _is_end(self, token: int) -> bool:
         return token in self._info.end_tokens or bool(self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token))
-
-    def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> Iterator[str]:
-        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
-        started = time.perf_counter()
-        try:
-            yield from self._generate(prompt, sampling, cancelled, constraint, key, stats, started)
-        finally:
-            stats.total_ms = (time.perf_counter() - started) * 1000
 
     def _generate(
         self,
@@ -624,7 +615,7 @@ class LlamaEngine:
                 batch = [last, *draft]
                 batch += [last] * (self.min_rows - len(batch))  # padding rows: decoded, then dropped
                 past = llm.n_tokens
-                self._decode(batch, logits_from=0 if len(batch) > 1 else len(batch) - 1)
+                self._decode(batch, logits_from=0)
                 logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch), n_vocab))
                 choices = logits.argmax(axis=1).tolist()
                 agreed = 0

@@ -25,6 +25,7 @@ from codellama_ls.engine.base import (
     ModelInfo,
     Progress,
     Sampling,
+    TimedGeneration,
     Vocabulary,
 )
 from codellama_ls.engine.http import Endpoint, Unreachable
@@ -112,7 +113,7 @@ class ServerVocab:
         pass
 
 
-class RemoteEngine(GeneratesElsewhere):
+class RemoteEngine(GeneratesElsewhere, TimedGeneration):
     def __init__(
         self,
         settings: Settings,
@@ -194,16 +195,6 @@ class RemoteEngine(GeneratesElsewhere):
         if self.kind == "llama-server":
             return "/completion"
         return "/completions" if self._endpoint.url.endswith("/v1") else "/v1/completions"
-
-    def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> Iterator[str]:
-        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
-        started = time.perf_counter()
-        try:
-            yield from self._generate(prompt, sampling, cancelled, constraint, key, stats, started)
-        finally:
-            stats.total_ms = (time.perf_counter() - started) * 1000
 
     def _generate(
         self,
