@@ -200,7 +200,7 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     if len(tokens) > budget + _PROMPT_OVERHEAD:
         # Per-line counts can undercount merges across lines: trim the far prefix by the excess.
         room -= 2 * (len(tokens) - budget - _PROMPT_OVERHEAD)
-        window = cut_window(text, offset, room, count, share, () if mode is PromptMode.LINE else snapshot.scopes)
+        window = cut_window(text, offset, room, count, share, _scopes(snapshot, mode))
         head = _head_start(text, offset, window, None, budget) if mode is PromptMode.LINE else None
         tokens = _build(vocab, cross, window, mode, head)
     constraint = ""
@@ -250,20 +250,24 @@ def _cut(
     snapshot: Snapshot, budget: int, count: Callable[[str], int], share: float, cross: str, mode: PromptMode
 ) -> Window:
     room = budget - (count(cross) if cross else 0)
-    # The suffix is what a cursor move re-evaluates in a LINE prompt: it keeps to its share
-    # instead of growing to hold the rest of the enclosing function.
-    scopes = () if mode is PromptMode.LINE else snapshot.scopes
     return cut_window(
         snapshot.text,
         snapshot.offset,
         room,
         count,
         share,
-        scopes,
+        _scopes(snapshot, mode),
         snapshot.header,
         snapshot.sticky_start,
         _LINE_SUFFIX_CAP if mode is PromptMode.LINE else None,
     )
+
+
+def _scopes(snapshot: Snapshot, mode: PromptMode) -> tuple[tuple[int, int], ...]:
+    """The enclosing scopes whose rest a window's suffix may hold past its share: none for a LINE
+    prompt, where the suffix is what a cursor move re-evaluates, and none for a prefix-only prompt,
+    which sends no suffix (its tokens would take the prefix's room)."""
+    return () if mode in (PromptMode.LINE, PromptMode.PREFIX_ONLY) else tuple(snapshot.scopes)
 
 
 def _head_start(text: str, offset: int, window: Window, sticky: Sticky | None, budget: int) -> int:

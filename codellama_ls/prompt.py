@@ -276,6 +276,19 @@ def ends_before_code(vocab: Vocab, token: int, rest: str = "") -> bool:
     return any(encode_infilling(vocab, text + probe)[:1] == [token] for probe in probes)
 
 
+def respells_naturally(vocab: Vocab, token: int, piece: bytes, pending: bytes) -> bool:
+    """Whether `token` (its text `piece`), chosen to re-spell `pending`, the text token healing backed
+    off, is one the tokenizer would write there before code.
+
+    Ending within the user's text, it must end where the tokenizer ends such a token
+    (`ends_before_code`). Going past it, after a space or tab the user typed, it must add more than
+    whitespace: more is an indentation deeper than the one the user (or the editor) chose, or a
+    blank line. After a newline, the new line's indentation is the model's to choose."""
+    if len(piece) > len(pending):
+        return not (pending.endswith((b" ", b"\t")) and not piece[len(pending) :].strip())
+    return ends_before_code(vocab, token, pending[len(piece) :].decode("utf-8", errors="ignore"))
+
+
 def choose_mode(fim_format: str, vocab: Vocab, prefix: str = "", healing: bool = True) -> PromptMode:
     """`auto` prefers LINE: like suffix-first (SPM) it makes typing append-only for the KV cache, and
     unlike SPM a cursor move keeps the cached lines above the cursor. Both end with the text typed:

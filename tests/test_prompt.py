@@ -19,6 +19,7 @@ from codellama_ls.prompt import (
     encode_infilling,
     ends_before_code,
     heal,
+    respells_naturally,
 )
 from tests.conftest import HAVE_LLAMA, needs_llama
 
@@ -298,3 +299,40 @@ def test_healing_lets_the_model_go_on_past_the_users_text(smollm2_engine: Any) -
     allowed = np.array([indented, newline], dtype=np.int64)
     masked = smollm2_engine._ending_before_code(allowed, np.array([3.0, 1.0], dtype=np.float32), b"\n")
     assert list(masked) == [3.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("pending", "spelled", "natural"),
+    [
+        ("\n    ", "\n        ", False),  # deeper than the indentation typed
+        ("\n    ", "\n   ", True),  # the tokenizer's own split: " x" brings the last space
+        (" ", "  ", False),  # a second space after `return `
+        (" ", " x", True),
+        ("\n", "\n    ", True),  # an empty line: the indentation is the model's to choose
+        ("\n", "\n\n", True),
+    ],
+)
+def test_healing_goes_past_the_users_spaces_only_with_code(
+    smollm2_vocab: Vocab, pending: str, spelled: str, natural: bool
+) -> None:
+    tokens = encode_infilling(smollm2_vocab, spelled)
+    assert len(tokens) == 1, spelled
+    assert respells_naturally(smollm2_vocab, tokens[0], spelled.encode(), pending.encode()) is natural
+
+
+@needs_llama
+@pytest.mark.parametrize(
+    "text", ["for i in range(10):\n    ", "def add(a, b):\n    ", "items = [\n    ", "if True:\n    print(1)\n    "]
+)
+def test_a_suggestion_after_the_indentation_typed_starts_with_code(smollm2_engine: Any, text: str) -> None:
+    """At the end of an indentation the user (or the editor) typed, SmolLM2 liked to re-spell it with
+    a longer run of spaces, and the suggestion started four columns too deep."""
+    from codellama_ls.completion import complete
+    from codellama_ls.config import Settings
+    from codellama_ls.document import Document
+    from codellama_ls.snapshot import snapshot_of
+
+    snap = snapshot_of(Document("file:///t.py", "python", 1, text), len(text))
+    result = complete(smollm2_engine, snap, Settings(max_tokens=16, syntax_check=False), lambda: False)
+    assert result.plan.constraint.endswith("    ")
+    assert result.text.strip() and not result.text[0].isspace(), result.text

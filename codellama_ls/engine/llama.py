@@ -32,7 +32,7 @@ from codellama_ls.engine.base import (
     vocab_of,
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
-from codellama_ls.prompt import FimTokens, Vocab, ends_before_code
+from codellama_ls.prompt import FimTokens, Vocab, respells_naturally
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -471,26 +471,21 @@ class LlamaEngine(TimedGeneration):
         return int(self._rng.choice(allowed, p=weights / weights.sum()))
 
     def _ending_before_code(self, allowed: np.ndarray, logits: np.ndarray, pending: bytes) -> np.ndarray:
-        """`logits` with the best few candidates that end within the user's text where the tokenizer
-        would not end them before code masked (a token taking a whole indentation:
-        `prompt.ends_before_code`); unchanged when that leaves none of them."""
+        """`logits` with the best few candidates that would not re-spell the user's text as the
+        tokenizer writes it before code masked (`prompt.respells_naturally`: a token taking a whole
+        indentation, or one making it deeper); unchanged when that leaves none of them."""
         if self._vocab is None:
             self._vocab = vocab_of(self)
         masked = logits.copy()
         kept = False
         for index in np.argsort(logits)[::-1][:_CHECKED_CANDIDATES]:
             token = int(allowed[index])
-            piece = self._pieces()[token]
-            if len(piece) > len(pending):
-                kept = True  # it goes on past the user's text: what follows is the model's choice
-                continue
-            rest = pending[len(piece) :]
-            natural = self._natural.get((token, rest))
+            natural = self._natural.get((token, pending))
             if natural is None:
-                natural = ends_before_code(self._vocab, token, rest.decode("utf-8", errors="ignore"))
+                natural = respells_naturally(self._vocab, token, self._pieces()[token], pending)
                 if len(self._natural) > 4096:
                     self._natural.clear()
-                self._natural[(token, rest)] = natural
+                self._natural[(token, pending)] = natural
             if natural:
                 kept = True
             else:

@@ -27,9 +27,10 @@ from codellama_ls.engine.base import (
     Sampling,
     TimedGeneration,
     Vocabulary,
+    vocab_of,
 )
 from codellama_ls.engine.http import Endpoint, Unreachable
-from codellama_ls.prompt import FimTokens
+from codellama_ls.prompt import FimTokens, respells_naturally
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ _HEAL_BIAS = {"llama-server": 1000.0, "openai": 90.0}
 _TIE_STEP, _TIE_RANKS = 1e-3, 64
 # More allowed tokens than this would make a large request body for every keystroke inside a word.
 _HEAL_MAX_ALLOWED = 4096
+# Tokens llama-server lists by score when more are allowed than can be biased.
+_HEAL_LISTED = 64
 _CODELLAMA_FIM = ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
 
 
@@ -133,6 +136,7 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
         self._allowed: dict[bytes, list[int]] = {}
+        self._allowed_sets: dict[bytes, frozenset[int]] = {}
         self.server_prompt_tokens = 0
         self._counted: GenerationStats | None = None
         """llama-server's `tokens_evaluated` of the last request: the prompt as it received it."""
@@ -333,13 +337,20 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
             pieces = self._pieces()
             allowed = [t for t, p in enumerate(pieces) if p.startswith(pending)]
             allowed += [t for cut in range(1, len(pending)) for t, p in enumerate(pieces) if p == pending[:cut]]
+            allowed = self._ending_before_code(allowed, pending)
             if len(self._allowed) > 256:
                 self._allowed.clear()
             self._allowed[pending] = allowed
         if not allowed:
             return None
         if len(allowed) > _HEAL_MAX_ALLOWED:
-            # Too many to list: the token spelling the longest start of `pending`, as unhealed.
+            # Too many to bias (a lone space starts a good part of the vocabulary): llama-server's best
+            # listed tokens, the first allowed one; else the token spelling the longest start of
+            # `pending`, as unhealed.
+            listed = self._best_listed(prompt, sampling, key, stats, cancelled) if self.kind == "llama-server" else []
+            chosen = next((t for t in listed if t in self._allowed_set(pending, allowed)), None)
+            if chosen is not None:
+                return chosen
             fits = [t for t in allowed if pending.startswith(self._pieces()[t])]
             return max(fits, key=lambda t: len(self._pieces()[t]), default=None)
         # Streamed like any generation, so a keystroke cancels it while the server evaluates the prompt.
@@ -367,6 +378,46 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
         # OpenAI-style answers carry text only: the allowed token that spells it.
         spelled = text.encode("utf-8")
         return next((t for t in allowed if self._pieces()[t] == spelled), None)
+
+    def _allowed_set(self, pending: bytes, allowed: list[int]) -> frozenset[int]:
+        found = self._allowed_sets.get(pending)
+        if found is None:
+            if len(self._allowed_sets) > 16:
+                self._allowed_sets.clear()
+            found = self._allowed_sets[pending] = frozenset(allowed)
+        return found
+
+    def _best_listed(
+        self, prompt: list[int], sampling: Sampling, key: str, stats: GenerationStats, cancelled: Cancelled
+    ) -> list[int]:
+        """The server's most likely next tokens, best first (`n_probs`, from the model's scores before
+        sampling); greedy only: a sampled choice among them would need their whole distribution."""
+        if sampling.temperature > 0:
+            return []
+        body = self._body(prompt, sampling, 1, key, stream=True)
+        body["n_probs"] = _HEAL_LISTED
+        listed: list[int] = []
+        events = self._endpoint.events(self._path, body, cancelled)
+        try:
+            for event in events:
+                for entry in event.get("completion_probabilities") or ():
+                    tops = entry.get("top_logprobs") or entry.get("probs") or () if isinstance(entry, dict) else ()
+                    listed += [top["id"] for top in tops if isinstance(top, dict) and isinstance(top.get("id"), int)]
+                _, _, final = self._read_event(event, stats)
+                if final:
+                    break
+        finally:
+            events.close()
+        return listed
+
+    def _ending_before_code(self, allowed: list[int], pending: bytes) -> list[int]:
+        """`allowed` without the tokens that would not re-spell the user's text as the tokenizer
+        writes it before code (`prompt.respells_naturally`); all of them when none is left. The local
+        engine masks such tokens among its best-scored few; the server's scores are not seen here,
+        so they are left out before it chooses."""
+        vocab = vocab_of(self)
+        pieces = self._pieces()
+        return [t for t in allowed if respells_naturally(vocab, t, pieces[t], pending)] or allowed
 
     def close(self) -> None:
         self._vocab.close()
