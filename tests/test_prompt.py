@@ -336,3 +336,28 @@ def test_a_suggestion_after_the_indentation_typed_starts_with_code(smollm2_engin
     result = complete(smollm2_engine, snap, Settings(max_tokens=16, syntax_check=False), lambda: False)
     assert result.plan.constraint.endswith("    ")
     assert result.text.strip() and not result.text[0].isspace(), result.text
+
+
+def test_a_prefix_only_prompt_gives_no_room_to_a_suffix_it_never_sends() -> None:
+    """Inside a function that fits the window, the rest of the function used to be kept as the
+    window's suffix, which a prefix-only prompt does not send: its tokens took the prefix's room."""
+    from codellama_ls.completion import plan
+    from codellama_ls.config import Settings
+    from codellama_ls.document import Document
+    from codellama_ls.snapshot import snapshot_of
+
+    text = "".join(f"y{i} = {i}\n" for i in range(400)) + "def f():\n"
+    text += "".join(f"    x{i} = {i}\n" for i in range(60))
+    offset = text.index("    x30 = ")
+    snap = snapshot_of(Document("file:///f.py", "python", 1, text), offset)
+    assert snap.scopes
+    settings = Settings(max_tokens=64)
+    fim, prefix_only = ScriptedEngine(n_ctx=2048), ScriptedEngine(fim=False, n_ctx=2048)
+    with_suffix = plan(vocab_of(fim), 2048, snap, settings)
+    alone = plan(vocab_of(prefix_only), 2048, snap, settings)
+    assert alone.mode is PromptMode.PREFIX_ONLY and alone.window.suffix == ""
+    budget = 2048 - 64 - 8
+    # The prefix takes three quarters of the room (a quarter left to grow into while typing), as
+    # counted line by line (the scripted vocab's implicit space counts once per line).
+    assert len(alone.tokens) > budget * 2 // 3
+    assert len(alone.window.prefix) > len(with_suffix.window.prefix) + 200
