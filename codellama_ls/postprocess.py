@@ -7,6 +7,7 @@ be cut afterwards.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -54,6 +55,11 @@ STOP_LOOP = "repetition_loop"
 # only _EARLY_COPIES copies over _EARLY_CHARS characters stop it; a line that ran into the token limit
 # is cut at _LOOP_COPIES copies over _LOOP_CHARS: the model never ended it.
 _LOOP_UNIT = 2
+# C/C++/C#/Objective-C preprocessor lines, written at column 0 inside indented code.
+_DIRECTIVE = re.compile(
+    r"#\s*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define|undef|include|import|pragma|error|warning"
+    r"|line|region|endregion|nullable)\b"
+)
 _LOOP_COPIES = 3
 _LOOP_CHARS = 20
 _EARLY_COPIES = 8
@@ -132,8 +138,9 @@ class Stopper:
             if index > 1 and stripped and line == previous:
                 return max(offset - 1, 0), STOP_LOOP  # the same line again: a loop of lines
             previous = line
-            # Column-0 preprocessor lines and comments (#ifdef, # note) do not end a block.
-            if index > 0 and stripped and not stripped.startswith("#"):
+            # Column-0 preprocessor lines (#ifdef, #endif) do not end a block; a comment there does
+            # (`# Example usage:` after a Python function).
+            if index > 0 and stripped and not _DIRECTIVE.match(stripped):
                 # Compared with indentation: an inner `}` is not the function's closing `}` below.
                 if _width(indentation(line)) < base:
                     return max(offset - 1, 0), STOP_DEDENT

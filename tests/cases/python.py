@@ -9,6 +9,12 @@ CASES = [
         "total = a + b\n    return total",
         id="block after opener ends at dedent",
     ),
+    Case(
+        "def add(a, b):\n    █\n",
+        "return a + b\n\n# Example usage:\nprint(add(1, 2))",
+        "return a + b",
+        id="block ends at a comment in column 0 after the function",
+    ),
     Case("print(█)\n", "'hello')", "'hello')", replace=1, id="auto-paired paren replaced"),
     Case("x = compute(█, y)\n", "a, y)", "a", id="rest of line not repeated"),
     Case(
