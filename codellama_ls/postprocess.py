@@ -55,15 +55,15 @@ STOP_LOOP = "repetition_loop"
 # only _EARLY_COPIES copies over _EARLY_CHARS characters stop it; a line that ran into the token limit
 # is cut at _LOOP_COPIES copies over _LOOP_CHARS: the model never ended it.
 _LOOP_UNIT = 2
+_LOOP_COPIES = 3
+_LOOP_CHARS = 20
+_EARLY_COPIES = 8
+_EARLY_CHARS = 40
 # C/C++/C#/Objective-C preprocessor lines, written at column 0 inside indented code.
 _DIRECTIVE = re.compile(
     r"#\s*(if|ifdef|ifndef|elif|elifdef|elifndef|else|endif|define|undef|include|import|pragma|error|warning"
     r"|line|region|endregion|nullable)\b"
 )
-_LOOP_COPIES = 3
-_LOOP_CHARS = 20
-_EARLY_COPIES = 8
-_EARLY_CHARS = 40
 
 
 def loop_start(line: str, copies: int = _LOOP_COPIES, chars: int = _LOOP_CHARS) -> int | None:

@@ -401,7 +401,7 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
         try:
             for event in events:
                 for entry in event.get("completion_probabilities") or ():
-                    tops = entry.get("top_logprobs") or entry.get("probs") or () if isinstance(entry, dict) else ()
+                    tops = (entry.get("top_logprobs") or entry.get("probs") or ()) if isinstance(entry, dict) else ()
                     listed += [top["id"] for top in tops if isinstance(top, dict) and isinstance(top.get("id"), int)]
                 _, _, final = self._read_event(event, stats)
                 if final:
