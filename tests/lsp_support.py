@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,38 @@ def server_env(**overrides: str) -> dict[str, str]:
     env["CODELLAMA_LS_ENGINE_IDLE_S"] = "30"
     env.update(overrides)
     return env
+
+
+@contextlib.asynccontextmanager
+async def tcp_server() -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """The real server started with `--tcp` on a free local port, and a connection to it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        *REAL_SERVER,
+        "--tcp",
+        f"127.0.0.1:{port}",
+        env=server_env(),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the server did not listen on port {port}")
+        try:
+            yield reader, writer
+        finally:
+            writer.close()
+    finally:
+        process.kill()
+        await process.wait()
 
 
 def capabilities(encodings: list[str] | None = None, client: str = "visual-studio-code") -> types.ClientCapabilities:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tests.lsp_support import SCRIPTED_SERVER, server_env
+from tests.lsp_support import SCRIPTED_SERVER, server_env, tcp_server
 from tests.raw_lsp import RawServer, frame, notification, request
 
 URI = "file:///home/user/p.py"
@@ -201,26 +199,7 @@ async def test_the_oversized_request_is_answered_when_its_id_can_be_read(server:
 
 
 async def test_tcp_uses_the_same_reader() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "codellama_ls",
-        "--tcp",
-        f"127.0.0.1:{port}",
-        env=server_env(),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
+    async with tcp_server() as (reader, writer):
         init = json.dumps(request(1, "initialize", {"capabilities": {}, "processId": None})).encode()
         bad = json.dumps(request(2, "textDocument/inlineCompletion", inline_params(line=-1))).encode()
         writer.write(b"garbage\r\n" + frame(body=init, header=b"content-length:%d\n\n") + frame(body=bad))
@@ -230,7 +209,3 @@ async def test_tcp_uses_the_same_reader() -> None:
             received += await asyncio.wait_for(reader.read(65536), 30)
         assert b'"inlineCompletionProvider"' in received
         assert b"-32602" in received
-        writer.close()
-    finally:
-        process.kill()
-        await process.wait()

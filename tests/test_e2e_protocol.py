@@ -16,6 +16,7 @@ from tests.lsp_support import (
     server_env,
     start,
     status,
+    tcp_server,
     wait_ready,
 )
 
@@ -285,35 +286,9 @@ async def test_growing_suggestion_streams_as_progress_and_notifications() -> Non
 
 
 async def test_tcp_transport() -> None:
-    import socket
-    import sys
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "codellama_ls",
-        "--tcp",
-        f"127.0.0.1:{port}",
-        env=server_env(),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
+    async with tcp_server() as (reader, writer):
         body = b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}, "processId": null}}'
         writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         await writer.drain()
         reply = await asyncio.wait_for(reader.read(65536), 30)
         assert b'"inlineCompletionProvider"' in reply
-        writer.close()
-    finally:
-        server.kill()
-        await server.wait()
