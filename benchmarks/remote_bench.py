@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from lsprotocol import types  # noqa: E402
 
 from benchmarks.shaped_model import cached  # noqa: E402
-from benchmarks.typing_bench import make_source, percentile  # noqa: E402
+from benchmarks.typing_bench import clear_line_rest, make_source, percentile, type_char  # noqa: E402
 from codellama_ls.completion import complete  # noqa: E402
 from codellama_ls.config import Settings  # noqa: E402
 from codellama_ls.document import Document  # noqa: E402
@@ -75,29 +75,15 @@ async def typing(env: dict[str, str], options: dict[str, Any], source: tuple[str
         version, warmups, times = 1, [], []
         for _ in range(lines):
             line_end = text.index("\n", target)
-            typed = text[target:line_end]
-            line = text.count("\n", 0, target)
-            column = target - (text.rfind("\n", 0, target) + 1)
             version += 1
-            start_at, end_at = types.Position(line, column), types.Position(line, column + len(typed))
-            client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[types.TextDocumentContentChangePartial(types.Range(start_at, end_at), "")],
-                )
-            )
+            typed, start_at = clear_line_rest(client, uri, version, text, target)
+            line, column = start_at.line, start_at.character
             stats = plain(await client.protocol.send_request_async("codellama/stats", None))
             warmups.append(len(stats["requests"]))
             await _request(client, uri, start_at)  # arriving at the line: the whole prompt, left out
             for index, char in enumerate(typed):
-                position = types.Position(line, column + index)
                 version += 1
-                client.text_document_did_change(
-                    types.DidChangeTextDocumentParams(
-                        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                        content_changes=[types.TextDocumentContentChangePartial(types.Range(position, position), char)],
-                    )
-                )
+                type_char(client, uri, version, types.Position(line, column + index), char)
                 began = time.perf_counter()
                 await _request(client, uri, types.Position(line, column + index + 1))
                 times.append((time.perf_counter() - began) * 1000)

@@ -122,6 +122,32 @@ class Run:
     warmups: int = 0
 
 
+def clear_line_rest(client: Any, uri: str, version: int, text: str, target: int) -> tuple[str, types.Position]:
+    """Delete from `target` to the end of its line, which the user is about to type again; returns
+    that text and where typing starts."""
+    line_end = text.index("\n", target)
+    typed = text[target:line_end]
+    line = text.count("\n", 0, target)
+    start = types.Position(line, target - (text.rfind("\n", 0, target) + 1))
+    end = types.Position(line, start.character + len(typed))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(types.Range(start, end), "")],
+        )
+    )
+    return typed, start
+
+
+def type_char(client: Any, uri: str, version: int, position: types.Position, char: str) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(types.Range(position, position), char)],
+        )
+    )
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -141,17 +167,9 @@ async def type_file(
     current = text
     for _ in range(lines):
         line_end = current.index("\n", target)
-        typed = current[target:line_end]
-        line = current.count("\n", 0, target)
-        column = target - (current.rfind("\n", 0, target) + 1)
         version += 1
-        start, end = types.Position(line, column), types.Position(line, column + len(typed))
-        client.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                content_changes=[types.TextDocumentContentChangePartial(types.Range(start, end), "")],
-            )
-        )
+        typed, start = clear_line_rest(client, uri, version, current, target)
+        line, column = start.line, start.character
         # The user arrives at the line and pauses before typing: the prompt is evaluated then.
         await client.text_document_inline_completion_async(
             types.InlineCompletionParams(
@@ -162,14 +180,8 @@ async def type_file(
         )
         run.warmups += 1
         for index, char in enumerate(typed):
-            position = types.Position(line, column + index)
             version += 1
-            client.text_document_did_change(
-                types.DidChangeTextDocumentParams(
-                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    content_changes=[types.TextDocumentContentChangePartial(types.Range(position, position), char)],
-                )
-            )
+            type_char(client, uri, version, types.Position(line, column + index), char)
             stroke = Keystroke(time.perf_counter())
             run.keystrokes.append(stroke)
             request = client.text_document_inline_completion_async(
