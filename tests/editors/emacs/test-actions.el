@@ -13,20 +13,7 @@
 (require 'codellama-ls)
 (require 'python)
 
-(defvar cta-failures 0 "Number of failed checks.")
-
-(defun cta-check (what ok &optional detail)
-  "Record the check WHAT, passed if OK; print DETAIL when it failed."
-  (unless ok (cl-incf cta-failures))
-  (message "%s %s%s" (if ok "PASS" "FAIL") what (if ok "" (format " -- %S" detail)))
-  ok)
-
-(defun cta-wait (predicate seconds)
-  "Process output until PREDICATE is non-nil or SECONDS pass; return its value."
-  (let ((deadline (+ (float-time) seconds)) value)
-    (while (and (not (setq value (funcall predicate))) (< (float-time) deadline))
-      (accept-process-output nil 0.05))
-    value))
+(load (expand-file-name "test-support" (file-name-directory load-file-name)) nil t)
 
 (defun cta-action (line column kind)
   "Run the code action of KIND with point at LINE and COLUMN, as \\[eglot-code-actions]."
@@ -40,27 +27,27 @@
   (find-file (getenv "CODELLAMA_LS_TEST_FILE"))
   (switch-to-buffer (current-buffer))
   (apply #'eglot (eglot--guess-contact))
-  (let* ((server (or (cta-wait #'eglot-current-server 30) (error "No server")))
-         (status (cta-wait (lambda ()
+  (let* ((server (or (cls-test-wait #'eglot-current-server 30) (error "No server")))
+         (status (cls-test-wait (lambda ()
                              (let ((status (codellama-ls-status server)))
                                (and (member (plist-get status :state) '("ready" "failed")) status)))
                            45)))
-    (cta-check "the model is ready" (equal "ready" (plist-get status :state)) status)
+    (cls-test-check "the model is ready" (equal "ready" (plist-get status :state)) status)
     (cta-action 9 12 "refactor.rewrite.codellama.docstring")
-    (cta-check "the docstring is in"
-               (cta-wait (lambda () (string-match-p "\"\"\"The area of the circle.\"\"\"" (buffer-string))) 20)
+    (cls-test-check "the docstring is in"
+               (cls-test-wait (lambda () (string-match-p "\"\"\"The area of the circle.\"\"\"" (buffer-string))) 20)
                (buffer-string))
     (let (asked)
       (cl-letf (((symbol-function 'read-string)
                  (lambda (prompt &rest _) (setq asked prompt) "multiply instead of using **")))
         (cta-action 10 12 "refactor.rewrite.codellama.edit"))
-      (cta-check "read-string asked for the instruction" (and asked (string-match-p "Code Llama" asked)) asked))
-    (cta-check "the edit by instruction is in"
-               (cta-wait (lambda () (string-match-p "self\\.r \\* self\\.r" (buffer-string))) 20)
+      (cls-test-check "read-string asked for the instruction" (and asked (string-match-p "Code Llama" asked)) asked))
+    (cls-test-check "the edit by instruction is in"
+               (cls-test-wait (lambda () (string-match-p "self\\.r \\* self\\.r" (buffer-string))) 20)
                (buffer-string))
     (cta-action 9 12 "refactor.codellama.explain")
-    (cta-check "the explanation is shown"
-               (cta-wait (lambda ()
+    (cls-test-check "the explanation is shown"
+               (cls-test-wait (lambda ()
                            (with-current-buffer (messages-buffer)
                              (string-match-p "This method returns the area" (buffer-string))))
                          20))
@@ -79,8 +66,8 @@
 (fset 'y-or-n-p (lambda (&rest _) t))
 (condition-case err
     (cta-run)
-  (error (cl-incf cta-failures) (message "ERROR %S" err)))
+  (error (cl-incf cls-test-failures) (message "ERROR %S" err)))
 (ignore-errors (eglot-shutdown (eglot-current-server) nil 5))
-(kill-emacs (if (zerop cta-failures) 0 1))
+(kill-emacs (if (zerop cls-test-failures) 0 1))
 
 ;;; test-actions.el ends here

@@ -12,20 +12,7 @@
 (require 'codellama-ls)
 (require 'python)
 
-(defvar ctf-failures 0 "Number of failed checks.")
-
-(defun ctf-check (what ok &optional detail)
-  "Record the check WHAT, passed if OK; print DETAIL when it failed."
-  (unless ok (cl-incf ctf-failures))
-  (message "%s %s%s" (if ok "PASS" "FAIL") what (if ok "" (format " -- %S" detail)))
-  ok)
-
-(defun ctf-wait (predicate seconds)
-  "Process output until PREDICATE is non-nil or SECONDS pass; return its value."
-  (let ((deadline (+ (float-time) seconds)) value)
-    (while (and (not (setq value (funcall predicate))) (< (float-time) deadline))
-      (accept-process-output nil 0.05))
-    value))
+(load (expand-file-name "test-support" (file-name-directory load-file-name)) nil t)
 
 (defun ctf-messages (regexp)
   "Lines of *Messages* that match REGEXP."
@@ -38,28 +25,28 @@
   (find-file (getenv "CODELLAMA_LS_TEST_FILE"))
   (switch-to-buffer (current-buffer))
   (apply #'eglot (eglot--guess-contact))
-  (let* ((server (or (ctf-wait #'eglot-current-server 30) (error "No server")))
-         (status (ctf-wait (lambda ()
+  (let* ((server (or (cls-test-wait #'eglot-current-server 30) (error "No server")))
+         (status (cls-test-wait (lambda ()
                              (let ((status (codellama-ls-status server)))
                                (and (member (plist-get status :state) '("ready" "failed")) status)))
                            45)))
-    (ctf-check "the model failed to load" (equal "failed" (plist-get status :state)) status)
+    (cls-test-check "the model failed to load" (equal "failed" (plist-get status :state)) status)
     (goto-char (point-max))
     (let ((before (length (ctf-messages "^codellama-ls: no suggestion"))))
       (execute-kbd-macro (kbd "C-c /"))
-      (ctf-wait (lambda () (> (length (ctf-messages "^codellama-ls: no suggestion")) before)) 30)
+      (cls-test-wait (lambda () (> (length (ctf-messages "^codellama-ls: no suggestion")) before)) 30)
       (accept-process-output nil 0.3)
       (let ((said (nthcdr before (ctf-messages "^codellama-ls: no suggestion"))))
-        (ctf-check "C-c / says why, once" (= 1 (length said)) said)
-        (ctf-check "the reason is the model's failure"
+        (cls-test-check "C-c / says why, once" (= 1 (length said)) said)
+        (cls-test-check "the reason is the model's failure"
                    (and said (string-match-p "model failed to load: Model file not found" (car said)))
                    said)))
     (let ((window (codellama-ls-show-log t)))
-      (ctf-check "the log is shown" (windowp window) window)
-      (ctf-check "the log has the server's error"
+      (cls-test-check "the log is shown" (windowp window) window)
+      (cls-test-check "the log has the server's error"
                  (string-match-p "Model file not found" (with-current-buffer (window-buffer window)
                                                           (buffer-string))))
-      (ctf-check "the log was copied" (string-match-p "Model file not found" (current-kill 0))))))
+      (cls-test-check "the log was copied" (string-match-p "Model file not found" (current-kill 0))))))
 
 (codellama-ls-mode 1)
 (setq eglot-sync-connect 30
@@ -71,8 +58,8 @@
 (fset 'y-or-n-p (lambda (&rest _) t))
 (condition-case err
     (ctf-run)
-  (error (cl-incf ctf-failures) (message "ERROR %S" err)))
+  (error (cl-incf cls-test-failures) (message "ERROR %S" err)))
 (ignore-errors (eglot-shutdown (eglot-current-server) nil 5))
-(kill-emacs (if (zerop ctf-failures) 0 1))
+(kill-emacs (if (zerop cls-test-failures) 0 1))
 
 ;;; test-failure.el ends here
