@@ -642,6 +642,9 @@ class LlamaEngine(TimedGeneration):
         llm = self._llm
         params = llm.context_params
         params.n_seq_max, params.kv_unified = 2, True
+        # Flash attention where the backend has it, as llama-server's default: on CPU a 2,000-token
+        # prompt evaluates 17-29 % faster (llama-cpp-python's default is off).
+        params.flash_attn_type = self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
         llm._ctx.close()
         try:
             llm._ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
