@@ -267,7 +267,7 @@ def _scopes(snapshot: Snapshot, mode: PromptMode) -> tuple[tuple[int, int], ...]
     """The enclosing scopes whose rest a window's suffix may hold past its share: none for a LINE
     prompt, where the suffix is what a cursor move re-evaluates, and none for a prefix-only prompt,
     which sends no suffix (its tokens would take the prefix's room)."""
-    return () if mode in (PromptMode.LINE, PromptMode.PREFIX_ONLY) else tuple(snapshot.scopes)
+    return () if mode in (PromptMode.LINE, PromptMode.PREFIX_ONLY) else snapshot.scopes
 
 
 def _head_start(text: str, offset: int, window: Window, sticky: Sticky | None, budget: int) -> int:

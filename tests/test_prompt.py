@@ -284,10 +284,10 @@ def test_healing_never_picks_a_token_the_tokenizer_would_not_end_there(smollm2_e
     whole, shorter = encode_infilling(vocab, "\n    ")[0], encode_infilling(vocab, "\n    x")[0]
     allowed = np.array([whole, shorter], dtype=np.int64)
     logits = np.array([5.0, 1.0], dtype=np.float32)
-    masked = smollm2_engine._ending_before_code(allowed, logits, b"\n    ")
+    masked = smollm2_engine._natural_respellings(allowed, logits, b"\n    ")
     assert masked[0] == -np.inf and masked[1] == 1.0
     # With no candidate left the scores stay as they were.
-    alone = smollm2_engine._ending_before_code(allowed[:1], logits[:1], b"\n    ")
+    alone = smollm2_engine._natural_respellings(allowed[:1], logits[:1], b"\n    ")
     assert alone[0] == 5.0
 
 
@@ -297,7 +297,7 @@ def test_healing_lets_the_model_go_on_past_the_users_text(smollm2_engine: Any) -
     vocab = vocab_of(smollm2_engine)
     indented, newline = encode_infilling(vocab, "\n        ")[0], encode_infilling(vocab, "\n")[0]
     allowed = np.array([indented, newline], dtype=np.int64)
-    masked = smollm2_engine._ending_before_code(allowed, np.array([3.0, 1.0], dtype=np.float32), b"\n")
+    masked = smollm2_engine._natural_respellings(allowed, np.array([3.0, 1.0], dtype=np.float32), b"\n")
     assert list(masked) == [3.0, 1.0]
 
 

@@ -399,8 +399,8 @@ def test_token_healing_re_spells_an_indentation_as_the_tokenizer_does(models_dir
                 vocab = vocab_of(engine)
                 # "\n    " whole (never before code), "\n        " (deeper), "\n   " (then " x"): only the last.
                 whole, deeper, shorter = (vocab.encode(text)[0] for text in ("\n    ", "\n        ", "\n   "))
-                assert engine._ending_before_code([whole, deeper, shorter], b"\n    ") == [shorter]
-                assert engine._ending_before_code([whole], b"\n    ") == [whole]  # none left: all stay
+                assert engine._natural_respellings([whole, deeper, shorter], b"\n    ") == [shorter]
+                assert engine._natural_respellings([whole], b"\n    ") == [whole]  # none left: all stay
                 for text, local_result in zip(texts, expected, strict=True):
                     snap = snapshot(text, "file:///tmp/indent.py")
                     remote_result = complete(engine, snap, settings, lambda: False)  # type: ignore[arg-type]

@@ -464,13 +464,13 @@ class LlamaEngine(TimedGeneration):
         if allowed.size == 0:
             return None
         logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._info.n_vocab,))[allowed]
-        logits = self._ending_before_code(allowed, logits, pending)
+        logits = self._natural_respellings(allowed, logits, pending)
         if sampling.temperature <= 0:
             return int(allowed[int(np.argmax(logits))])
         weights = np.exp((logits - logits.max()) / sampling.temperature)
         return int(self._rng.choice(allowed, p=weights / weights.sum()))
 
-    def _ending_before_code(self, allowed: np.ndarray, logits: np.ndarray, pending: bytes) -> np.ndarray:
+    def _natural_respellings(self, allowed: np.ndarray, logits: np.ndarray, pending: bytes) -> np.ndarray:
         """`logits` with the best few candidates that would not re-spell the user's text as the
         tokenizer writes it before code masked (`prompt.respells_naturally`: a token taking a whole
         indentation, or one making it deeper); unchanged when that leaves none of them."""

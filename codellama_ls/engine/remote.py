@@ -340,7 +340,7 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
             pieces = self._pieces()
             allowed = [t for t, p in enumerate(pieces) if p.startswith(pending)]
             allowed += [t for cut in range(1, len(pending)) for t, p in enumerate(pieces) if p == pending[:cut]]
-            allowed = self._ending_before_code(allowed, pending)
+            allowed = self._natural_respellings(allowed, pending)
             if len(self._allowed) > 256:
                 self._allowed.clear()
             self._allowed[pending] = allowed
@@ -455,7 +455,7 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
                 self._token_of_text.setdefault(piece.decode("utf-8", "replace"), token)
         return self._token_of_text
 
-    def _ending_before_code(self, allowed: list[int], pending: bytes) -> list[int]:
+    def _natural_respellings(self, allowed: list[int], pending: bytes) -> list[int]:
         """`allowed` without the tokens that would not re-spell the user's text as the tokenizer
         writes it before code (`prompt.respells_naturally`); all of them when none is left. The local
         engine masks such tokens among its best-scored few; the server's scores are not seen here,
