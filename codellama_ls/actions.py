@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from codellama_ls.block_rules import first_repeat
 from codellama_ls.chat import Message
 
 
@@ -336,6 +337,10 @@ def clean_generated(answer: str, request: CommentRequest, cursor_indent: str) ->
     code = extract_code(answer).strip("\n")
     code = "\n".join(line.rstrip() for line in _lines(code))
     code = drop_repeated_context(code, request.target.before, "").strip("\n")
+    lines = _lines(code)
+    kept = first_repeat(lines)
+    if kept is not None:  # the same block twice: the model lost its place
+        code = "\n".join(lines[:kept]).rstrip("\n")
     uses_tabs = request.target.indent.startswith("\t")
     code = reindent(code, request.target, uses_tabs)
     if cursor_indent != request.target.indent and code:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from codellama_ls.block_rules import drop_open_end
 from codellama_ls.config import Settings
 from codellama_ls.context import Window, cut_window, reach_below
 from codellama_ls.crossfile import Chunk, render, select_chunks, still_open
@@ -414,6 +415,10 @@ def complete(
         following=the_plan.following,
         style=style,
     )
+    if the_plan.unit is Unit.BLOCK and snapshot.language is not None and edit.text:
+        kept = drop_open_end(edit.text, snapshot.language.name, the_plan.following, indentation(the_plan.line_before))
+        if kept != edit.text:
+            edit = Edit(kept if kept.strip() else "", edit.replace_after if kept.strip() else 0)
     if settings.syntax_check and not cancelled():
         edit = _syntax_gate(snapshot, edit, the_plan.line_before if stopper.reason == STOP_LOOP else None)
     stats = engine.last_stats

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from codellama_ls.block_rules import repeat_end
+
 
 class Unit(str, Enum):
     LINE = "line"
@@ -48,6 +50,8 @@ STOP_MAX_LINES = "max_lines"
 STOP_LATENCY = "latency_budget"
 STOP_LOOP = "repetition_loop"
 """The model repeated a piece of a line over and over (`.glob.glob.glob`); the text before the loop stays."""
+STOP_REPEATED_BLOCK = "repeated_block"
+"""The model wrote a block of lines again, whole, right after itself; the first copy stays."""
 
 # A loop is a unit of at least _LOOP_UNIT characters, with at least two letters or digits (a run of
 # `=` or `0, ` in a table is code), repeated at the end of a line. Code repeats a unit a few times
@@ -102,6 +106,8 @@ class Stopper:
         self.stopped = False
         self.reason = ""
         """The rule that ended the unit (`STOP_*`); empty while it goes on or when generation ended it."""
+        self._repeats_checked = 0
+        """Complete lines already found free of a repeated block (they never change)."""
 
     def feed(self, piece: str) -> bool:
         """Add generated text; True when the unit is complete (then `text` is final)."""
@@ -138,6 +144,11 @@ class Stopper:
             if index > 1 and stripped and line == previous:
                 return max(offset - 1, 0), STOP_LOOP  # the same line again: a loop of lines
             previous = line
+            if index >= self._repeats_checked:
+                kept = repeat_end(complete[: index + 1])
+                if kept is not None:
+                    return sum(len(line) + 1 for line in complete[:kept]) - 1, STOP_REPEATED_BLOCK
+                self._repeats_checked = index + 1
             # Column-0 preprocessor lines (#ifdef, #endif) do not end a block; a comment there does
             # (`# Example usage:` after a Python function).
             if index > 0 and stripped and not _DIRECTIVE.match(stripped):

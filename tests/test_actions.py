@@ -254,3 +254,15 @@ def test_whole_lines_selected_up_to_the_next_line_start_keep_their_newline() -> 
     assert target.after.strip().startswith("def grow")
     cleaned = clean_code("```python\ndef area(self):\n    return 3.14 * self.r ** 2\n```", target)
     assert cleaned == "    def area(self):\n        return 3.14 * self.r ** 2\n"
+
+
+def test_code_from_a_comment_that_writes_its_nested_block_twice_keeps_the_first_copy() -> None:
+    # Seen in Neovim: the same nested block, whole, a second time right after the first.
+    offset = len(COMMENTED) - 1
+    request = comment_request(COMMENTED, offset, "#", None)
+    assert request is not None
+    block = "for name in sorted(os.listdir()):\n    if name.endswith('.py'):\n        print(name)\n"
+    answer = f"```python\n{block}{block}```"
+    assert clean_generated(answer, request, "    ") == (
+        "for name in sorted(os.listdir()):\n        if name.endswith('.py'):\n            print(name)"
+    )

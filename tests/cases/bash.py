@@ -33,6 +33,12 @@ CASES = [
         "usage\n  exit 1",
         id="block ends at else",
     ),
+    Case(
+        "f() {\n  █\n}\n",
+        'echo hi\n  for x in "$@"; do',
+        "echo hi",
+        id="a block never ends with an opener whose body is missing",
+    ),
 ]
 
 # Correct expectations the pipeline does not meet yet (see the report); not run.

@@ -101,6 +101,12 @@ CASES = [
         'return "one"',
         id="block in a switch ends at the next case",
     ),
+    Case(
+        "package main\n\nfunc f(a int) int {\n\t█\n}\n",
+        "b := a + 1\n\tif b > 2 {",
+        "b := a + 1",
+        id="a block never ends with an open brace line",
+    ),
 ]
 
 # Correct expectations the pipeline does not meet yet (see the report); not run.

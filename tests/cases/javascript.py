@@ -39,4 +39,16 @@ CASES = [
         "(a > 1) {",
         id="a block the suffix closes, in a document broken at the cursor",
     ),
+    Case(
+        "function f(a) {\n  █\n}\n",
+        "const b = a + 1;\n  if (b > 2) {",
+        "const b = a + 1;",
+        id="a block never ends with an open brace line",
+    ),
+    Case(
+        "function f(xs) {\n  █\n}\n",
+        "for (const x of xs) {\n    log(x);\n  }\n  for (const x of xs) {\n    log(x);\n  }\n}",
+        "for (const x of xs) {\n    log(x);\n  }",
+        id="a block written twice stops at the first copy",
+    ),
 ]

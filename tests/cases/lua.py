@@ -15,6 +15,12 @@ CASES = [
     Case('local s = "hello █"\n', "world", "", invoked=False, id="no automatic trigger in a string"),
     Case("local n = string.l█en(s)\n", "ower", "", invoked=False, id="no automatic trigger before code"),
     Case("local s = [[long █]]\n", "text", "", invoked=False, id="no automatic trigger in a long string"),
+    Case(
+        "function f(a)\n  █\nend\n",
+        "local b = a + 1\n  if b > 2 then",
+        "local b = a + 1",
+        id="a block never ends with an opener whose body is missing",
+    ),
 ]
 
 # Correct expectations the pipeline does not meet yet (see the report); not run.

@@ -48,4 +48,28 @@ CASES = [
     ),
     Case("def f(a):\n    values = █\n", "sorted(\n        a,", "sorted(", id="a line that opens a call is kept"),
     Case("def f(a):\n    values = █\n", "sorted(a, key=len,\n", "", id="a line left open elsewhere is dropped"),
+    Case(
+        "class Shape:\n    def area(self):\n        return 0\n\n    █\n",
+        "def perimeter(self):\n        return 0\n\n    def contains(self, point):",
+        "def perimeter(self):\n        return 0",
+        id="a block never ends with a header whose body is missing",
+    ),
+    Case(
+        "def f(xs):\n    █\n",
+        "for x in xs:\n        if x:",
+        "",
+        id="nested headers without a body: nothing is left",
+    ),
+    Case(
+        "def f(xs):\n    █\n        print(x)\n",
+        "for x in xs:",
+        "for x in xs:",
+        id="a header whose body is already below stays",
+    ),
+    Case(
+        "def f(xs):\n    █\n",
+        "for x in xs:\n        if x:\n            print(x)\n    for x in xs:\n        if x:\n            print(x)\n",
+        "for x in xs:\n        if x:\n            print(x)",
+        id="a block written twice stops at the first copy",
+    ),
 ]

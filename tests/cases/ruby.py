@@ -29,6 +29,12 @@ CASES = [
         "1",
         id="block ends at else",
     ),
+    Case(
+        "def f(a)\n  █\nend\n",
+        "b = a + 1\n  a.each do |x|",
+        "b = a + 1",
+        id="a block never ends with an opener whose body is missing",
+    ),
 ]
 
 # Correct expectations the pipeline does not meet yet (see the report); not run.

@@ -66,6 +66,12 @@ CASES = [
     Case(
         "fn main() {\n    let c = 'a'█\n}\n", ";", ";", invoked=False, id="automatic trigger right after a char literal"
     ),
+    Case(
+        "fn f(a: i32) -> i32 {\n    █\n}\n",
+        "let b = a + 1;\n    match b {",
+        "let b = a + 1;",
+        id="a block never ends with an open brace line",
+    ),
 ]
 
 # Correct expectations the pipeline does not meet yet (see the report); not run.
