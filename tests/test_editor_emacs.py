@@ -179,3 +179,47 @@ def test_emacs_code_actions_through_eglot(tmp_path: Path) -> None:
     output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
     assert run.returncode == 0 and "FAIL" not in output, output
     assert source.read_text(encoding="utf-8") == CIRCLE.replace("self.r ** 2", "self.r * self.r"), output
+
+
+UI_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-ui.el"
+
+
+def _scripted_env(tmp_path: Path, source: Path, **extra: str) -> dict[str, str]:
+    import json
+
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODELLAMA_LS_", "SCRIPTED_"))}
+    env.update(
+        HOME=str(home),
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        CODELLAMA_LS_CONFIG=str(tmp_path / "no-such-config.toml"),
+        CODELLAMA_LS_TEST_FILE=str(source),
+        CODELLAMA_LS_TEST_SERVER=json.dumps([sys.executable, str(ROOT / "tests" / "scripted_server.py")]),
+        LANG="C.UTF-8",
+    )
+    env.update(extra)
+    return env
+
+
+def _needs_emacs_30() -> None:
+    if EMACS is None:
+        pytest.skip("emacs is not installed (Debian: apt-get install -t bookworm-backports emacs-nox)")
+    version = _emacs_version()
+    if version is None or version < (30, 0):
+        pytest.skip(f"the test drives Emacs 30's Eglot; {EMACS} is {version}")
+
+
+def test_emacs_mode_line_and_ghost_text(tmp_path: Path) -> None:
+    """The lighter says "Loading model"; no 100% or /error left on Eglot's mode line (a finished
+    load, a cancelled request); a kept closer is not struck through; M-RET on the last line asks
+    for the next suggestion."""
+    _needs_emacs_30()
+    source = tmp_path / "project" / "calls.py"
+    source.parent.mkdir()
+    source.write_text("x = f()\n", encoding="utf-8")
+    env = _scripted_env(tmp_path, source, SCRIPTED_OUTPUT="a, b)", SCRIPTED_DELAY="0.05")
+    command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(UI_SCRIPT)]
+    run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output

@@ -84,16 +84,24 @@ COMPLETION_CASES = {
 
 
 @pytest.mark.parametrize(
-    ("how", "snippets"),
-    [("omnifunc", True), ("vim.lsp.completion", True), ("omnifunc", False)],
-    ids=["omnifunc", "vim.lsp.completion", "omnifunc-no-snippets"],
+    ("how", "snippets", "finish"),
+    [
+        ("omnifunc", True, "accept"),
+        ("vim.lsp.completion", True, "accept"),
+        ("omnifunc", False, "accept"),
+        ("omnifunc", True, "esc"),
+        ("omnifunc", False, "esc"),
+    ],
+    ids=["omnifunc", "vim.lsp.completion", "omnifunc-no-snippets", "omnifunc-one-item-esc", "no-snippets-esc"],
 )
 @pytest.mark.parametrize("name", list(COMPLETION_CASES))
-def test_completion_fallback_inserts_the_whole_suggestion(tmp_path: Path, name: str, how: str, snippets: bool) -> None:
+def test_completion_fallback_inserts_the_whole_suggestion(
+    tmp_path: Path, name: str, how: str, snippets: bool, finish: str
+) -> None:
     source_text, (row, col), output, expected = COMPLETION_CASES[name]
     source = tmp_path / "example.py"
     source.write_text(source_text)
-    case = {"row": row, "col": col, "expected": expected, "snippets": snippets, "how": how}
+    case = {"row": row, "col": col, "expected": expected, "snippets": snippets, "how": how, "finish": finish}
     run_nvim(
         tmp_path,
         "completion.lua",

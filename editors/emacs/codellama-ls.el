@@ -47,8 +47,9 @@
 ;;   (codellama-ls-mode 1)
 ;;   (add-hook 'python-mode-hook #'eglot-ensure)
 ;;
-;; While a suggestion is computed the mode line shows " CL…";
-;; M-x codellama-ls-show-log shows the server's log.
+;; While a suggestion is computed the mode line shows " CL…"; while
+;; the model loads or an action runs, it says so (" CL[Loading model
+;; codellama-7b 40%]").  M-x codellama-ls-show-log shows the server's log.
 
 ;;; Code:
 
@@ -270,9 +271,53 @@ Accepting one replaces BEG..END with TEXT.")
   "Mode line lighter while a suggestion is being computed."
   :type 'string)
 
+(defvar codellama-ls--progress (make-hash-table :test #'equal)
+  "The server's work in progress: $/progress TOKEN -> (SERVER TEXT PERCENTAGE).")
+
+(defun codellama-ls--progress-text (server)
+  "What SERVER is working on, for the mode line; nil when nothing."
+  (let (texts)
+    (maphash (lambda (_token work)
+               (pcase-let ((`(,owner ,text ,percentage) work))
+                 (when (eq owner server)
+                   (push (if (numberp percentage) (format "%s %d%%%%" text percentage) text) texts))))
+             codellama-ls--progress)
+    (and texts (string-join texts ", "))))
+
 (defun codellama-ls--lighter ()
-  "The mode line lighter of `codellama-ls-inline-mode'."
-  (if codellama-ls--pending codellama-ls-busy-lighter " CL"))
+  "The mode line lighter of `codellama-ls-inline-mode'.
+While the server loads the model or runs an action, it says so:
+Eglot's own indicator shows a percentage only."
+  (let ((work (and (bound-and-true-p eglot--managed-mode)
+                   (codellama-ls--progress-text (eglot-current-server)))))
+    (cond (work (format " CL[%s]" work))
+          (codellama-ls--pending codellama-ls-busy-lighter)
+          (t " CL"))))
+
+(cl-defmethod eglot-handle-notification :after
+  (server (_method (eql $/progress)) &key token value &allow-other-keys)
+  "Keep codellama-ls's work in progress (TOKEN, VALUE) from SERVER for the lighter."
+  (when (and (stringp token) (string-prefix-p "codellama-ls/" token))
+    (let ((title (plist-get value :title))
+          (message (plist-get value :message))
+          (percentage (plist-get value :percentage)))
+      (pcase (plist-get value :kind)
+        ("begin"
+         ;; Loading says which model in its message; an action's title says what it does.
+         (puthash token (list server (if (equal title "codellama-ls") (or message title) title) percentage)
+                  codellama-ls--progress))
+        ("report"
+         (when-let* ((work (gethash token codellama-ls--progress)))
+           (puthash token (list server
+                                (if (and message (string-prefix-p "Loading" message)) message (nth 1 work))
+                                percentage)
+                    codellama-ls--progress)))
+        ("end"
+         (remhash token codellama-ls--progress)
+         ;; Eglot would show 100% for two seconds, even for a model that failed to load.
+         (when (fboundp 'eglot--progress-reporters)
+           (remhash token (eglot--progress-reporters server)))))
+      (force-mode-line-update t))))
 
 (defun codellama-ls--set-pending (value)
   "Set `codellama-ls--pending' to VALUE and update the mode line."
@@ -318,24 +363,37 @@ Accepting one replaces BEG..END with TEXT.")
 
 (defun codellama-ls--ghost (item)
   "Return the text of ITEM not yet in the buffer, and how it fits.
-Return (GHOST . EXTENDS): EXTENDS is non-nil when the buffer text
-of ITEM's range is a prefix of its text, so GHOST is what accepting
-adds after the range; otherwise GHOST is the whole replacement."
+Return (GHOST . FIT).  FIT is `extends' when the buffer text of
+ITEM's range is a prefix of its text: GHOST is what accepting adds
+after the range.  It is `keeps' when the range's text before point
+starts the text and its text after point (closers the editor paired)
+ends it: GHOST goes in at point, before them.  Otherwise FIT is nil
+and GHOST is the whole replacement."
   (pcase-let* ((`(,beg ,end ,text) item)
                (typed (buffer-substring-no-properties beg end)))
     (if (string-prefix-p typed text)
-        (cons (substring text (length typed)) t)
-      (cons text nil))))
+        (cons (substring text (length typed)) 'extends)
+      (let ((before (and (<= beg (point) end) (buffer-substring-no-properties beg (point))))
+            (after (and (<= beg (point) end) (buffer-substring-no-properties (point) end))))
+        (if (and before
+                 (>= (length text) (+ (length before) (length after)))
+                 (string-prefix-p before text)
+                 (string-suffix-p after text))
+            (cons (substring text (length before) (- (length text) (length after))) 'keeps)
+          (cons text nil))))))
 
 (defun codellama-ls--render ()
   "Show the current suggestion; return non-nil if there is one to show."
   (codellama-ls--clear-overlay)
   (when-let* ((item (nth codellama-ls--index codellama-ls--items)))
     (pcase-let* ((`(,beg ,end ,_) item)
-                 (`(,ghost . ,extends) (codellama-ls--ghost item)))
+                 (`(,ghost . ,fit) (codellama-ls--ghost item)))
       (unless (string-empty-p ghost)
         (let ((shown (propertize ghost 'face 'codellama-ls-ghost-face))
-              (ov (make-overlay (if extends end beg) end nil t nil)))
+              (ov (pcase fit
+                    ('extends (make-overlay end end nil t nil))
+                    ('keeps (make-overlay (point) (point) nil t nil))
+                    (_ (make-overlay beg end nil t nil)))))
           ;; The cursor stays before the ghost text, where the text goes.
           ;; It cannot sit on a newline of a display string, so a ghost
           ;; that starts a new line gets a blank to sit on, as it would
@@ -347,7 +405,7 @@ adds after the range; otherwise GHOST is the whole replacement."
           (overlay-put ov 'codellama-ls-ghost ghost)
           (overlay-put ov 'codellama-ls t)
           (overlay-put ov 'priority 1000)
-          (unless extends
+          (unless fit
             (overlay-put ov 'face 'codellama-ls-replaced-face))
           (setq codellama-ls--overlay ov
                 codellama-ls--showing t
@@ -442,6 +500,10 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
                    (codellama-ls--explain-empty server))))))
          :error-fn
          (lambda (error)
+           ;; A request we cancelled is no failure of the server: keep it off
+           ;; Eglot's mode line, which shows the last error until cleared.
+           (when (memq (plist-get error :code) '(-32800 -32801))
+             (codellama-ls--forget-error server error))
            (when (funcall current)
              (funcall done)
              ;; RequestCancelled and ContentModified are no news.
@@ -459,6 +521,12 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
         (let ((id (jsonrpc--next-request-id server)))
           (codellama-ls--set-pending
            (list server (and ready (= id (1+ last-id)) id) pos)))))))
+
+(defun codellama-ls--forget-error (server error)
+  "Clear ERROR as SERVER's last error, if it still is."
+  (when (equal (jsonrpc-last-error server) error)
+    (setf (jsonrpc-last-error server) nil)
+    (force-mode-line-update t)))
 
 (defun codellama-ls--on-idle (buffer)
   "Ask for a suggestion in BUFFER if it is still being edited."
@@ -529,28 +597,32 @@ Return non-nil if something was accepted."
   (when-let* ((item (and codellama-ls--showing
                          (nth codellama-ls--index codellama-ls--items))))
     (pcase-let* ((`(,beg ,end ,text) item)
-                 (`(,ghost . ,extends) (codellama-ls--ghost item))
-                 (n (if extends (funcall cut ghost) (length ghost))))
+                 (`(,ghost . ,fit) (codellama-ls--ghost item))
+                 (n (if fit (funcall cut ghost) (length ghost))))
       (setq codellama-ls--inhibit t)
       (unwind-protect
-          (codellama-ls--insert-part beg end text ghost extends n)
+          (codellama-ls--insert-part beg end text ghost fit n)
         (setq codellama-ls--inhibit nil))
+      ;; All of it is in: the next suggestion follows, as after typing (the
+      ;; server has it ready when it saw the accept).
+      (when (and (not codellama-ls--showing) codellama-ls-auto-trigger)
+        (codellama-ls--schedule))
       t)))
 
-(defun codellama-ls--insert-part (beg end text ghost extends n)
+(defun codellama-ls--insert-part (beg end text ghost fit n)
   "Accept N characters of GHOST, the unseen part of TEXT for BEG..END.
-EXTENDS is as from `codellama-ls--ghost'."
-  (if (or (not extends) (>= n (length ghost)))
+FIT is as from `codellama-ls--ghost'."
+  (if (or (not fit) (>= n (length ghost)))
       ;; All of it: replace the range with the text.
       (progn
         (codellama-ls--dismiss-1)
         (goto-char beg)
         (delete-region beg end)
         (insert text))
-    (goto-char end)
+    (goto-char (if (eq fit 'keeps) (point) end))
     (insert (substring ghost 0 n))
     ;; The rest stays on show; other suggestions are out of date.
-    (setq codellama-ls--items (list (list beg (point) text))
+    (setq codellama-ls--items (list (list beg (+ end n) text))
           codellama-ls--index 0)
     (codellama-ls--render)))
 

@@ -31,6 +31,11 @@
                                (and (member (plist-get status :state) '("ready" "failed")) status)))
                            45)))
     (cls-test-check "the model failed to load" (equal "failed" (plist-get status :state)) status)
+    ;; Eglot shows an ended progress as 100% for two seconds: not for a load that failed.
+    (let ((shown (hash-table-values (eglot--progress-reporters server))))
+      (cls-test-check "no 100% on Eglot's mode line after the failure"
+                      (not (cl-some (lambda (pr) (equal 100 (nth 4 pr))) shown))
+                      shown))
     (goto-char (point-max))
     (let ((before (length (ctf-messages "^codellama-ls: no suggestion"))))
       (execute-kbd-macro (kbd "C-c /"))

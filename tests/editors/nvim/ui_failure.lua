@@ -18,6 +18,15 @@ h.run(function()
     return h.notice('codellama-ls: Model not loaded')
   end)
 
+  -- The trigger key asks anyway: nothing comes, and it says why.
+  h.type_keys('o')
+  h.type_keys('<M-\\>')
+  local why = h.wait_for('why the trigger key brought nothing', h.QUICK, function()
+    return h.notice('no suggestion: the model failed to load')
+  end)
+  h.truthy(why.msg:find('Model file not found', 1, true), 'the reason names the failure: ' .. why.msg)
+  h.type_keys('<Esc>')
+
   vim.cmd('checkhealth codellama_ls')
   local report = table.concat(api.nvim_buf_get_lines(0, 0, -1, true), '\n')
   h.log('checkhealth:\n%s', report)

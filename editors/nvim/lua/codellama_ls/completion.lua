@@ -17,7 +17,11 @@ end
 
 --- On CompleteDone in `bufnr`: expand an accepted snippet item of `client_id`.
 function M.on_complete_done(bufnr, client_id)
-  if vim.v.event.reason ~= 'accept' or handled_by_neovim(bufnr) then
+  local reason = vim.v.event.reason
+  -- 'discard': with one item and no menu (the default completeopt=menu,popup), the item went in
+  -- as soon as it came and the user went on (<Esc>, typing): its first line is in the buffer,
+  -- and neither <C-y> nor Neovim's own handler will expand the rest.
+  if reason ~= 'discard' and (reason ~= 'accept' or handled_by_neovim(bufnr)) then
     return
   end
   local lsp = vim.tbl_get(vim.v.completed_item or {}, 'user_data', 'nvim', 'lsp') or {}
@@ -40,6 +44,10 @@ function M.on_complete_done(bufnr, client_id)
   local start = vim.str_byteindex(line, client.offset_encoding, edit.range.start.character, false)
   if start > col then
     return
+  end
+  local word = vim.v.completed_item.word or ''
+  if reason == 'discard' and (word == '' or line:sub(start + 1, col) ~= word) then
+    return -- the user changed what went in: leave it
   end
   api.nvim_buf_set_text(bufnr, row, start, row, col, { '' })
   api.nvim_win_set_cursor(0, { row + 1, start })

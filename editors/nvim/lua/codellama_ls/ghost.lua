@@ -197,6 +197,23 @@ local function still_fits(bufnr, state)
 end
 
 --- Keep the items of an answer that is still about this exact buffer state.
+--- Asked for with the trigger key and nothing came: say why, once (the model failed or is
+--- still loading, or there is simply nothing to suggest here).
+local function explain_empty(client, bufnr)
+  client:request('codellama/status', vim.empty_dict(), function(err, status)
+    if err or type(status) ~= 'table' then
+      return
+    end
+    local message = 'no suggestion here'
+    if status.state == 'failed' then
+      message = ('no suggestion: the model failed to load: %s'):format(status.error or 'unknown error')
+    elseif status.state == 'loading' or status.state == 'idle' then
+      message = 'no suggestion yet: the model is still loading'
+    end
+    vim.notify('codellama-ls: ' .. message, status.state == 'failed' and vim.log.levels.WARN or vim.log.levels.INFO)
+  end, bufnr)
+end
+
 local function on_response(bufnr, request, err, result)
   local state = states[bufnr]
   if not state or state.pending ~= request then
@@ -243,6 +260,9 @@ local function on_response(bufnr, request, err, result)
       clear(state, bufnr)
     end
   end
+  if request.kind == M.INVOKED and not state.items then
+    explain_empty(client, bufnr)
+  end
 end
 
 --- Ask the server now for the cursor position.
@@ -258,7 +278,7 @@ function M.request(bufnr, kind)
   local win = api.nvim_get_current_win()
   local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
   params.context = { triggerKind = kind }
-  local request = { tick = api.nvim_buf_get_changedtick(bufnr), row = row, col = col, bufnr = bufnr }
+  local request = { tick = api.nvim_buf_get_changedtick(bufnr), row = row, col = col, bufnr = bufnr, kind = kind }
   state.pending = request
   state.wanted = where(bufnr)
   -- client:request sends any pending didChange first, so the server sees this text.
