@@ -155,13 +155,13 @@ def run_action(
         start, end, new_text = target.start, target.end, code
     if new_text == request.text[start:end]:
         return result(error="the model changed nothing")
+    if request.spec is not None and replacement_errors(request.spec, request.text, start, end, new_text) > 0:
+        log.info("action %s: answer with a syntax error dropped: %r", kind.value, answer)
+        return result(error="the model's answer has a syntax error, so it was not applied; try again or select less")
     refused = breach(kind, request.spec, request.text, (target.start, target.end), start, end, new_text)
     if refused:
         log.info("action %s: answer refused (%s): %r", kind.value, refused, answer)
         return result(error=f"{refused}; nothing was changed")
-    if request.spec is not None and replacement_errors(request.spec, request.text, start, end, new_text) > 0:
-        log.info("action %s: answer with a syntax error dropped: %r", kind.value, answer)
-        return result(error="the model's answer has a syntax error, so it was not applied; try again or select less")
     return result(start=start, end=end, new_text=new_text)
 
 

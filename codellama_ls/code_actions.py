@@ -1,11 +1,11 @@
 """Code actions on the event loop: listing them, running one as a command, applying its edit.
 
-Each action is a command (`workspace/executeCommand`): running it shows cancellable
-`$/progress`, asks the engine worker (the same loaded model as completions) for the work, and
-applies the result with `workspace/applyEdit` as a versioned edit, so neither we nor the client
-touch a document that changed meanwhile. Explanations are shown with `window/showMessage` and
-returned as the command's result (Markdown). `codeAction/resolve` fills in the command of an
-action listed lazily (the enclosing function is looked up only for the action picked).
+Each action is a command (`workspace/executeCommand`), answered at once: the work goes on in the
+background under a cancellable `$/progress`, asks the engine worker (the same loaded model as
+completions), and applies the result with `workspace/applyEdit` as a versioned edit, so neither we
+nor the client touch a document that changed meanwhile. Explanations are shown with
+`window/showMessage`. `codeAction/resolve` fills in the command of an action listed lazily (the
+enclosing function is looked up only for the action picked).
 
 Edit by instruction needs text from the user: its action carries the client-side command
 `codellama.editWithInstruction`, which each editor integration implements by prompting
@@ -71,6 +71,8 @@ class CodeActions:
         self._running: dict[str, CancelToken] = {}
         self._edited: set[CancelToken] = set()
         """Tokens cancelled because their document changed (told, unlike a user's cancel)."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        """Actions running in the background (a task nobody holds may be collected)."""
         self.progress_supported = False
         """The client takes server-initiated progress (set at initialize)."""
 
@@ -205,25 +207,71 @@ class CodeActions:
             return "select some code, or put the cursor inside a function"
         return doc, target
 
+    def start(self, kind: ActionKind, args: dict[str, Any]) -> None:
+        """Run an action in the background and let its command be answered at once: Eglot waits
+        for a command's answer with the editor frozen, and a client's own progress token lives
+        only until that answer. The work reports under our own cancellable `$/progress`; its edit
+        comes as `workspace/applyEdit`, its explanation as `window/showMessage`."""
+        task = asyncio.get_running_loop().create_task(self._execute_logged(kind, args))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute_logged(self, kind: ActionKind, args: dict[str, Any]) -> None:
+        try:
+            await self.execute(kind, args)
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # never lost silently: nobody awaits this task
+            log.exception("code action failed")
+            self._show(f"{TITLES[kind]} failed: {exc}", types.MessageType.Error)
+
     async def execute(
         self, kind: ActionKind, args: dict[str, Any], progress_token: types.ProgressToken | None = None
     ) -> Any:
         """Run an action; its edit is applied here. Returns the explanation's Markdown (explain),
         else whether an edit was applied; problems are shown to the user and answer null."""
-        session = self._session
         if kind is ActionKind.EDIT and not str(args.get("instruction") or "").strip():
-            session.tell(
+            self._session.tell(
                 "edit by instruction needs the instruction: this editor did not ask for it (see the README "
                 "on code actions for your editor)",
                 types.MessageType.Warning,
             )
             return None
+        uri = str(args.get("uri") or "")
+        token = CancelToken()
+        previous = self._running.pop(uri, None)
+        if previous is not None:
+            previous.cancel()  # one action per document: the newest wins
+        self._running[uri] = token
+        # At once, before a model loads: the user sees the work and can cancel it from the start.
+        progress = await self._begin_progress(kind, token, progress_token)
+        outcome: dict[str, str] = {}
+        try:
+            return await self._work(kind, args, token, progress, outcome)
+        finally:
+            if self._running.get(uri) is token:
+                del self._running[uri]
+            self._edited.discard(token)
+            if progress is not None:
+                self._end_progress(progress, outcome.get("end") or ("cancelled" if token.cancelled else "done"))
+
+    async def _work(
+        self,
+        kind: ActionKind,
+        args: dict[str, Any],
+        token: CancelToken,
+        progress: types.ProgressToken | None,
+        outcome: dict[str, str],
+    ) -> Any:
+        session = self._session
         worker = await self.worker_for_instructions()
-        if worker is None:
+        if worker is None or token.cancelled:
+            outcome["end"] = "not run"
             return None
         found = self._locate(args)
         if isinstance(found, str):
             self._show(found, types.MessageType.Warning)
+            outcome["end"] = "not run"
             return None
         doc, target = found
         version = doc.version
@@ -239,12 +287,6 @@ class CodeActions:
         )
         settings = session.settings
         sampling = dataclasses.replace(sampling_of(settings), max_tokens=settings.instruct_max_tokens)
-        token = CancelToken()
-        previous = self._running.pop(doc.uri, None)
-        if previous is not None:
-            previous.cancel()  # one action per document: the newest wins
-        self._running[doc.uri] = token
-        progress = await self._begin_progress(kind, token, progress_token)
         loop = asyncio.get_running_loop()
         last = {"at": 0.0}
 
@@ -262,19 +304,13 @@ class CodeActions:
         try:
             result = await asyncio.shield(worker.run(work))
         except asyncio.CancelledError:
-            token.cancel()  # $/cancelRequest: the worker stops at its next check
+            token.cancel()  # the server is closing: the worker stops at its next check
             raise
         except Exception as exc:
             log.exception("code action failed")
             self._show(f"{TITLES[kind]} failed: {exc}", types.MessageType.Error)
+            outcome["end"] = "failed"
             return None
-        finally:
-            if self._running.get(doc.uri) is token:
-                del self._running[doc.uri]
-            if progress is not None:
-                self._end_progress(progress, "cancelled" if token.cancelled else "done")
-            changed = token in self._edited
-            self._edited.discard(token)
         log.info(
             "action %s: %d tokens in %.0f ms%s",
             kind.value,
@@ -282,21 +318,26 @@ class CodeActions:
             result.total_ms,
             f" ({result.error})" if result.error else "",
         )
-        if changed:
+        if token in self._edited:
             self._show("the document changed while the model worked; nothing was applied", types.MessageType.Warning)
+            outcome["end"] = "the document changed"
             return None
         if result.cancelled or token.cancelled:
             return None
         if result.error:
             self._show(result.error, types.MessageType.Warning)
+            outcome["end"] = "nothing applied"
             return None
         if kind is ActionKind.EXPLAIN:
             self._show(result.markdown, types.MessageType.Info, prefix=False)
             return result.markdown
         if doc.version != version or doc.uri not in session.documents or session.documents.get(doc.uri) is not doc:
             self._show("the document changed while the model worked; nothing was applied", types.MessageType.Warning)
+            outcome["end"] = "the document changed"
             return None
-        return await self._apply(doc, version, result)
+        applied = await self._apply(doc, version, result)
+        outcome["end"] = "done" if applied else "not applied"
+        return applied
 
     async def _apply(self, doc: Document, version: int, result: ActionResult) -> bool:
         start, end = doc.position_at(result.start), doc.position_at(result.end)

@@ -42,9 +42,7 @@ class _Protocol(LspProtocol):
                     types.MessageType.Warning,
                 )
             return None
-        # Commands take one object; the request's progress token travels in it.
-        if params.arguments and isinstance(params.arguments[0], dict) and params.work_done_token is not None:
-            params.arguments[0]["workDoneToken"] = params.work_done_token
+        # A client's workDoneToken is not used: it lives only until the answer, which comes at once.
         return (yield from super().lsp_workspace__execute_command(params))
 
 
@@ -178,9 +176,9 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
         return ls.actions.resolve(action)
 
     def action_command(kind: ActionKind) -> None:
-        async def run(ls: CodeLlamaServer, *args: Any) -> Any:
+        def run(ls: CodeLlamaServer, *args: Any) -> None:
             given = args[0] if args and isinstance(args[0], dict) else {}
-            return await ls.actions.execute(kind, dict(given), given.get("workDoneToken"))
+            ls.actions.start(kind, dict(given))  # answered at once; the work goes on under its own progress
 
         server.command(COMMANDS[kind])(run)
 

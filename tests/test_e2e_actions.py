@@ -113,6 +113,29 @@ async def run(client: LanguageClient, action: types.CodeAction, **extra: Any) ->
     )
 
 
+def action_tokens(client: LanguageClient) -> set[types.ProgressToken]:
+    return {t for t in client.progress_reports if str(t).startswith("codellama-ls/action/")}
+
+
+async def run_to_end(client: LanguageClient, action: types.CodeAction, timeout: float = 10, **extra: Any) -> str:
+    """Run the action's command, which is answered at once, and wait for the end of the work's
+    progress; its message says how it ended."""
+    before = action_tokens(client)
+    answer = await asyncio.wait_for(run(client, action, **extra), 2)
+    assert answer is None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        for token in action_tokens(client) - before:
+            reports = client.progress_reports[token]
+            last = reports[-1] if reports else None
+            if isinstance(last, types.WorkDoneProgressEnd):
+                await asyncio.sleep(0.05)  # the messages sent before the end are read
+                return last.message or ""
+        await asyncio.sleep(0.02)
+    raise AssertionError("the action's progress did not end")
+
+
 def by_title(actions: list[types.CodeAction], word: str) -> types.CodeAction:
     return next(a for a in actions if word in a.title)
 
@@ -162,20 +185,20 @@ async def test_docstring_edit_and_tests_are_applied_as_versioned_edits() -> None
         assert docstring.command is not None and docstring.command.command == "codellama.docstring"
         assert docstring.command.arguments[0]["range"]["start"] == {"line": 7, "character": 0}
 
-        assert await run(client, docstring) is True
+        assert await run_to_end(client, docstring) == "done"
         assert editor.edits[-1]["version"] == 1
         assert '    def area(self):\n        """The area of the circle."""\n        return math.pi' in editor.text
 
         actions = await actions_at(client, AREA_LINE + 1, 12)
         edit = by_title(actions, "instruction")
         assert edit.command is not None and edit.command.command == "codellama.editWithInstruction"
-        assert await run(client, edit, instruction="square by multiplying") is True
+        assert await run_to_end(client, edit, instruction="square by multiplying") == "done"
         assert editor.text.endswith("    def area(self):\n        return math.pi * self.r * self.r\n"), (
             editor.text
         )  # repeated context dropped, indentation matched, the old docstring replaced
 
         actions = await actions_at(client, AREA_LINE, 12)
-        assert await run(client, by_title(actions, "tests")) is True
+        assert await run_to_end(client, by_title(actions, "tests")) == "done"
         assert editor.text.endswith(
             "self.r * self.r\n\n\nimport math\n\ndef test_area():\n    assert Circle(1).area() == math.pi\n"
         )
@@ -188,11 +211,10 @@ async def test_explain_shows_the_answer_and_the_prompt_is_code_llama_instruct() 
     try:
         Editor(client, SOURCE)
         actions = await actions_at(client, AREA_LINE, 12)
-        markdown = await run(client, by_title(actions, "explain"))
+        assert await run_to_end(client, by_title(actions, "explain")) == "done"
+        markdown = next(m.message for m in client.messages if m.message.startswith("<s> [INST]"))
         assert markdown.startswith("<s> [INST] <<SYS>>\nYou are an expert python programmer")
         assert markdown.endswith("```python\ndef area(self):\n    return math.pi * self.r ** 2\n``` [/INST]")
-        await asyncio.sleep(0.1)
-        assert any(m.message == markdown for m in client.messages)
     finally:
         await client.shutdown_session()
 
@@ -202,16 +224,14 @@ async def test_a_syntax_error_or_a_changed_document_is_never_applied() -> None:
     try:
         editor = Editor(client, SOURCE)
         actions = await actions_at(client, AREA_LINE, 12)
-        assert await run(client, by_title(actions, "doc comment")) is None
+        assert await run_to_end(client, by_title(actions, "doc comment")) == "nothing applied"
         assert editor.text == SOURCE and editor.edits == []
-        await asyncio.sleep(0.1)
         assert any("syntax error" in m.message for m in client.messages)
 
         # Offered for version 1; the user typed since.
         editor.replace(0, 0, "# header\n")
-        assert await run(client, by_title(actions, "tests")) is None
+        assert await run_to_end(client, by_title(actions, "tests")) == "not run"
         assert editor.edits == []
-        await asyncio.sleep(0.1)
         assert any("changed since" in m.message for m in client.messages)
     finally:
         await client.shutdown_session()
@@ -222,13 +242,33 @@ async def test_typing_while_the_model_works_drops_the_result() -> None:
     try:
         editor = Editor(client, SOURCE)
         actions = await actions_at(client, AREA_LINE, 12)
-        pending = asyncio.ensure_future(run(client, by_title(actions, "tests")))
+        pending = asyncio.ensure_future(run_to_end(client, by_title(actions, "tests")))
         await asyncio.sleep(0.3)
         editor.replace(0, 0, "# typed meanwhile\n")
-        assert await asyncio.wait_for(pending, 10) is None
+        assert await asyncio.wait_for(pending, 10) == "the document changed"
         assert editor.edits == [] and editor.text.startswith("# typed meanwhile\nimport math")
-        await asyncio.sleep(0.1)
         assert any("changed while the model worked" in m.message for m in client.messages)
+    finally:
+        await client.shutdown_session()
+
+
+async def test_the_command_is_answered_at_once_and_the_edit_follows() -> None:
+    """Eglot waits for the command's answer with Emacs frozen: it comes before the model is done."""
+    client = await instruct_client({"unit tests": TESTS_ANSWER}, SCRIPTED_DELAY="0.02")
+    try:
+        editor = Editor(client, SOURCE)
+        actions = await actions_at(client, AREA_LINE, 12)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await run(client, by_title(actions, "tests")) is None
+        answered = loop.time() - started
+        assert editor.edits == [], "answered only after the edit"
+        for _ in range(500):
+            if editor.edits:
+                break
+            await asyncio.sleep(0.02)
+        assert editor.text.endswith("assert Circle(1).area() == math.pi\n")
+        assert answered < loop.time() - started
     finally:
         await client.shutdown_session()
 
@@ -238,7 +278,7 @@ async def test_progress_is_shown_and_cancelling_it_stops_the_work() -> None:
     try:
         editor = Editor(client, SOURCE)
         actions = await actions_at(client, AREA_LINE, 12)
-        pending = asyncio.ensure_future(run(client, by_title(actions, "tests")))
+        pending = asyncio.ensure_future(run_to_end(client, by_title(actions, "tests")))
         token = None
         for _ in range(100):
             await asyncio.sleep(0.05)
@@ -251,7 +291,7 @@ async def test_progress_is_shown_and_cancelling_it_stops_the_work() -> None:
         assert isinstance(begin, types.WorkDoneProgressBegin) and begin.cancellable
         started = asyncio.get_running_loop().time()
         client.protocol.notify(types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token))
-        assert await asyncio.wait_for(pending, 10) is None
+        assert await asyncio.wait_for(pending, 10) == "cancelled"
         assert asyncio.get_running_loop().time() - started < 3
         assert editor.edits == [] and editor.text == SOURCE
         await asyncio.sleep(0.1)
@@ -328,7 +368,7 @@ async def test_instruct_model_setting_loads_a_second_model_for_actions_only() ->
         assert roles == {"completion_fim": True, "instruct_format": None, "instruct_model": None}
         editor = Editor(client, SOURCE)
         actions = await actions_at(client, AREA_LINE, 12)
-        assert await run(client, by_title(actions, "tests")) is True
+        assert await run_to_end(client, by_title(actions, "tests")) == "done"
         assert editor.text.endswith("assert Circle(1).area() == math.pi\n")
         assert (await status(client))["roles"]["instruct_model"] == "<scripted>"
     finally:
@@ -387,8 +427,8 @@ async def test_real_weights_smoke_smollm2_explains_over_stdio() -> None:
         assert (await status(client))["roles"]["instruct_format"] == "template"
         Editor(client, SOURCE)
         actions = await actions_at(client, AREA_LINE, 12)
-        markdown = await asyncio.wait_for(run(client, by_title(actions, "explain")), 120)
-        assert isinstance(markdown, str) and markdown.strip()
+        assert await run_to_end(client, by_title(actions, "explain"), timeout=120) == "done"
+        assert any(m.message.strip() and not m.message.startswith("codellama-ls:") for m in client.messages)
     finally:
         await client.shutdown_session()
 

@@ -223,3 +223,33 @@ def test_emacs_mode_line_and_ghost_text(tmp_path: Path) -> None:
     run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
     output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
     assert run.returncode == 0 and "FAIL" not in output, output
+
+
+CANCEL_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-action-cancel.el"
+# About 4 s of generation at 0.05 s a character: long enough to see Emacs take input meanwhile.
+SLOW_TESTS = "```python\ndef test_area():\n    assert Circle(1).area() == math.pi\n```"
+
+
+def test_emacs_code_action_never_freezes_and_c_g_cancels_it(tmp_path: Path) -> None:
+    """eglot-code-actions comes back at once while the model works; C-g and M-x codellama-ls-cancel
+    stop the action and the buffer stays as it was; an action left alone lands."""
+    import json
+
+    from tests.test_editor_nvim_ui import CIRCLE
+
+    _needs_emacs_30()
+    source = tmp_path / "project" / "circle.py"
+    source.parent.mkdir()
+    source.write_text(CIRCLE, encoding="utf-8")
+    env = _scripted_env(
+        tmp_path,
+        source,
+        SCRIPTED_INSTRUCT="1",
+        SCRIPTED_CHAT_ANSWERS=json.dumps({"unit tests": SLOW_TESTS}),
+        SCRIPTED_DELAY="0.05",
+    )
+    command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(CANCEL_SCRIPT)]
+    run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output
+    assert source.read_text(encoding="utf-8") == CIRCLE, "the script saves nothing"

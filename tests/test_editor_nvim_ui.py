@@ -239,3 +239,21 @@ def test_code_actions_through_vim_lsp_buf_code_action(tmp_path: Path) -> None:
         },
     )
     assert source.read_text() == CIRCLE.replace("math.pi * self.r ** 2", "math.pi * self.r * self.r")
+
+
+def test_code_actions_never_hold_neovim_and_cancel_with_a_key_or_command(tmp_path: Path) -> None:
+    from tests.test_editor_emacs import SLOW_TESTS
+
+    source = tmp_path / "circle.py"
+    source.write_text(CIRCLE)
+    run_nvim(
+        tmp_path,
+        "action_cancel.lua",
+        {
+            "SCRIPTED_INSTRUCT": "1",
+            "SCRIPTED_CHAT_ANSWERS": json.dumps({"unit tests": SLOW_TESTS}),
+            "SCRIPTED_DELAY": "0.05",
+            "CODELLAMA_NVIM_FILE": str(source),
+            "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
+        },
+    )

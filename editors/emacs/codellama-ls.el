@@ -274,6 +274,15 @@ Accepting one replaces BEG..END with TEXT.")
 (defvar codellama-ls--progress (make-hash-table :test #'equal)
   "The server's work in progress: $/progress TOKEN -> (SERVER TEXT PERCENTAGE).")
 
+(defconst codellama-ls--action-prefix "codellama-ls/action/"
+  "How the server's progress tokens of code actions begin.")
+
+(defvar codellama-ls--actions-begun nil
+  "Code actions in progress: a list of (TOKEN TITLE).")
+
+(defvar codellama-ls--actions-running nil
+  "Non-nil while a code action runs; activates `codellama-ls-action-map'.")
+
 (defun codellama-ls--progress-text (server)
   "What SERVER is working on, for the mode line; nil when nothing."
   (let (texts)
@@ -316,8 +325,54 @@ Eglot's own indicator shows a percentage only."
          (remhash token codellama-ls--progress)
          ;; Eglot would show 100% for two seconds, even for a model that failed to load.
          (when (fboundp 'eglot--progress-reporters)
-           (remhash token (eglot--progress-reporters server)))))
+           (remhash token (eglot--progress-reporters server)))
+         (when (and message (string-prefix-p codellama-ls--action-prefix token))
+           (message "codellama-ls: %s: %s" (or (nth 1 (assoc token codellama-ls--actions-begun)) "action")
+                    message))))
+      (when (string-prefix-p codellama-ls--action-prefix token)
+        (when (equal (plist-get value :kind) "begin")
+          (push (list token title) codellama-ls--actions-begun))
+        (when (equal (plist-get value :kind) "end")
+          (setq codellama-ls--actions-begun (assoc-delete-all token codellama-ls--actions-begun))))
+      (setq codellama-ls--actions-running (and (codellama-ls--action-tokens) t))
       (force-mode-line-update t))))
+
+;;;; Code actions: running in the background, cancelled with C-g
+
+(defun codellama-ls--action-tokens (&optional server)
+  "The code actions running on SERVER (any if nil), as (TOKEN . SERVER)."
+  (let (tokens)
+    (maphash (lambda (token work)
+               (when (and (string-prefix-p codellama-ls--action-prefix token)
+                          (or (null server) (eq server (car work))))
+                 (push (cons token (car work)) tokens)))
+             codellama-ls--progress)
+    tokens))
+
+(defun codellama-ls-cancel ()
+  "Stop the code actions the server is running: nothing they computed is applied."
+  (interactive)
+  (let ((tokens (codellama-ls--action-tokens)))
+    (dolist (entry tokens)
+      (when (jsonrpc-running-p (cdr entry))
+        (jsonrpc-notify (cdr entry) :window/workDoneProgress/cancel (list :token (car entry)))))
+    (when (called-interactively-p 'interactive)
+      (message "codellama-ls: %s" (if tokens "cancelling the running action" "no action is running")))
+    (and tokens t)))
+
+(defun codellama-ls-cancel-or-quit ()
+  "Cancel the running code actions, then do what \[keyboard-quit] does here."
+  (interactive)
+  (codellama-ls-cancel)
+  (let* ((codellama-ls--actions-running nil)
+         (command (key-binding (this-command-keys-vector) t)))
+    (when (and (commandp command) (not (eq command this-command)))
+      (setq this-command command)
+      (call-interactively command))))
+
+(defvar-keymap codellama-ls-action-map
+  :doc "Keys active while a code action runs."
+  "C-g" #'codellama-ls-cancel-or-quit)
 
 (defun codellama-ls--set-pending (value)
   "Set `codellama-ls--pending' to VALUE and update the mode line."
@@ -338,7 +393,8 @@ Eglot's own indicator shows a percentage only."
   "C-g" #'codellama-ls-dismiss)
 
 (defvar codellama-ls--emulation-alist
-  `((codellama-ls--showing . ,codellama-ls-suggestion-map))
+  `((codellama-ls--showing . ,codellama-ls-suggestion-map)
+    (codellama-ls--actions-running . ,codellama-ls-action-map))
   "Makes `codellama-ls-suggestion-map' win over minor mode maps.
 `codellama-ls-inline-mode' puts it in `emulation-mode-map-alists'.")
 

@@ -30,6 +30,9 @@ M.defaults = {
     dismiss = '<C-]>', -- hide it (leaving insert mode hides it too)
     trigger = '<M-\\>', -- ask now, as an explicit request (triggerKind Invoked)
   },
+  -- Normal-mode key that stops a running code action (:CodellamaCancel does too); the key
+  -- keeps its usual meaning when none runs.  false leaves it unmapped.
+  cancel_key = '<C-c>',
   -- Shown at the end of the cursor line while a suggestion is computed (0.11 client);
   -- false hides it.  `require('codellama_ls').statusline()` says the same for a statusline.
   busy_indicator = '⋯',

@@ -42,10 +42,38 @@ local function unmap_keys(bufnr, keymaps)
   end
 end
 
+-- Code actions run in the background under the server's $/progress: token -> { client_id, title }.
+M.actions = {}
+local ACTION_PREFIX = 'codellama-ls/action/'
+
+--- Stop the running code actions (nothing they computed is applied); true if there was one.
+function M.cancel()
+  local any = false
+  for token, action in pairs(M.actions) do
+    local client = vim.lsp.get_client_by_id(action.client_id)
+    if client then
+      client:notify('window/workDoneProgress/cancel', { token = token })
+      any = true
+    end
+  end
+  return any
+end
+
+-- The cancel key cancels a running action, and is itself otherwise.
+local function map_cancel(bufnr)
+  local lhs = config.options.cancel_key
+  if lhs then
+    vim.keymap.set('n', lhs, function()
+      return M.cancel() and '' or lhs
+    end, { buffer = bufnr, expr = true, replace_keycodes = true, desc = 'codellama-ls: cancel the code action' })
+  end
+end
+
 --- Called on LspAttach for our client (see plugin/codellama_ls.lua).
 function M.attach(client, bufnr)
   backend().attach(client, bufnr)
   map_keys(bufnr)
+  map_cancel(bufnr)
   -- The completion fallback sends snippets: see lua/codellama_ls/completion.lua.
   api.nvim_create_autocmd('CompleteDone', {
     group = api.nvim_create_augroup('codellama_ls.completion.' .. bufnr, { clear = true }),
@@ -60,6 +88,9 @@ function M.detach(bufnr)
   backend().detach(bufnr)
   pcall(api.nvim_del_augroup_by_name, 'codellama_ls.completion.' .. bufnr)
   unmap_keys(bufnr, config.options.keymaps)
+  if config.options.cancel_key then
+    pcall(vim.keymap.del, 'n', config.options.cancel_key, { buffer = bufnr })
+  end
 end
 
 -- For your own mappings (not <expr> ones): each returns true when it did something.
@@ -142,6 +173,10 @@ function M.statusline()
   if backend() == ghost and ghost.busy(bufnr) then
     return 'codellama ' .. (config.options.busy_indicator or '…')
   end
+  local _, action = next(M.actions)
+  if action then
+    return 'codellama: ' .. action.title
+  end
   return M.loading and ('codellama: ' .. M.loading) or ''
 end
 
@@ -151,6 +186,20 @@ local function on_progress(args)
   local client = vim.lsp.get_client_by_id(args.data.client_id)
   local value = args.data.params and args.data.params.value
   if not client or client.name ~= M.NAME or type(value) ~= 'table' then
+    return
+  end
+  local token = args.data.params.token
+  if type(token) == 'string' and token:sub(1, #ACTION_PREFIX) == ACTION_PREFIX then
+    -- An action: cancellable with the cancel key or :CodellamaCancel until it ends.
+    if value.kind == 'begin' then
+      M.actions[token] = { client_id = client.id, title = value.title or 'action' }
+      vim.notify(('codellama-ls: %s (%s cancels)'):format(value.title or 'action', config.options.cancel_key or ':CodellamaCancel'))
+    elseif value.kind == 'end' then
+      M.actions[token] = nil
+      if value.message and value.message ~= 'done' then
+        vim.notify('codellama-ls: action ' .. value.message)
+      end
+    end
     return
   end
   local text = value.message or value.title or ''
@@ -294,6 +343,11 @@ function M.register()
   })
   api.nvim_create_user_command('CodellamaStatus', show_status, { desc = 'Show the codellama-ls model state' })
   api.nvim_create_user_command('CodellamaLog', M.show_log, { desc = "Show the codellama-ls server's log" })
+  api.nvim_create_user_command('CodellamaCancel', function()
+    if not M.cancel() then
+      vim.notify('codellama-ls: no action is running')
+    end
+  end, { desc = 'Stop the running codellama-ls code action' })
   api.nvim_create_autocmd('LspProgress', { group = group, callback = on_progress })
   api.nvim_create_autocmd('FileType', {
     group = group,
