@@ -58,6 +58,8 @@ class _Parsed:
     """Comments, and docstrings in Python."""
     definitions: list[str]
     """Names of the outermost definitions (functions, methods, classes) that start in the range."""
+    nested: list[str]
+    """Names of every definition that starts in the range, the nested ones too."""
 
 
 def _is_comment(node: tree_sitter.Node) -> bool:
@@ -99,7 +101,7 @@ def _definition_name(node: tree_sitter.Node) -> str | None:
 
 
 def _walk(root: tree_sitter.Node, start: int, end: int, python: bool) -> _Parsed:
-    parsed = _Parsed([], [], [])
+    parsed = _Parsed([], [], [], [])
 
     def visit(node: tree_sitter.Node, in_definition: bool) -> None:
         if node.end_byte <= start or node.start_byte >= end:
@@ -110,14 +112,16 @@ def _walk(root: tree_sitter.Node, start: int, end: int, python: bool) -> _Parsed
                 parsed.docs.append(Doc(node.text or b"", not parsed.code, docstring))
             return
         name = _definition_name(node)
-        if name is not None and not in_definition and node.start_byte >= start:
-            parsed.definitions.append(name)
+        if name is not None and node.start_byte >= start:
+            parsed.nested.append(name)
+            if not in_definition:
+                parsed.definitions.append(name)
         if node.child_count == 0:
             if node.start_byte >= start and node.end_byte <= end and (node.text or node.is_missing):
                 parsed.code.append(Token(node.type, node.text or b"", node.start_point[0]))
             return
         for child in node.children:
-            visit(child, in_definition or name is not None)
+            visit(child, in_definition or (name is not None and node.start_byte >= start))
 
     visit(root, False)
     return parsed
@@ -217,7 +221,7 @@ def _doc_breach(spec: LanguageSpec | None, text: str, start: int, end: int, new_
             added.append(doc)
     if not added:
         return "the doc comment answer wrote no documentation"
-    if spec.name == "python":
+    if spec.name == "python" and old.definitions:
         if not any(doc.docstring for doc in added):
             return "the doc comment answer wrote no docstring as the first statement of the body"
     elif not any(doc.above_code for doc in added):
@@ -240,7 +244,8 @@ def _tests_breach(
     if tested is None or added is None:
         return ""
     names = set(tested[0].definitions)
-    again = [name for name in added[0].definitions if name in names]
+    # Nested too: a copy of the class around a tested method defines the method again.
+    again = [name for name in added[0].nested if name in names]
     if again:
         return (
             f"the tests answer defines `{again[0]}` again, which would replace the code under test, "

@@ -167,3 +167,20 @@ def test_without_a_grammar_a_doc_comment_may_only_add_lines() -> None:
     changed = "# Prints.\n" + text.replace("1", "2")
     said = breach(ActionKind.DOCSTRING, None, text, (0, len(text)), 0, len(text), changed)
     assert "changed the code" in said
+
+
+def test_a_python_selection_without_a_definition_takes_a_comment_above_it() -> None:
+    spec = spec_by_name("python")
+    start = PATH.index("    total = 0.0")
+    end = PATH.index("    return total")
+    lines = PATH[start:end]
+    said = breach(ActionKind.DOCSTRING, spec, PATH, (start, end), start, end, "    # Sum the legs.\n" + lines)
+    assert said == ""
+
+
+def test_tests_that_copy_the_class_around_the_tested_method_are_refused() -> None:
+    source = "class Circle:\n    def area(self):\n        return 3 * self.r\n"
+    target = (source.index("def area"), len(source) - 1)
+    copy = "\n\nclass Circle:\n    def area(self):\n        return 0\n"
+    said = breach(ActionKind.TESTS, spec_by_name("python"), source, target, len(source) - 1, len(source), copy)
+    assert "defines `area` again" in said
