@@ -6,7 +6,8 @@ prefix and suffix the server cut: `<prefix tail|suffix head>`.
 Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text), SCRIPTED_KNOWN (code the
 model knows by heart: it writes what follows the prefix's end there, as a trained model would), SCRIPTED_LOG_LEVEL
 (log to stderr at this level, as `codellama-ls serve` does), SCRIPTED_ECHO=hex (the whole prefix and
-suffix, UTF-8 in hex, as `prefix:suffix` in one piece: how end-to-end tests read the server's copy
+suffix, UTF-8 in hex, as `prefix/suffix` in one piece (not `:`, which ends a Python header that a block
+suggestion may not end with): how end-to-end tests read the server's copy
 of a document without a test-only request).
 SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
 metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
@@ -58,7 +59,7 @@ def echo(prompt: ScriptedPrompt) -> str:
     if fixed is not None:
         return fixed
     if os.environ.get("SCRIPTED_ECHO") == "hex":
-        return f"{hex_of(prompt.prefix)}:{hex_of(prompt.suffix)}"
+        return f"{hex_of(prompt.prefix)}/{hex_of(prompt.suffix)}"
     return f"<{prompt.prefix[-6:]}|{prompt.suffix[:6]}>".replace("\n", "⏎").replace("\r", "␍")
 
 

@@ -56,7 +56,7 @@ async def server_text(server: RawServer, uri: str = URI) -> str:
     reply = await server.call("text", "textDocument/inlineCompletion", params)
     items = reply["result"]["items"]
     assert len(items) == 1, reply
-    prefix, suffix = items[0]["insertText"].split(":")
+    prefix, suffix = items[0]["insertText"].split("/")
     assert prefix == ""
     return bytes.fromhex(suffix).decode("utf-8")
 
