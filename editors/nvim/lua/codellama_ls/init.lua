@@ -193,7 +193,10 @@ local function on_progress(args)
     -- An action: cancellable with the cancel key or :CodellamaCancel until it ends.
     if value.kind == 'begin' then
       M.actions[token] = { client_id = client.id, title = value.title or 'action' }
-      vim.notify(('codellama-ls: %s (%s cancels)'):format(value.title or 'action', config.options.cancel_key or ':CodellamaCancel'))
+      if config.options.notify_progress then
+        local how = config.options.cancel_key or ':CodellamaCancel'
+        vim.notify(('codellama-ls: %s (%s cancels)'):format(value.title or 'action', how))
+      end
     elseif value.kind == 'end' then
       M.actions[token] = nil
       if value.message and value.message ~= 'done' then
