@@ -47,6 +47,10 @@ h.run(function()
   end)
   h.eq(false, ghost.busy(bufnr), 'busy after the answer')
   h.eq({}, api.nvim_buf_get_extmarks(bufnr, busy_ns, 0, -1, {}), 'busy marks after the answer')
+  -- One suggestion: the next-suggestion key says there is no other, and the ghost stays.
+  h.type_keys('<M-]>')
+  h.truthy(h.notice('no other suggestion'), '<M-]> with one suggestion said nothing')
+  h.truthy(ghost.shown(bufnr), 'the ghost after <M-]>')
   h.type_keys('<Esc>')
 
   -- :checkhealth with the model ready: its name and GPU offload.

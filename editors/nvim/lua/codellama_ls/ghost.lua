@@ -432,6 +432,11 @@ function M.cycle(bufnr, delta)
   if not state or not state.items or not current(bufnr, state) then
     return false
   end
+  if #state.items < 2 then
+    -- Like Emacs: the key did something, it found nothing else to show.
+    vim.notify('codellama-ls: no other suggestion')
+    return true
+  end
   state.index = (state.index - 1 + delta) % #state.items + 1
   if not render(bufnr, state) then
     clear(state, bufnr)
