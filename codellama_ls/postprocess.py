@@ -147,7 +147,7 @@ class Stopper:
             if index >= self._repeats_checked:
                 kept = repeat_end(complete[: index + 1])
                 if kept is not None:
-                    return sum(len(line) + 1 for line in complete[:kept]) - 1, STOP_REPEATED_BLOCK
+                    return sum(len(first) + 1 for first in complete[:kept]) - 1, STOP_REPEATED_BLOCK
                 self._repeats_checked = index + 1
             # Column-0 preprocessor lines (#ifdef, #endif) do not end a block; a comment there does
             # (`# Example usage:` after a Python function).
