@@ -293,18 +293,29 @@ def _doctor_engine(settings: Any, model: Path | None) -> bool:
     from codellama_ls.engine.remote import check_remote, describe
     from codellama_ls.engine.shared_client import describe as describe_shared
 
-    if settings.engine == "shared":
-        print(f"completions computed: {describe_shared(settings, model)}")
+    if settings.engine in ("shared", "local"):
+        where = describe_shared(settings, model) if settings.engine == "shared" else describe(settings)
+        print(f"completions computed: {where}")
+        print(f"CPU threads: {_threads_line(settings.n_threads)}")
         return True
     print(f"completions computed: {describe(settings)}")
-    if settings.engine == "local":
-        return True
     try:
         print(f"  server {check_remote(settings)}")
     except EngineError as exc:
         print(f"  problem: {exc}")
         return False
     return True
+
+
+def _threads_line(setting: int) -> str:
+    from codellama_ls.engine.llama import supports_gpu_offload
+    from codellama_ls.engine.threads import choose_threads
+
+    threads, reason = choose_threads(setting)
+    line = f"{threads} ({reason})"
+    if supports_gpu_offload():
+        line += "; with every layer on the GPU they only feed it"
+    return line
 
 
 def main(argv: Sequence[str] | None = None) -> int:

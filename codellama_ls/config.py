@@ -147,7 +147,9 @@ class Settings:
     n_ctx: int = setting(4096, "context window in tokens (prompt and generation)", range=(256, 1_048_576), reload=True)
     n_threads: int = setting(
         0,
-        "CPU threads for llama.cpp; `0` lets llama.cpp choose",
+        "CPU threads for llama.cpp's decode steps and prompt batches; `0` is the physical cores this"
+        " process may use, as llama-server (`doctor` and `codellama/status` show the count); with every"
+        " layer on a GPU the threads only feed it",
         range=(0, 1024),
         reload=True,
         scope="machine-overridable",

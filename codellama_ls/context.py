@@ -148,8 +148,12 @@ def cut_window(
     end, used = _take_suffix(text, offset, suffix_budget, count)
     room = budget - used
     start = _take_prefix(text, offset, room, count)
+    # A window anchored below the file's start stays anchored when the cursor moves up so far that
+    # the whole top of the file would fit (common at n_ctx 4,096 and more): starting at 0 instead
+    # would put new tokens at the prompt's beginning and re-evaluate all of it.
+    anchored = bool(sticky_start) and start <= (sticky_start or 0) <= offset
     head = ""
-    if start > 0 and header is not None and header[1] <= start:
+    if (start > 0 or anchored) and header is not None and header[1] <= (start or sticky_start or 0):
         # The file is trimmed: keep its header (imports, package) and give up prefix lines for it.
         header_start = _line_start_within(text, header[0], _reach(room))
         header_end = _line_end_within(text, header[1], len(text), _reach(room))
@@ -161,7 +165,7 @@ def cut_window(
             start = _take_prefix(text, offset, room, count)
         else:
             head = ""
-    if start > 0:
+    if start > 0 or anchored:
         valid = sticky_start is not None and start <= sticky_start <= offset and text[sticky_start - 1] == "\n"
         # A fresh start leaves a quarter of the room to grow into (below); up to three quarters of it
         # lost above keeps the sticky start for a cursor moved up by half the room (a quarter, 8 lines
@@ -171,10 +175,12 @@ def cut_window(
         # in proportion.
         if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room * 3 // 4:
             start = sticky_start
-        else:
+        elif start > 0:
             # Trimmed and no usable sticky start: start with room to grow, so the start stays put
             # for many keystrokes (and short cursor moves) before it has to move again.
             start = _take_prefix(text, offset, room * 3 // 4, count)
+    if header is None or header[1] > start:
+        head = ""  # the window holds the header's lines itself (the whole top of the file, at 0)
     if start > 0 and suffix_cap is not None:
         # What a cursor move re-evaluates is the suffix (and the head): kept in proportion to the
         # lines above, a move up within the anchor costs a bounded part of the prompt.

@@ -170,13 +170,15 @@ class Session:
         if self.worker.state is EngineState.READY and self.worker.engine is not None:
             info = self.worker.engine.info
             log.info(
-                "model ready in %.1fs: %s (%s, fim=%s, n_ctx=%d, gpu_layers=%d)",
+                "model ready in %.1fs: %s (%s, fim=%s, n_ctx=%d, gpu_layers=%d, threads=%d: %s)",
                 time.perf_counter() - started,
                 info.name,
                 info.path,
                 info.fim is not None,
                 info.n_ctx,
                 info.gpu_layers,
+                info.threads,
+                info.threads_reason or "not computed here",
             )
             if info.fim is None and self.settings.fim_format in ("psm", "spm", "line"):
                 self.tell(
@@ -245,6 +247,8 @@ class Session:
             "fim": info.fim is not None if info else None,
             "n_ctx": info.n_ctx if info else None,
             "gpu_layers": info.gpu_layers if info else None,
+            "threads": info.threads or None if info else None,
+            "threads_reason": info.threads_reason or None if info else None,
             "model_loads": self.worker.loads,
             "model_file_reloads": self.model_file_reloads,
             "computed": info.where if info else None,

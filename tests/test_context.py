@@ -132,3 +132,22 @@ def test_the_suffix_keeps_in_proportion_to_the_lines_above_in_a_trimmed_window()
     # At the top of a file nothing is trimmed: the suffix keeps its share.
     top = cut_window(text, text.index("line 3 "), 400, count, suffix_cap=0.4)
     assert top.start == 0 and count(top.suffix) > 0.15 * 400
+
+
+@pytest.mark.parametrize("with_header", [False, True])
+def test_the_anchor_stays_when_a_move_up_would_let_the_whole_top_of_the_file_fit(with_header: bool) -> None:
+    # A larger context holds most of a file: a move up from a trimmed window must not jump to the
+    # file's start, which would put new tokens first and re-evaluate the whole prompt.
+    header_text = "import os\n\n" if with_header else ""
+    text = header_text + doc(80)
+    header = (0, len("import os")) if with_header else None
+    offset = text.index("line 75 ")
+    first = cut_window(text, offset, 400, count, header=header)
+    assert first.start > 0
+    moved = text.index("line 50 ")
+    assert cut_window(text, moved, 400, count, header=header).start == 0  # what a fresh window does
+    window = cut_window(text, moved, 400, count, header=header, sticky_start=first.start)
+    assert window.start == first.start
+    assert window.header == first.header
+    assert window.prefix.startswith(first.header + text[first.start : first.start + 20])
+    assert count(window.prefix) + count(window.suffix) <= 400

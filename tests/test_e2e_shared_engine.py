@@ -15,7 +15,7 @@ from pytest_lsp import LanguageClient
 
 from tests.conftest import needs_llama
 from tests.gguf_models import write_codellama_gguf
-from tests.lsp_support import REAL_SERVER, cursor, inline, open_doc, server_env, start, wait_ready
+from tests.lsp_support import REAL_SERVER, cursor, inline, open_doc, server_env, start, status, wait_ready
 
 pytestmark = needs_llama
 
@@ -125,6 +125,14 @@ async def test_three_servers_share_one_engine_that_survives_clients_and_comes_ba
         )
         out, _ = await doctor.communicate()
         assert f"completions computed: in the shared engine process {engine} " in out.decode(), out.decode()
+        # Decoding on every physical core by default, as llama-server (llama-cpp-python's own default
+        # decodes on half the logical CPUs), shown by `doctor` and by the engine's status.
+        from codellama_ls.engine.threads import choose_threads
+
+        cores = choose_threads(0)[0]
+        assert f"CPU threads: {cores} (physical cores)" in out.decode(), out.decode()
+        state = await status(clients[0])
+        assert (state["threads"], state["threads_reason"]) == (cores, "physical cores"), state
 
         # kill -9 one editor's server: the others keep answering.
         os.kill(servers[0], signal.SIGKILL)

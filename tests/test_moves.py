@@ -156,3 +156,40 @@ def test_after_a_move_up_a_move_down_past_the_suffix_finds_its_lines_warm(small_
 
 def _line_offset(line: int) -> int:
     return sum(len(text) + 1 for text in TEXT.split("\n")[:line]) + 4
+
+
+def _complete_in(engine: object, text: str, offset: int, settings: Settings, sticky: Sticky | None) -> Completion:
+    doc = Document("file:///moves.py", "python", 1, text)
+    return complete(engine, snapshot_of(doc, offset, sticky=sticky), settings, lambda: False)  # type: ignore[arg-type]
+
+
+def _offset_in(text: str, line: int) -> int:
+    return sum(len(part) + 1 for part in text.split("\n")[:line]) + 4
+
+
+@needs_llama
+@pytest.mark.parametrize(("n_ctx", "functions", "at"), [(4096, 120, 100), (8192, 260, 220), (4096, 80, 75)])
+def test_moves_within_the_window_evaluate_under_30_percent_at_every_context_size(
+    codellama_gguf: Path, n_ctx: int, functions: int, at: int
+) -> None:
+    # No warming between requests: with a real-size model on a CPU the body is rarely warm when the
+    # user moves. The last row's file is shorter than the context: moving up, the whole top of the
+    # file would fit, and the window must keep its start rather than jump to the file's.
+    from codellama_ls.engine.llama import LlamaEngine
+
+    text = "import os\n" + "".join(FUNCTION.format(i=i) for i in range(functions))
+    engine = LlamaEngine(codellama_gguf, n_ctx=n_ctx, n_gpu_layers=0)
+    try:
+        settings = Settings(max_tokens=8, syntax_check=False, cross_file=False)
+        line = text[: text.index(f"def process_{at}(")].count("\n") + 6
+        first = _complete_in(engine, text, _offset_in(text, line), settings, None)
+        assert first.plan.window.start > 0 and first.stats.prompt_tokens > n_ctx * 0.6
+        sticky = first.plan.sticky
+        for lines in (3, 7, -5, 12, -40, 30):
+            line += lines
+            moved = _complete_in(engine, text, _offset_in(text, line), settings, sticky)
+            sticky = moved.plan.sticky
+            assert moved.plan.window.start == first.plan.window.start, lines
+            assert moved.stats.evaluated_tokens <= 0.3 * moved.stats.prompt_tokens, (lines, moved.stats)
+    finally:
+        engine.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import dataclasses
 import io
 import logging
 import time
@@ -32,6 +33,7 @@ from codellama_ls.engine.base import (
     vocab_of,
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
+from codellama_ls.engine.threads import choose_threads
 from codellama_ls.prompt import FimTokens, Vocab, respells_naturally
 
 log = logging.getLogger(__name__)
@@ -223,9 +225,10 @@ class LlamaEngine(TimedGeneration):
             # swallows LSP messages on stdio; our log callback keeps it quiet instead.
             verbose=True,
         )
-        if n_threads > 0:
-            # Prompt batches too: llama-cpp-python would otherwise give them every core.
-            kwargs["n_threads"] = kwargs["n_threads_batch"] = n_threads
+        # Decode steps and prompt batches on the physical cores, as llama-server: llama-cpp-python's
+        # default decodes on half the logical CPUs (one thread of two on a 2-core machine).
+        self._threads, self._threads_reason = choose_threads(n_threads)
+        kwargs["n_threads"] = kwargs["n_threads_batch"] = self._threads
         # Room for the window's body (sequence 1) beside the prompt: see `_take_body`.
         kwargs["n_ctx"] = self._cells = n_ctx + n_ctx // 2
         chatter = io.StringIO()
@@ -268,7 +271,8 @@ class LlamaEngine(TimedGeneration):
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
         # The prompt budget is the n_ctx asked for; the context has more cells, for the body.
-        return _vocab_info(self._llama_cpp, self._llm._model, path, self._n_ctx, gpu_layers)
+        info = _vocab_info(self._llama_cpp, self._llm._model, path, self._n_ctx, gpu_layers)
+        return dataclasses.replace(info, threads=self._threads, threads_reason=self._threads_reason)
 
     @property
     def info(self) -> ModelInfo:
