@@ -43,7 +43,12 @@ _QUERY_LINES = 20
 _FOLLOWING_LINES = 8
 # LINE prompts in a window trimmed above: the suffix at most this part of the lines above the cursor
 # line, so that a cursor move, which evaluates the suffix again, costs under 30 % of the prompt.
-_LINE_SUFFIX_CAP = 0.4
+_LINE_SUFFIX_CAP = 0.3
+# A fresh window (a file opened, a far move) takes at most this many tokens, prefix and suffix,
+# whatever the context: its whole prompt is evaluated while the user waits, so it costs no more than
+# llama.vim's 256 lines before and 64 after (about 2,000 tokens of Python); the window then grows,
+# its start kept, as the user moves down and types, up to the whole context.
+_FRESH_WINDOW = 1792
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.
 _LINE_REACH = 4096
@@ -200,7 +205,7 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     if len(tokens) > budget + _PROMPT_OVERHEAD:
         # Per-line counts can undercount merges across lines: trim the far prefix by the excess.
         room -= 2 * (len(tokens) - budget - _PROMPT_OVERHEAD)
-        window = cut_window(text, offset, room, count, share, _scopes(snapshot, mode))
+        window = cut_window(text, offset, room, count, share, _scopes(snapshot, mode), fresh_window=_FRESH_WINDOW)
         head = _head_start(text, offset, window, None, budget) if mode is PromptMode.LINE else None
         tokens = _build(vocab, cross, window, mode, head)
     constraint = ""
@@ -260,6 +265,7 @@ def _cut(
         snapshot.header,
         snapshot.sticky_start,
         _LINE_SUFFIX_CAP if mode is PromptMode.LINE else None,
+        _FRESH_WINDOW,
     )
 
 

@@ -128,12 +128,15 @@ def cut_window(
     header: tuple[int, int] | None = None,
     sticky_start: int | None = None,
     suffix_cap: float | None = None,
+    fresh_window: int | None = None,
 ) -> Window:
     """`scopes` are the enclosing functions/classes (innermost first) as document offsets;
     `header` is the span of the file's imports/package/includes; `sticky_start` is where the
     previous window of this document started: kept while it fits, so the prompt's start (and the
     KV cache behind it) does not move with every keystroke. `suffix_cap`: in a window trimmed
-    above, the suffix takes at most this part of the tokens of the lines above the cursor line."""
+    above, the suffix takes at most this part of the tokens of the lines above the cursor line.
+    `fresh_window`: the most tokens (prefix and suffix) a window takes when it starts afresh (no sticky
+    start kept), so that a cold prompt costs a bounded time whatever the context size."""
     if not 0 <= offset <= len(text):
         raise ValueError(f"offset {offset} outside the document (0..{len(text)})")
     suffix_budget = int(budget * suffix_share)
@@ -147,14 +150,10 @@ def cut_window(
             break
     end, used = _take_suffix(text, offset, suffix_budget, count)
     room = budget - used
-    start = _take_prefix(text, offset, room, count)
-    # A window anchored below the file's start stays anchored when the cursor moves up so far that
-    # the whole top of the file would fit (common at n_ctx 4,096 and more): starting at 0 instead
-    # would put new tokens at the prompt's beginning and re-evaluate all of it.
-    anchored = bool(sticky_start) and start <= (sticky_start or 0) <= offset
     head = ""
-    if (start > 0 or anchored) and header is not None and header[1] <= (start or sticky_start or 0):
-        # The file is trimmed: keep its header (imports, package) and give up prefix lines for it.
+    if header is not None:
+        # Kept before a trimmed window (imports, package), paid for with prefix lines; dropped below
+        # where the window holds those lines itself. Decided before the start, whose room it takes.
         header_start = _line_start_within(text, header[0], _reach(room))
         header_end = _line_end_within(text, header[1], len(text), _reach(room))
         if header_start is not None and header_end is not None:
@@ -162,25 +161,36 @@ def cut_window(
         head_cost = _span_cost(head, 0, len(head), count, room)
         if head and head_cost < room // 2:
             room -= head_cost
-            start = _take_prefix(text, offset, room, count)
         else:
             head = ""
-    if start > 0 or anchored:
-        valid = sticky_start is not None and start <= sticky_start <= offset and text[sticky_start - 1] == "\n"
-        # A fresh start leaves a quarter of the room to grow into (below); up to three quarters of it
-        # lost above keeps the sticky start for a cursor moved up by half the room (a quarter, 8 lines
-        # at a 1,024-token context, re-anchored a move between neighbouring functions). Moves within
-        # those bounds keep the prompt's beginning, and the KV cache behind it (ARCHITECTURE.md,
-        # "Cursor moves"); the prefix keeps at least a quarter of the room, `suffix_cap` the suffix
-        # in proportion.
-        if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room * 3 // 4:
-            start = sticky_start
-        elif start > 0:
-            # Trimmed and no usable sticky start: start with room to grow, so the start stays put
-            # for many keystrokes (and short cursor moves) before it has to move again.
-            start = _take_prefix(text, offset, room * 3 // 4, count)
-    if header is None or header[1] > start:
-        head = ""  # the window holds the header's lines itself (the whole top of the file, at 0)
+    start = _take_prefix(text, offset, room, count)
+    # A fresh start leaves a quarter of the room to grow into (below), and `fresh_window` bounds
+    # what a cold prompt costs; the suffix is cut to `suffix_cap` of the prefix below, so with a
+    # cap the prefix may take more of that bound.
+    fresh = room * 3 // 4 if start > 0 else room
+    if fresh_window is not None:
+        share = fresh_window - used if suffix_cap is None else max(fresh_window - used, fresh_window / (1 + suffix_cap))
+        fresh = min(fresh, int(share))
+    valid = (
+        sticky_start is not None
+        and start <= sticky_start <= offset
+        and (sticky_start == 0 or text[sticky_start - 1] == "\n")
+    )
+    # The sticky start stays while the prefix from it keeps a quarter of the room, or half a fresh
+    # prefix where that is less: a cursor moved up by half a fresh window (8 lines at a 1,024-token
+    # context re-anchored a move between neighbouring functions) or down until the room is full
+    # keeps the prompt's beginning, and the KV cache behind it (ARCHITECTURE.md, "Cursor moves");
+    # `suffix_cap` keeps the suffix in proportion. Also when the whole top of the file would now fit
+    # (common at n_ctx 4,096 and more): starting at 0 would put new tokens first and re-evaluate all.
+    keep = min(room // 4, fresh // 2)
+    if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room - keep:
+        start = sticky_start
+    else:
+        # No usable sticky start: a trimmed window starts with room to grow, so the start stays put
+        # for many keystrokes (and short cursor moves) before it has to move again.
+        start = _take_prefix(text, offset, fresh, count)
+    if header is None or start == 0 or header[1] > start:
+        head = ""  # the window holds the header's lines itself
     if start > 0 and suffix_cap is not None:
         # What a cursor move re-evaluates is the suffix (and the head): kept in proportion to the
         # lines above, a move up within the anchor costs a bounded part of the prompt.

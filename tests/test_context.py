@@ -144,7 +144,7 @@ def test_the_anchor_stays_when_a_move_up_would_let_the_whole_top_of_the_file_fit
     offset = text.index("line 75 ")
     first = cut_window(text, offset, 400, count, header=header)
     assert first.start > 0
-    moved = text.index("line 50 ")
+    moved = text.index("line 46 ")
     assert cut_window(text, moved, 400, count, header=header).start == 0  # what a fresh window does
     window = cut_window(text, moved, 400, count, header=header, sticky_start=first.start)
     assert window.start == first.start

@@ -183,7 +183,8 @@ def test_moves_within_the_window_evaluate_under_30_percent_at_every_context_size
         settings = Settings(max_tokens=8, syntax_check=False, cross_file=False)
         line = text[: text.index(f"def process_{at}(")].count("\n") + 6
         first = _complete_in(engine, text, _offset_in(text, line), settings, None)
-        assert first.plan.window.start > 0 and first.stats.prompt_tokens > n_ctx * 0.6
+        # A cold prompt costs the same at every context size (the window grows as the user moves down).
+        assert first.plan.window.start > 0 and 1200 < first.stats.prompt_tokens <= 1800
         sticky = first.plan.sticky
         for lines in (3, 7, -5, 12, -40, 30):
             line += lines
