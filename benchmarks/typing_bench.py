@@ -324,12 +324,16 @@ def find_llama_server() -> str | None:
     return str(cached) if cached.is_file() else None
 
 
-def start_llama_server(binary: str, model: Path, n_ctx: int, port: int) -> subprocess.Popen[bytes]:
-    """llama-server as llama.vim's README runs it: the prompt cache reused in chunks (`--cache-reuse`)."""
+def start_llama_server(
+    binary: str, model: Path, n_ctx: int, port: int, threads: int | None = None
+) -> subprocess.Popen[bytes]:
+    """llama-server as llama.vim's README runs it: the prompt cache reused in chunks (`--cache-reuse`);
+    `threads` as ours, for a comparison at the same thread count (its default is the physical cores)."""
     server = subprocess.Popen(
         # llama.vim's default window (256 lines before, 64 after) needs more context than ours.
         [binary, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-c", str(2 * n_ctx)]
-        + ["--cache-reuse", "256"],
+        + ["--cache-reuse", "256"]
+        + (["-t", str(threads), "-tb", str(threads)] if threads else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
