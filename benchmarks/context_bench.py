@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
-from codellama_ls.completion import complete
-from codellama_ls.config import Settings
-from codellama_ls.document import Document
+from codellama_ls.completion.pipeline import complete
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.languages import language_for, new_parser
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.languages import language_for, new_parser
-from codellama_ls.snapshot import snapshot_of
+from codellama_ls.settings.config import Settings
 from tests.lsp_support import SCRIPTED_SERVER, inline, open_doc, server_env, start, status, wait_ready
 from tests.minified import minified_js
 

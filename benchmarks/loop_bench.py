@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
+from codellama_ls.documents.languages import language_for, new_parser
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.languages import language_for, new_parser
 from codellama_ls.session import Session
 
 FUNCTION = '''

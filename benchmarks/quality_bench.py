@@ -45,11 +45,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.holes import EXTENSIONS, KINDS, Hole, cut_holes, edit_similarity, source_files  # noqa: E402
-from codellama_ls.completion import complete  # noqa: E402
-from codellama_ls.config import Settings  # noqa: E402
-from codellama_ls.document import Document  # noqa: E402
+from codellama_ls.completion.pipeline import complete  # noqa: E402
+from codellama_ls.completion.snapshot import snapshot_of  # noqa: E402
+from codellama_ls.documents.document import Document  # noqa: E402
 from codellama_ls.engine.llama import LlamaEngine  # noqa: E402
-from codellama_ls.snapshot import snapshot_of  # noqa: E402
+from codellama_ls.settings.config import Settings  # noqa: E402
 
 SYSTEMS = ("server", "naive", "naive_healing")
 BLOCK_LINES = 8

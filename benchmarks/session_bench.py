@@ -360,12 +360,12 @@ def baseline_fresh(model: Path, replay: list[Request], options: dict[str, Any], 
     replay = sample
     import llama_cpp
 
-    from codellama_ls.completion import plan
-    from codellama_ls.config import Settings
-    from codellama_ls.document import Document
+    from codellama_ls.completion.pipeline import plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
     from codellama_ls.engine.base import vocab_of
     from codellama_ls.engine.llama import LlamaEngine
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.settings.config import Settings
 
     engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=0)
     vocab = vocab_of(engine)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.config import Settings, SettingsLayers, choices, config_path, normalize, resolve
 from codellama_ls.engine.base import EngineError
+from codellama_ls.settings.config import Settings, SettingsLayers, choices, config_path, normalize, resolve
 
 COMMANDS = ("serve", "complete", "models", "doctor")
 
@@ -98,7 +98,7 @@ def _setup_logging(level: str, log_file: Path | None = None) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from codellama_ls.server import create_server
+    from codellama_ls.lsp.server import create_server
 
     _setup_logging(args.log_level or "info", args.log_file)
     server = create_server(**_overrides(args))
@@ -127,19 +127,19 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
 
 
 def _load_engine(settings: Any) -> Any:
-    from codellama_ls.models import load_llama_engine
+    from codellama_ls.models.presets import load_llama_engine
 
     # huggingface_hub draws its own progress bar on the terminal while a preset downloads.
     return load_llama_engine(settings, lambda message, done, total: None)
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from codellama_ls.completion import complete, plan
-    from codellama_ls.document import Document
+    from codellama_ls.completion.pipeline import complete, plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
+    from codellama_ls.documents.languages import language_for
+    from codellama_ls.documents.positions import PositionEncoding, PositionError
     from codellama_ls.engine.base import vocab_of
-    from codellama_ls.languages import language_for
-    from codellama_ls.positions import PositionEncoding, PositionError
-    from codellama_ls.snapshot import snapshot_of
 
     _setup_logging(args.log_level or "warning")
     path, line, col = _parse_location(args.location)
@@ -222,7 +222,7 @@ def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from codellama_ls.models import PRESETS, download_preset, preset_path
+    from codellama_ls.models.presets import PRESETS, download_preset, preset_path
 
     settings, _ = _settings(args)
     if args.download:
@@ -247,9 +247,9 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from codellama_ls.documents.languages import grammar_status
     from codellama_ls.engine.llama import llama_cpp_version, supports_gpu_offload
-    from codellama_ls.languages import grammar_status
-    from codellama_ls.models import PRESETS, resolve_model
+    from codellama_ls.models.presets import PRESETS, resolve_model
 
     settings, problems = _settings(args)
     ok = True

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
-from codellama_ls.document import DocumentStore, UnknownDocument
+from codellama_ls.completion.lifecycle import Requests, Suggestion
+from codellama_ls.documents.document import DocumentStore, UnknownDocument
+from codellama_ls.documents.positions import PositionEncoding, PositionError
 from codellama_ls.engine.worker import EngineFactory, EngineState, EngineWorker
-from codellama_ls.positions import PositionEncoding, PositionError
 from codellama_ls.progress import LoadProgress, PartialStream
-from codellama_ls.requests import Requests, Suggestion
+from codellama_ls.settings.config import Settings, SettingsLayers, normalize, resolve
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer

@@ -20,10 +20,10 @@ import logging
 import os
 import sys
 
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import Progress
 from codellama_ls.engine.scripted import ScriptedEngine, ScriptedPrompt
-from codellama_ls.server import create_server
+from codellama_ls.lsp.server import create_server
+from codellama_ls.settings.config import Settings
 from tests.gguf_models import CODELLAMA_INSTRUCT_TEMPLATE
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codellama_ls.action_run import ActionRequest, run_action
-from codellama_ls.actions import (
+from codellama_ls.actions.instructions import (
     ActionKind,
     clean_code,
     clean_generated,
@@ -16,9 +15,10 @@ from codellama_ls.actions import (
     placement_of_tests,
     target_of,
 )
+from codellama_ls.actions.pipeline import ActionRequest, run_action
+from codellama_ls.documents.languages import spec_by_name
 from codellama_ls.engine.base import Sampling
 from codellama_ls.engine.scripted import ScriptedEngine, ScriptedPrompt
-from codellama_ls.languages import spec_by_name
 from tests.gguf_models import CODELLAMA_INSTRUCT_TEMPLATE
 
 SOURCE = """import math

@@ -51,7 +51,7 @@ def _imports(path: Path) -> list[Import]:
                     anchor = package.split(".")[: len(package.split(".")) - child.level + 1]
                     base = ".".join([*anchor, base] if base else anchor)
                 found.append(Import(base, typing_only))
-                # `from codellama_ls import syntax` imports the module codellama_ls.syntax.
+                # `from codellama_ls.documents import syntax` imports the module codellama_ls.documents.syntax.
                 submodules = (f"{base}.{alias.name}" for alias in child.names)
                 found.extend(Import(module, typing_only) for module in submodules if _is_ours(module))
             visit(child, typing_only or (isinstance(child, ast.If) and _is_type_checking(child)))
@@ -79,32 +79,68 @@ def importers(top: str, *, typing_only: bool | None = None) -> set[str]:
 
 
 def test_the_package_was_read() -> None:
-    assert {"session", "requests", "engine.llama", "engine.worker", "models"} <= {_ours(m) for m in MODULES}
+    assert {"session", "completion.lifecycle", "engine.llama", "engine.worker", "models.presets"} <= {
+        _ours(m) for m in MODULES
+    }
+
+
+# The floors, lowest first: a folder (or a top-level module) imports only from floors below its own.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("__init__",),
+    ("settings", "documents", "prompts"),
+    ("engine",),
+    ("completion", "models"),
+    ("actions",),
+    ("progress",),
+    ("session",),
+    ("lsp",),
+    ("cli",),
+    ("__main__",),
+)
+FLOOR_OF = {room: level for level, rooms in enumerate(FLOORS) for room in rooms}
+
+
+def _room(module: str) -> str:
+    """The folder under codellama_ls/ that holds a module, or the top-level module's own name."""
+    return _ours(module).split(".")[0] if module != "codellama_ls" else "__init__"
+
+
+def test_every_room_has_a_floor() -> None:
+    assert {_room(module) for module in MODULES} == set(FLOOR_OF)
+
+
+def test_no_import_runs_back_up_a_floor() -> None:
+    """A folder imports from its own folder or from a lower floor: never sideways, never up (annotations too)."""
+    for module, imports in MODULES.items():
+        for imp in imports:
+            if not imp.module.startswith("codellama_ls") or _room(imp.module) == _room(module):
+                continue
+            assert FLOOR_OF[_room(imp.module)] < FLOOR_OF[_room(module)], f"{_ours(module)} imports {imp.module}"
 
 
 def test_only_the_llama_engine_imports_llama_cpp() -> None:
     assert importers("llama_cpp") == {"engine.llama"}
 
 
-def test_only_server_and_protocol_import_pygls_at_run_time() -> None:
+def test_only_the_lsp_layer_imports_pygls_at_run_time() -> None:
     # protocol: the JSON-RPC layer on pygls's dispatch; framing reads the stream without it.
-    assert importers("pygls", typing_only=False) == {"server", "protocol"}
+    assert importers("pygls", typing_only=False) == {"lsp.server", "lsp.protocol"}
     # Annotations only: the session and the progress senders hold the server object.
     assert importers("pygls", typing_only=True) == {"session", "progress"}
 
 
 PURE = (
-    "positions",
-    "context",
-    "prompt",
-    "postprocess",
-    "crossfile",
-    "caches",
-    "records",
-    "completion_item",
-    "settings_schema",
-    "chat",
-    "actions",
+    "documents.positions",
+    "completion.window",
+    "prompts.fim",
+    "completion.postprocess",
+    "completion.crossfile",
+    "completion.reuse",
+    "completion.records",
+    "lsp.completion_item",
+    "settings.spec",
+    "prompts.chat",
+    "actions.instructions",
 )
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")
@@ -120,11 +156,14 @@ def test_pure_modules_do_no_io_and_import_only_pure_modules(module: str) -> None
 
 
 def test_framing_needs_neither_pygls_nor_a_model() -> None:
-    for imp in MODULES["codellama_ls.framing"]:
+    for imp in MODULES["codellama_ls.lsp.framing"]:
         assert imp.module.split(".")[0] not in ("pygls", "llama_cpp", "lsprotocol"), imp.module
 
 
-@pytest.mark.parametrize("module", ["completion", "syntax_check", "snapshot", "syntax", "action_run"])
+@pytest.mark.parametrize(
+    "module",
+    ["completion.pipeline", "completion.syntax_gate", "completion.snapshot", "documents.syntax", "actions.pipeline"],
+)
 def test_the_pipeline_does_not_touch_the_loop_or_threads(module: str) -> None:
     """The snapshot runs on the loop, the completion on the engine thread: neither schedules anything."""
     for imp in MODULES[f"codellama_ls.{module}"]:
@@ -138,7 +177,7 @@ def test_engine_depends_on_nothing_above_it() -> None:
             continue
         for imp in imports:
             if imp.module.startswith("codellama_ls.") and not imp.module.startswith("codellama_ls.engine"):
-                assert _ours(imp.module) in ("prompt", "config"), f"{module} imports {imp.module}"
+                assert _ours(imp.module) in ("prompts.fim", "settings.config"), f"{module} imports {imp.module}"
 
 
 def test_no_import_cycles() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codellama_ls.caches import Anchor, Flight, Shown, TypingRate
+from codellama_ls.completion.reuse import Anchor, Flight, Shown, TypingRate
 
 TEXT = "def f(x):\n    return \n"
 CURSOR = TEXT.index("return ") + 7

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from codellama_ls.action_run import chat_vocab_of
-from codellama_ls.chat import (
+from codellama_ls.actions.pipeline import chat_vocab_of
+from codellama_ls.engine.base import Sampling
+from codellama_ls.engine.scripted import ScriptedEngine, render
+from codellama_ls.prompts.chat import (
     ChatError,
     ChatStyle,
     ChatVocab,
@@ -18,8 +20,6 @@ from codellama_ls.chat import (
     style_of,
     template_prompt,
 )
-from codellama_ls.engine.base import Sampling
-from codellama_ls.engine.scripted import ScriptedEngine, render
 from tests.conftest import HAVE_LLAMA, needs_llama
 from tests.gguf_models import CHATML_TEMPLATE, CODELLAMA_INSTRUCT_TEMPLATE, smollm2_gguf_path, write_codellama_gguf
 

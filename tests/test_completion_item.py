@@ -1,4 +1,4 @@
-"""The completion item each kind of client inserts whole (codellama_ls/completion_item.py)."""
+"""The completion item each kind of client inserts whole (codellama_ls/lsp/completion_item.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from lsprotocol import types
 
-from codellama_ls.completion_item import ItemCaps, completion_item, escape_snippet, relative_indentation
+from codellama_ls.lsp.completion_item import ItemCaps, completion_item, escape_snippet, relative_indentation
 from tests.lsp_support import client_capabilities
 
 P = types.Position

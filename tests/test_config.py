@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
+from codellama_ls.settings.config import Settings, SettingsLayers, normalize, resolve
 
 
 def write(path: Path, text: str) -> Path:

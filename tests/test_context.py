@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codellama_ls.context import cut_window
+from codellama_ls.completion.window import cut_window
 
 
 def count(text: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codellama_ls.crossfile import OtherDocument, select
+from codellama_ls.completion.crossfile import OtherDocument, select
 
 
 def count(text: str) -> int:

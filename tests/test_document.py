@@ -12,10 +12,10 @@ from lsprotocol.types import (
     TextDocumentContentChangeWholeDocument,
 )
 
-import codellama_ls.document as document_module
-from codellama_ls.document import Document, DocumentStore, UnknownDocument
-from codellama_ls.languages import LanguageSpec, language_for, new_parser
-from codellama_ls.positions import LineIndex, PositionEncoding, PositionError
+import codellama_ls.documents.document as document_module
+from codellama_ls.documents.document import Document, DocumentStore, UnknownDocument
+from codellama_ls.documents.languages import LanguageSpec, language_for, new_parser
+from codellama_ls.documents.positions import LineIndex, PositionEncoding, PositionError
 
 U8, U16, U32 = PositionEncoding.UTF8, PositionEncoding.UTF16, PositionEncoding.UTF32
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from codellama_ls.config import Settings
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.framing import decode_body
-from codellama_ls.models import Progress
-from codellama_ls.protocol import LspProtocol
-from codellama_ls.server import CodeLlamaServer, create_server
+from codellama_ls.lsp.framing import decode_body
+from codellama_ls.lsp.protocol import LspProtocol
+from codellama_ls.lsp.server import CodeLlamaServer, create_server
+from codellama_ls.models.presets import Progress
+from codellama_ls.settings.config import Settings
 
 # Characters that some line splitters (str.splitlines) take for line ends and LSP does not,
 # line ends, astral-plane characters (two UTF-16 units, four UTF-8 bytes), other non-ASCII.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from codellama_ls.caches import Anchor, Shown
-from codellama_ls.prefetch import Prefetched, accepted_at
+from codellama_ls.completion.prefetch import Prefetched, accepted_at
+from codellama_ls.completion.reuse import Anchor, Shown
 from tests.lsp_support import SCRIPTED_SERVER, inline, open_doc, plain, server_env, start, wait_ready
 from tests.test_e2e_protocol import type_at
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from codellama_ls import config
-from codellama_ls.config import Settings
+from codellama_ls.settings import config
+from codellama_ls.settings.config import Settings
 from tests.conftest import HAVE_LLAMA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def test_contributed_settings_are_the_servers_with_its_defaults_and_limits() -> 
     contributed = {key: schema for key, schema in _properties().items() if key not in CLIENT_KEYS}
     hints = typing.get_type_hints(Settings)
     server = {_camel(f.name): f for f in fields(Settings)}
-    assert sorted(contributed) == sorted(server), "package.json settings differ from codellama_ls.config.Settings"
+    assert sorted(contributed) == sorted(server), "package.json settings differ from settings.config.Settings"
     for key, field in server.items():
         schema = contributed[key]
         default = field.default if field.default is not MISSING else None

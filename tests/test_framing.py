@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from codellama_ls.framing import END, FrameReader, ParseFailure, decode_body, salvage_id
+from codellama_ls.lsp.framing import END, FrameReader, ParseFailure, decode_body, salvage_id
 
 
 async def frames_of(data: bytes, chunk_sizes: list[int] | None = None, max_length: int = 1 << 20) -> list[Any]:

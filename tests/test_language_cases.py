@@ -8,12 +8,12 @@ import pkgutil
 import pytest
 
 import tests.cases
-from codellama_ls.completion import complete
-from codellama_ls.config import Settings
-from codellama_ls.document import Document
+from codellama_ls.completion.pipeline import complete
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.languages import language_for
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.languages import language_for
-from codellama_ls.snapshot import snapshot_of
+from codellama_ls.settings.config import Settings
 from tests.cases import Case
 
 MARKER = "█"

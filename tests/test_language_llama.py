@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from codellama_ls.completion import complete
-from codellama_ls.config import Settings
-from codellama_ls.document import Document
-from codellama_ls.languages import language_for
-from codellama_ls.snapshot import snapshot_of
+from codellama_ls.completion.pipeline import complete
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.languages import language_for
+from codellama_ls.settings.config import Settings
 from tests.conftest import HAVE_LLAMA
 
 pytestmark = pytest.mark.skipif(not HAVE_LLAMA, reason="llama-cpp-python is not installed")

@@ -5,7 +5,7 @@ import importlib.util
 import pytest
 import tree_sitter
 
-from codellama_ls.languages import (
+from codellama_ls.documents.languages import (
     LANGUAGES,
     LanguageSpec,
     grammar_status,

@@ -14,12 +14,12 @@ from typing import Any, SupportsIndex
 import pytest
 import tree_sitter
 
-from codellama_ls import syntax
-from codellama_ls.completion import complete
-from codellama_ls.config import Settings
-from codellama_ls.document import Document
+from codellama_ls.completion.pipeline import complete
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents import syntax
+from codellama_ls.documents.document import Document
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.snapshot import snapshot_of
+from codellama_ls.settings.config import Settings
 from tests.minified import minified_js
 
 SMALL, LARGE = 190_000, 1_900_000
@@ -114,7 +114,7 @@ def test_a_request_on_a_minified_line_is_bounded_by_the_window(monkeypatch: pyte
 
 
 def test_the_syntax_check_parses_a_bounded_region() -> None:
-    from codellama_ls.syntax_check import MAX_REGION, ErrorCheck
+    from codellama_ls.completion.syntax_gate import MAX_REGION, ErrorCheck
 
     text = minified_js(LARGE)
     doc = Document("file:///bundle.min.js", "javascript", 1, text, max_bytes=4 * LARGE)
@@ -140,8 +140,8 @@ def test_the_generated_file_is_one_dense_line() -> None:
 
 
 def test_a_minified_other_document_is_indexed_once_and_its_line_left_out() -> None:
-    from codellama_ls import crossfile
-    from codellama_ls.crossfile import OtherDocument, select
+    from codellama_ls.completion import crossfile
+    from codellama_ls.completion.crossfile import OtherDocument, select
 
     bundle = OtherDocument("file:///bundle.min.js", "var path=parseConfig;" + minified_js(SMALL))
     helpers = OtherDocument("file:///helpers.js", "function parseConfig(path) {\n  return loadToml(path);\n}\n")

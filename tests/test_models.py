@@ -10,8 +10,8 @@ from tests.lsp_support import ROOT, server_env
 
 RESOLVE = """
 import sys
-from codellama_ls.config import Settings
-from codellama_ls.models import resolve_model
+from codellama_ls.settings.config import Settings
+from codellama_ls.models.presets import resolve_model
 try:
     resolve_model(Settings(model="codellama-7b", model_dir=sys.argv[1], auto_download=True))
 except Exception as exc:

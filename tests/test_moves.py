@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from codellama_ls.completion import Completion, complete
-from codellama_ls.config import Settings
-from codellama_ls.document import Document
+from codellama_ls.completion.pipeline import Completion, complete
+from codellama_ls.completion.snapshot import Sticky, snapshot_of
+from codellama_ls.documents.document import Document
 from codellama_ls.engine.base import vocab_of
-from codellama_ls.snapshot import Sticky, snapshot_of
+from codellama_ls.settings.config import Settings
 from tests.conftest import needs_llama
 
 FUNCTION = '''

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from codellama_ls.positions import (
+from codellama_ls.documents.positions import (
     LineIndex,
     PositionEncoding,
     PositionError,
@@ -346,7 +346,7 @@ def test_replace_rejects_bad_range() -> None:
 
 
 def test_offset_table_against_list() -> None:
-    from codellama_ls.positions import _OffsetTable
+    from codellama_ls.documents.positions import _OffsetTable
 
     rng = random.Random(11)
     ref = sorted(rng.sample(range(100_000), 1000))

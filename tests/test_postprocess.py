@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from codellama_ls.postprocess import (
+from codellama_ls.completion.postprocess import (
     IndentStyle,
     Stopper,
     Unit,

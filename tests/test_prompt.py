@@ -10,7 +10,7 @@ import pytest
 
 from codellama_ls.engine.base import vocab_of
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.prompt import (
+from codellama_ls.prompts.fim import (
     MAX_BACKOFF,
     PromptMode,
     Vocab,
@@ -327,10 +327,10 @@ def test_healing_goes_past_the_users_spaces_only_with_code(
 def test_a_suggestion_after_the_indentation_typed_starts_with_code(smollm2_engine: Any, text: str) -> None:
     """At the end of an indentation the user (or the editor) typed, SmolLM2 liked to re-spell it with
     a longer run of spaces, and the suggestion started four columns too deep."""
-    from codellama_ls.completion import complete
-    from codellama_ls.config import Settings
-    from codellama_ls.document import Document
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.completion.pipeline import complete
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
+    from codellama_ls.settings.config import Settings
 
     snap = snapshot_of(Document("file:///t.py", "python", 1, text), len(text))
     result = complete(smollm2_engine, snap, Settings(max_tokens=16, syntax_check=False), lambda: False)
@@ -341,10 +341,10 @@ def test_a_suggestion_after_the_indentation_typed_starts_with_code(smollm2_engin
 def test_a_prefix_only_prompt_gives_no_room_to_a_suffix_it_never_sends() -> None:
     """Inside a function that fits the window, the rest of the function used to be kept as the
     window's suffix, which a prefix-only prompt does not send: its tokens took the prefix's room."""
-    from codellama_ls.completion import plan
-    from codellama_ls.config import Settings
-    from codellama_ls.document import Document
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.completion.pipeline import plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
+    from codellama_ls.settings.config import Settings
 
     text = "".join(f"y{i} = {i}\n" for i in range(400)) + "def f():\n"
     text += "".join(f"    x{i} = {i}\n" for i in range(60))

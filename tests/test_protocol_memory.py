@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from codellama_ls.protocol import LspProtocol
-from codellama_ls.server import create_server
+from codellama_ls.lsp.protocol import LspProtocol
+from codellama_ls.lsp.server import create_server
 from tests.test_document_sync import _Sink, factory, receive
 
 URI = "file:///tmp/memory.py"

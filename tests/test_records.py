@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from codellama_ls.records import CacheHit, RequestLog, RequestRecord
+from codellama_ls.completion.records import CacheHit, RequestLog, RequestRecord
 
 
 def test_records_serialise_with_the_documented_keys() -> None:

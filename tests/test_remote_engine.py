@@ -17,15 +17,15 @@ from typing import Any
 
 import pytest
 
-from codellama_ls.completion import complete, plan
-from codellama_ls.config import Settings
-from codellama_ls.document import Document
+from codellama_ls.completion.pipeline import complete, plan
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.positions import PositionEncoding
 from codellama_ls.engine.base import EngineError, Sampling, vocab_of
 from codellama_ls.engine.http import Endpoint
 from codellama_ls.engine.remote import RemoteEngine
-from codellama_ls.models import load_llama_engine
-from codellama_ls.positions import PositionEncoding
-from codellama_ls.snapshot import snapshot_of
+from codellama_ls.models.presets import load_llama_engine
+from codellama_ls.settings.config import Settings
 from tests.conftest import needs_llama
 from tests.llama_server import LlamaServer, free_port, missing_reason
 

@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import pytest
 from lsprotocol import types
 
-from codellama_ls.config import Settings
-from codellama_ls.document import DocumentStore
+from codellama_ls.completion.lifecycle import Requests, Suggestion
+from codellama_ls.completion.records import RequestRecord
+from codellama_ls.documents.document import DocumentStore
 from codellama_ls.engine.base import Cancelled, Sampling
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.engine.worker import EngineState, EngineWorker
-from codellama_ls.records import RequestRecord
-from codellama_ls.requests import Requests, Suggestion
+from codellama_ls.settings.config import Settings
 
 URI = "file:///tmp/example.py"
 SETTINGS = Settings(syntax_check=False, debounce_ms=0)

@@ -1,6 +1,6 @@
 """One settings schema (config.Settings): what is derived from it, and the documents generated from it.
 
-When test_generated_documents_match_the_schema fails, run `python -m codellama_ls.schema_docs --write`.
+When test_generated_documents_match_the_schema fails, run `python -m codellama_ls.settings.docs --write`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from codellama_ls import config, schema_docs, session
+from codellama_ls import session
 from codellama_ls.cli import build_parser
-from codellama_ls.config import Settings, choices, editor_key, resolve
-from codellama_ls.settings_schema import spec_of
+from codellama_ls.settings import config
+from codellama_ls.settings import docs as schema_docs
+from codellama_ls.settings.config import Settings, choices, editor_key, resolve
+from codellama_ls.settings.spec import spec_of
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITOR_KEYS = {editor_key(f.name) for f in fields(Settings)}

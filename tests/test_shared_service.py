@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import Sampling
 from codellama_ls.engine.scripted import BOS, OFFSET, ScriptedEngine
 from codellama_ls.engine.service import serve
 from codellama_ls.engine.wire import PROTOCOL, encode, recv_message, runtime_dir
-from codellama_ls.models import Progress
+from codellama_ls.models.presets import Progress
+from codellama_ls.settings.config import Settings
 
 
 @pytest.fixture

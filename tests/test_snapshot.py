@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import tree_sitter
 
-from codellama_ls import syntax
-from codellama_ls.document import Document
-from codellama_ls.snapshot import snapshot_of
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents import syntax
+from codellama_ls.documents.document import Document
 
 TEXT = "import os\n\nclass Box:\n    def size(self, é):\n        return \n"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from codellama_ls.completion import Snapshot, complete
-from codellama_ls.config import Settings
+from codellama_ls.completion.pipeline import Snapshot, complete
 from codellama_ls.engine.scripted import ScriptedEngine
+from codellama_ls.settings.config import Settings
 
 MARKER = "█"
 
@@ -78,8 +78,8 @@ def test_cancelled() -> None:
 def test_a_line_cut_at_a_loop_passes_the_gate_when_closing_it_is_valid(
     language: str, source: str, raw: str, expected: str
 ) -> None:
-    from codellama_ls.document import Document
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
 
     index = source.index(MARKER)
     doc = Document(f"file:///w/t.{'py' if language == 'python' else 'js'}", language, 1, source.replace(MARKER, ""))

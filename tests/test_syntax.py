@@ -11,10 +11,10 @@ import pytest
 import tree_sitter
 from lsprotocol.types import TextDocumentContentChangeWholeDocument
 
-from codellama_ls import syntax
-from codellama_ls.document import Document
-from codellama_ls.languages import LANGUAGES, LanguageSpec, load_language, new_parser, spec_by_name
-from codellama_ls.syntax import Span
+from codellama_ls.documents import syntax
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.languages import LANGUAGES, LanguageSpec, load_language, new_parser, spec_by_name
+from codellama_ls.documents.syntax import Span
 
 CURSOR, OPEN, CLOSE = "‸", "«", "»"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from codellama_ls.syntax import enclosing_scopes
-from codellama_ls.syntax_check import ErrorCheck
+from codellama_ls.completion.syntax_gate import ErrorCheck
+from codellama_ls.documents.syntax import enclosing_scopes
 from tests.test_syntax import CURSOR, parse
 
 EDITS: list[tuple[str, str, str, str]] = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import EngineError, Progress
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.engine.worker import EngineState, EngineWorker
+from codellama_ls.settings.config import Settings
 
 
 class Closing(ScriptedEngine):

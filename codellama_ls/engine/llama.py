@@ -32,7 +32,7 @@ from codellama_ls.engine.base import (
     vocab_of,
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
-from codellama_ls.prompt import FimTokens, Vocab, respells_naturally
+from codellama_ls.prompts.fim import FimTokens, Vocab, respells_naturally
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Literal
 
-from codellama_ls.prompt import Vocab, encode_infilling
+from codellama_ls.prompts.fim import Vocab, encode_infilling
 
 Role = Literal["system", "user", "assistant"]
 Encode = Callable[[str], list[int]]

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 
 import platformdirs
 
-from codellama_ls.settings_schema import setting, spec_of
+from codellama_ls.settings.spec import setting, spec_of
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from codellama_ls.actions import (
+from codellama_ls.actions.instructions import (
     ActionKind,
     CommentRequest,
     Target,
@@ -21,10 +21,10 @@ from codellama_ls.actions import (
     messages_for,
     placement_of_tests,
 )
-from codellama_ls.chat import ChatError, ChatStyle, ChatVocab, Message, chat_prompt, style_of
+from codellama_ls.completion.syntax_gate import replacement_errors
+from codellama_ls.documents.languages import LanguageSpec
 from codellama_ls.engine.base import Cancelled, Engine, ModelInfo, Sampling, vocab_of
-from codellama_ls.languages import LanguageSpec
-from codellama_ls.syntax_check import replacement_errors
+from codellama_ls.prompts.chat import ChatError, ChatStyle, ChatVocab, Message, chat_prompt, style_of
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codellama_ls.caches import Anchor, Shown
+from codellama_ls.completion.reuse import Anchor, Shown
 
 
 def accepted_at(shown: Shown, text: str) -> int | None:

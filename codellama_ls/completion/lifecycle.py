@@ -24,17 +24,17 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
-from codellama_ls.caches import Anchor, Flight, Shown, TypingRate
-from codellama_ls.completion import Completion, complete
-from codellama_ls.config import Settings
-from codellama_ls.crossfile import OtherDocument
-from codellama_ls.document import Document, DocumentStore, UnknownDocument
+from codellama_ls.completion.crossfile import OtherDocument
+from codellama_ls.completion.pipeline import Completion, complete
+from codellama_ls.completion.prefetch import Prefetched, accepted_at
+from codellama_ls.completion.records import CacheHit, RequestLog, RequestRecord
+from codellama_ls.completion.reuse import Anchor, Flight, Shown, TypingRate
+from codellama_ls.completion.snapshot import Snapshot, Sticky, snapshot_of
+from codellama_ls.documents.document import Document, DocumentStore, UnknownDocument
+from codellama_ls.documents.positions import PositionError
 from codellama_ls.engine.base import Engine, vocab_of
 from codellama_ls.engine.worker import CancelToken, EngineState, EngineWorker
-from codellama_ls.positions import PositionError
-from codellama_ls.prefetch import Prefetched, accepted_at
-from codellama_ls.records import CacheHit, RequestLog, RequestRecord
-from codellama_ls.snapshot import Snapshot, Sticky, snapshot_of
+from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from codellama_ls.chat import Message
+from codellama_ls.prompts.chat import Message
 
 
 class ActionKind(str, Enum):

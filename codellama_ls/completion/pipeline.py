@@ -13,11 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from codellama_ls.config import Settings
-from codellama_ls.context import Window, cut_window, reach_below
-from codellama_ls.crossfile import Chunk, render, select_chunks, still_open
-from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
-from codellama_ls.postprocess import (
+from codellama_ls.completion.crossfile import Chunk, render, select_chunks, still_open
+from codellama_ls.completion.postprocess import (
     STOP_LATENCY,
     STOP_LOOP,
     Edit,
@@ -31,9 +28,12 @@ from codellama_ls.postprocess import (
     indentation,
     should_trigger,
 )
-from codellama_ls.prompt import PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
-from codellama_ls.snapshot import Snapshot, Sticky, text_after
-from codellama_ls.syntax_check import ErrorCheck
+from codellama_ls.completion.snapshot import Snapshot, Sticky, text_after
+from codellama_ls.completion.syntax_gate import ErrorCheck
+from codellama_ls.completion.window import Window, cut_window, reach_below
+from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
+from codellama_ls.prompts.fim import PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
+from codellama_ls.settings.config import Settings
 
 # BOS and the three FIM tokens, with room to spare.
 _PROMPT_OVERHEAD = 8

@@ -58,7 +58,7 @@ def _read_query_file(name: str) -> str | None:
         return (files("codellama_ls.grammars") / name / _QUERY_FILE).read_text(encoding="utf-8")
     except (ImportError, OSError, TypeError):
         pass
-    path = Path(__file__).resolve().parent.parent / "grammars" / name / _QUERY_FILE
+    path = Path(__file__).resolve().parents[2] / "grammars" / name / _QUERY_FILE
     try:
         return path.read_text(encoding="utf-8")
     except OSError:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from codellama_ls import syntax
-from codellama_ls.crossfile import Chunk, OtherDocument
-from codellama_ls.document import Document
-from codellama_ls.languages import LanguageSpec
+from codellama_ls.completion.crossfile import Chunk, OtherDocument
+from codellama_ls.documents import syntax
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.languages import LanguageSpec
 
 
 @dataclass(frozen=True)

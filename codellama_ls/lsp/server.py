@@ -12,13 +12,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol.language_server import lsp_method
 
 from codellama_ls import __version__
-from codellama_ls.actions import ActionKind
-from codellama_ls.code_actions import COMMANDS, KINDS, PROMPT_COMMAND, CodeActions
-from codellama_ls.completion_item import ItemCaps, completion_item
+from codellama_ls.actions.commands import COMMANDS, KINDS, PROMPT_COMMAND, CodeActions
+from codellama_ls.actions.instructions import ActionKind
+from codellama_ls.completion.lifecycle import Suggestion
 from codellama_ls.engine.worker import EngineFactory
-from codellama_ls.models import load_llama_engine
-from codellama_ls.protocol import LspProtocol, serve_stdio, serve_tcp
-from codellama_ls.requests import Suggestion
+from codellama_ls.lsp.completion_item import ItemCaps, completion_item
+from codellama_ls.lsp.protocol import LspProtocol, serve_stdio, serve_tcp
+from codellama_ls.models.presets import load_llama_engine
 from codellama_ls.session import Session
 
 log = logging.getLogger(__name__)

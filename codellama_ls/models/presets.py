@@ -10,9 +10,9 @@ from pathlib import Path
 
 import platformdirs
 
-from codellama_ls.config import APP_NAME, Settings
 from codellama_ls.engine.base import Engine, EngineError, Progress, vocab_of
-from codellama_ls.prompt import prepare_healing
+from codellama_ls.prompts.fim import prepare_healing
+from codellama_ls.settings.config import APP_NAME, Settings
 
 log = logging.getLogger(__name__)
 

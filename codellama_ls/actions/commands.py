@@ -24,16 +24,16 @@ from typing import Any
 
 from lsprotocol import types
 
-from codellama_ls import syntax
-from codellama_ls.action_run import ActionRequest, ActionResult, instruct_style, run_action, run_comment
-from codellama_ls.actions import TITLES, ActionKind, Target, comment_request, target_of
-from codellama_ls.completion import sampling_of
-from codellama_ls.config import Settings
-from codellama_ls.document import Document, UnknownDocument
+from codellama_ls.actions.instructions import TITLES, ActionKind, Target, comment_request, target_of
+from codellama_ls.actions.pipeline import ActionRequest, ActionResult, instruct_style, run_action, run_comment
+from codellama_ls.completion.pipeline import sampling_of
+from codellama_ls.documents import syntax
+from codellama_ls.documents.document import Document, UnknownDocument
+from codellama_ls.documents.positions import PositionError
 from codellama_ls.engine.base import Engine
 from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
-from codellama_ls.models import load_llama_engine
-from codellama_ls.positions import PositionError
+from codellama_ls.models.presets import load_llama_engine
+from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import tree_sitter
 
-from codellama_ls.languages import LanguageSpec, new_parser
+from codellama_ls.documents.languages import LanguageSpec, new_parser
 
 _parsers: dict[str, tree_sitter.Parser | None] = {}
 

@@ -5,12 +5,12 @@
   malformed message InvalidRequest, params that do not validate InvalidParams,
   a request after ``shutdown`` InvalidRequest. Notifications with bad params
   are logged, not answered. (pygls drops all of these silently.)
-- Documents are ours (:mod:`codellama_ls.document`): pygls's built-in
+- Documents are ours (:mod:`codellama_ls.documents.document`): pygls's built-in
   didOpen/didChange/didClose, which keep a second copy with other line-end
   rules and rewrite a change's range before our handler sees it, are removed.
 - pygls files the future of every handler it runs and forgets only those of
   requests; the finished ones are dropped here, so typing does not grow memory.
-- stdio and TCP both read through :class:`codellama_ls.framing.FrameReader`.
+- stdio and TCP both read through :class:`codellama_ls.lsp.framing.FrameReader`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, MsgId
 from pygls.server import JsonRPCServer
 
-from codellama_ls.framing import END, MAX_CONTENT_LENGTH, FrameReader, ParseFailure, preview, salvage_id
+from codellama_ls.lsp.framing import END, MAX_CONTENT_LENGTH, FrameReader, ParseFailure, preview, salvage_id
 
 log = logging.getLogger(__name__)
 
