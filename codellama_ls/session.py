@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from codellama_ls.actions.commands import CodeActions
 from codellama_ls.completion.lifecycle import Requests, Suggestion
 from codellama_ls.documents.document import DocumentStore, UnknownDocument
 from codellama_ls.documents.positions import PositionEncoding, PositionError
@@ -46,6 +47,7 @@ class Session:
         self._python_settings: Settings | None = None
         self._python_task: asyncio.Task[None] | None = None
         self.requests = Requests(self.documents, self.worker, self.tell, self._stream)
+        self.actions = CodeActions(server, self, factory)
         self._told: set[str] = set()
         self._progress_supported = False
         self._load_task: asyncio.Task[None] | None = None
@@ -203,9 +205,12 @@ class Session:
             log.error("didChange for %s had an invalid range (%s); keeping the previous text", uri, exc)
             return
         self.requests.changed(doc, self.settings)
+        self.actions.document_changed(uri)
 
     def close(self, uri: str) -> None:
+        # The work for the document stops before it goes: nothing answers for a closed document.
         self.requests.closed(uri)
+        self.actions.document_closed(uri)
         self.documents.close(uri)
 
     # -- completion ---------------------------------------------------------------
@@ -277,6 +282,7 @@ class Session:
     def exiting(self) -> None:
         if not self.shut_down:
             log.warning("exit without shutdown")
+            self.actions.close()
             self.worker.close()
             if self.python_worker is not None:
                 self.python_worker.close()
@@ -286,6 +292,7 @@ class Session:
 
     def shutdown(self) -> None:
         self.shut_down = True
+        self.actions.close()
         self.requests.cancel_all()
         if self._load_task is not None:
             self._load_task.cancel()

@@ -89,6 +89,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("__init__",),
     ("settings", "documents", "prompts"),
     ("engine",),
+    ("jobs",),
     ("completion", "models"),
     ("actions",),
     ("progress",),

@@ -411,3 +411,21 @@ async def test_no_light_bulb_everywhere_for_a_model_that_cannot_follow_instructi
         assert len(await actions_at(client, AREA_LINE, 12)) == 4  # asked for: listed, and they explain
     finally:
         await client.shutdown_session()
+
+
+async def test_closing_the_document_while_the_instruct_model_writes_answers_empty() -> None:
+    """A `didClose` while code from a comment is being written: the request answers empty, no error."""
+    from tests.lsp_support import inline, status
+
+    client = await instruct_client({"comment describes": LISTING}, SCRIPTED_DELAY="0.05")
+    try:
+        Editor(client, COMMENTED)
+        pending = asyncio.ensure_future(inline(client, URI, 5, 4))
+        await asyncio.sleep(0.3)  # the model writes one piece every 50 ms
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=URI))
+        )
+        assert list((await pending).items) == []
+        assert (await status(client))["state"] == "ready"
+    finally:
+        await client.shutdown_session()

@@ -73,7 +73,7 @@ class Harness:
         return asyncio.ensure_future(self.requests.suggest(URI, position, SETTINGS, invoked=invoked))
 
     def produced(self) -> str:
-        running = self.requests._state(URI).running
+        running = self.requests.running(URI)
         return running.flight.produced if running is not None else ""
 
     def model_runs(self) -> list[RequestRecord]:
@@ -159,7 +159,7 @@ async def test_an_edit_that_differs_supersedes_the_generation(harness: MakeHarne
     first = h.suggest(0, 8)
     h.engine.step(1)
     await until(lambda: h.produced() == "a")
-    running = h.requests._state(URI).running
+    running = h.requests.running(URI)
     assert running is not None
     h.type(0, 8, "z")  # not what the model is writing
     assert running.token.cancelled
@@ -176,13 +176,13 @@ async def test_a_request_elsewhere_supersedes_and_close_cancels(harness: MakeHar
     h = await harness("abc")
     h.open("value = \nother = \n")
     first = h.suggest(0, 8)
-    await until(lambda: h.requests._state(URI).running is not None)
-    running = h.requests._state(URI).running
+    await until(lambda: h.requests.running(URI) is not None)
+    running = h.requests.running(URI)
     assert running is not None
     second = h.suggest(1, 8)  # a newer request at another place: newest wins
-    await until(lambda: h.requests._state(URI).running is not running)
+    await until(lambda: h.requests.running(URI) is not running)
     assert running.token.cancelled
-    newer = h.requests._state(URI).running
+    newer = h.requests.running(URI)
     h.requests.closed(URI)
     assert newer is not None and newer.token.cancelled
     h.engine.step(1000)
@@ -203,8 +203,8 @@ async def test_cancel_request_stops_the_generation(harness: MakeHarness) -> None
     h = await harness("abc")
     h.open("value = \n")
     first = h.suggest(0, 8)
-    await until(lambda: h.requests._state(URI).running is not None)
-    running = h.requests._state(URI).running
+    await until(lambda: h.requests.running(URI) is not None)
+    running = h.requests.running(URI)
     assert running is not None
     first.cancel()  # what pygls does on $/cancelRequest
     with pytest.raises(asyncio.CancelledError):
@@ -221,7 +221,7 @@ async def test_an_edit_during_the_debounce_cancels_before_the_model_runs(harness
     waiting = asyncio.ensure_future(
         h.requests.suggest(URI, types.Position(0, 8), Settings(syntax_check=False, debounce_ms=200), invoked=False)
     )
-    await until(lambda: h.requests._state(URI).running is not None)
+    await until(lambda: h.requests.running(URI) is not None)
     h.type(0, 8, "z")
     assert await waiting is None
     assert h.engine.prompts == [] and h.model_runs() == []
@@ -240,8 +240,8 @@ async def test_a_request_for_another_document_cancels_a_prefetch(harness: MakeHa
     at = types.Position(0, 8)
     accept = types.TextDocumentContentChangePartial(range=types.Range(at, at), text="abc")
     h.requests.changed(h.documents.change(URI, h.version, [accept]), SETTINGS)  # the prefetch starts
-    await until(lambda: h.requests._state(URI).running is not None)
-    prefetch = h.requests._state(URI).running
+    await until(lambda: h.requests.running(URI) is not None)
+    prefetch = h.requests.running(URI)
     assert prefetch is not None and prefetch.background
     await until(lambda: prefetch.work is not None)  # no debounce: an accept is not a keystroke
     elsewhere = asyncio.ensure_future(h.requests.suggest(other, types.Position(0, 4), SETTINGS, invoked=True))

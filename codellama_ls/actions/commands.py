@@ -32,6 +32,7 @@ from codellama_ls.documents.document import Document, UnknownDocument
 from codellama_ls.documents.positions import PositionError
 from codellama_ls.engine.base import Engine
 from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
+from codellama_ls.jobs import CLOSED, EDITED, Job, Jobs
 from codellama_ls.models.presets import load_llama_engine
 from codellama_ls.settings.config import Settings
 
@@ -68,9 +69,8 @@ class CodeActions:
         self._instruct: EngineWorker | None = None
         """The `instruct_model`'s own worker, made at its first use; None while `model` serves."""
         self._instruct_settings: Settings | None = None
-        self._running: dict[str, CancelToken] = {}
-        self._edited: set[CancelToken] = set()
-        """Tokens cancelled because their document changed (told, unlike a user's cancel)."""
+        self._jobs: Jobs[Job] = Jobs()
+        """The action running for each document: the newest wins, an edit or a close cancels it."""
         self.progress_supported = False
         """The client takes server-initiated progress (set at initialize)."""
 
@@ -226,7 +226,6 @@ class CodeActions:
             self._show(found, types.MessageType.Warning)
             return None
         doc, target = found
-        version = doc.version
         spec = doc.language
         request = ActionRequest(
             kind,
@@ -239,11 +238,8 @@ class CodeActions:
         )
         settings = session.settings
         sampling = dataclasses.replace(sampling_of(settings), max_tokens=settings.instruct_max_tokens)
-        token = CancelToken()
-        previous = self._running.pop(doc.uri, None)
-        if previous is not None:
-            previous.cancel()  # one action per document: the newest wins
-        self._running[doc.uri] = token
+        job = self._jobs.start(Job(doc))
+        token = job.token
         progress = await self._begin_progress(kind, token, progress_token)
         loop = asyncio.get_running_loop()
         last = {"at": 0.0}
@@ -269,12 +265,9 @@ class CodeActions:
             self._show(f"{TITLES[kind]} failed: {exc}", types.MessageType.Error)
             return None
         finally:
-            if self._running.get(doc.uri) is token:
-                del self._running[doc.uri]
+            self._jobs.finish(job)
             if progress is not None:
                 self._end_progress(progress, "cancelled" if token.cancelled else "done")
-            changed = token in self._edited
-            self._edited.discard(token)
         log.info(
             "action %s: %d tokens in %.0f ms%s",
             kind.value,
@@ -282,7 +275,7 @@ class CodeActions:
             result.total_ms,
             f" ({result.error})" if result.error else "",
         )
-        if changed:
+        if job.why == EDITED:
             self._show("the document changed while the model worked; nothing was applied", types.MessageType.Warning)
             return None
         if result.cancelled or token.cancelled:
@@ -293,10 +286,10 @@ class CodeActions:
         if kind is ActionKind.EXPLAIN:
             self._show(result.markdown, types.MessageType.Info, prefix=False)
             return result.markdown
-        if doc.version != version or doc.uri not in session.documents or session.documents.get(doc.uri) is not doc:
+        if not job.still_current(session.documents):
             self._show("the document changed while the model worked; nothing was applied", types.MessageType.Warning)
             return None
-        return await self._apply(doc, version, result)
+        return await self._apply(doc, job.version, result)
 
     async def _apply(self, doc: Document, version: int, result: ActionResult) -> bool:
         start, end = doc.position_at(result.start), doc.position_at(result.end)
@@ -346,14 +339,10 @@ class CodeActions:
         worker = await self.worker_for_instructions()
         if worker is None:
             return None
-        version = doc.version
         settings: Settings = session.settings
         sampling = dataclasses.replace(sampling_of(settings), max_tokens=settings.instruct_max_tokens)
-        token = CancelToken()
-        previous = self._running.pop(doc.uri, None)
-        if previous is not None:
-            previous.cancel()
-        self._running[doc.uri] = token
+        job = self._jobs.start(Job(doc))
+        token = job.token
         text = doc.text
 
         def work(engine: Engine) -> ActionResult:
@@ -365,13 +354,11 @@ class CodeActions:
             token.cancel()
             raise
         finally:
-            if self._running.get(doc.uri) is token:
-                del self._running[doc.uri]
-            self._edited.discard(token)
+            self._jobs.finish(job)
         log.info("code from a comment: %d tokens in %.0f ms %s", result.generated_tokens, result.total_ms, result.error)
         if result.error or result.cancelled or token.cancelled or not result.new_text:
             return None
-        if doc.version != version or session.documents.get(uri) is not doc:
+        if not job.still_current(session.documents):  # edited or closed meanwhile
             return None
         return result.new_text, doc.position_at(offset)
 
@@ -384,15 +371,13 @@ class CodeActions:
 
     def document_changed(self, uri: str) -> None:
         """An edit makes the running action's result useless: stop it now rather than drop it later."""
-        token = self._running.pop(uri, None)
-        if token is not None:
-            self._edited.add(token)
-            token.cancel()
+        self._jobs.cancel(uri, EDITED)
+
+    def document_closed(self, uri: str) -> None:
+        self._jobs.cancel(uri, CLOSED)
 
     def cancel_all(self) -> None:
-        for token in self._running.values():
-            token.cancel()
-        self._running.clear()
+        self._jobs.cancel_all()
 
     def close(self) -> None:
         self.cancel_all()

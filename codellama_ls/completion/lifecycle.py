@@ -8,9 +8,9 @@
               use `python_model`'s worker when that is set
     answer    the text at LSP positions, if the document has not moved on meanwhile
 
-A newer request for a document cancels the one in flight ("newest wins"); so does an
-edit, unless it types exactly what the generation is writing. Each open document has
-one `DocumentState` holding what its requests remember.
+A newer request for a document cancels the one in flight ("newest wins", `jobs.Jobs`); so
+does an edit, unless it types exactly what the generation is writing, and a `didClose`. Each
+open document has one `DocumentState` holding what its requests remember.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from codellama_ls.documents.document import Document, DocumentStore, UnknownDocu
 from codellama_ls.documents.positions import PositionError
 from codellama_ls.engine.base import Engine, vocab_of
 from codellama_ls.engine.worker import CancelToken, EngineState, EngineWorker
+from codellama_ls.jobs import CLOSED, EDITED, NEWER, STOPPED, Job, Jobs, still_current
 from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,6 @@ class Answer:
     with_word: bool
     """Completion clients filter by the word before the cursor: the item restates it."""
 
-    def still_current(self, documents: DocumentStore, version: int) -> bool:
-        return self.doc.version == version and self.doc.uri in documents and documents.get(self.doc.uri) is self.doc
-
     def make(self, text: str, replace_after: int) -> Suggestion:
         start = self.offset
         if self.with_word:
@@ -82,18 +80,24 @@ class Answer:
         return Suggestion(text, self.doc.position_at(start), self.doc.position_at(self.offset + replace_after))
 
 
-class Generation:
+class Generation(Job):
     """One request's run of the model: made on the loop, called on the engine thread."""
 
     def __init__(
-        self, snapshot: Snapshot, settings: Settings, stream: Stream | None, arrived: float, background: bool = False
+        self,
+        doc: Document,
+        snapshot: Snapshot,
+        settings: Settings,
+        stream: Stream | None,
+        arrived: float,
+        background: bool = False,
     ) -> None:
+        super().__init__(doc)
         self.snapshot = snapshot
         self.background = background
         """A prefetch: no editor is waiting for it."""
         self.settings = settings
         self.stream = stream
-        self.token = CancelToken()
         self.flight = Flight(Anchor.of(snapshot.text, snapshot.offset))
         self.work: asyncio.Future[Completion] | None = None
         """Set once submitted to the engine worker; until then the request is waiting (debounce)."""
@@ -160,8 +164,6 @@ class DocumentState:
     edited: float = 0.0
     """`time.monotonic()` of the last open or edit: orders the cross-file chunks."""
     typing: TypingRate = field(default_factory=TypingRate)
-    running: Generation | None = None
-    """The request in flight (waiting or generating)."""
     shown: Shown | None = None
     """The last suggestion answered, for type-through."""
     sticky_start: int | None = None
@@ -170,11 +172,6 @@ class DocumentState:
     """What the last prompt was built from (window start, head start, cross-file chunks)."""
     prefetched: Prefetched | None = None
     """The suggestion computed after an accept, before the editor asked (see prefetch.py)."""
-
-    def cancel(self) -> None:
-        if self.running is not None:
-            self.running.token.cancel()
-            self.running = None
 
 
 class Requests:
@@ -188,6 +185,8 @@ class Requests:
         self._tell = tell
         self._stream = stream
         self._states: dict[str, DocumentState] = {}
+        self._jobs: Jobs[Generation] = Jobs()
+        """The request in flight of each document (waiting or generating)."""
         self.log = RequestLog()
         self._warming = CancelToken()
         self._prefetches: set[asyncio.Task[None]] = set()
@@ -196,6 +195,10 @@ class Requests:
         if self.python_worker is not None and doc.language is not None and doc.language.name == "python":
             return self.python_worker
         return self._worker
+
+    def running(self, uri: str) -> Generation | None:
+        """The request in flight for this document, waiting or generating."""
+        return self._jobs.running(uri)
 
     def _state(self, uri: str) -> DocumentState:
         state = self._states.get(uri)
@@ -217,13 +220,13 @@ class Requests:
 
     def changed(self, doc: Document, settings: Settings | None = None) -> None:
         state = self._state(doc.uri)
-        running = state.running
+        running = self._jobs.running(doc.uri)
         # The request in flight is for text that no longer exists, unless the user is
         # typing exactly what it is generating: the next request will follow it.
         if running is not None:
             cursor = len(doc.text) - running.flight.anchor.suffix[1]  # as if only typed at its cursor
             if running.flight.continues(doc.text, cursor) is None:
-                state.cancel()
+                self._jobs.cancel(doc.uri, EDITED)
         if settings is not None and settings.prefetch:
             self._prefetch_if_accepted(doc, state, settings)
 
@@ -248,13 +251,11 @@ class Requests:
         task.add_done_callback(self._prefetches.discard)
 
     def closed(self, uri: str) -> None:
-        state = self._states.pop(uri, None)
-        if state is not None:
-            state.cancel()
+        self._states.pop(uri, None)
+        self._jobs.cancel(uri, CLOSED)
 
     def cancel_all(self) -> None:
-        for state in self._states.values():
-            state.cancel()
+        self._jobs.cancel_all(STOPPED)
 
     # -- a request ----------------------------------------------------------------
 
@@ -277,16 +278,16 @@ class Requests:
             return None
         self._warming.cancel()  # the engine is wanted for this request
         if not background:
-            for other, waiting in self._states.items():
-                if other != uri and waiting.running is not None and waiting.running.background:
-                    waiting.cancel()  # a prefetch elsewhere must not make this request wait
+            for other, waiting in self._jobs.items():
+                if other != uri and waiting.background:
+                    self._jobs.cancel(other, NEWER)  # a prefetch elsewhere must not make this request wait
         state = self._state(uri)
-        running = state.running
+        running = self._jobs.running(uri)
         typed = running.typed_along(answer.doc.text, answer.offset) if running is not None else None
         if running is not None and typed is not None:
             running.background = False  # an editor waits for it now
             return await self._follow(state, running, typed, answer, arrived)
-        state.cancel()  # newest wins
+        self._jobs.cancel(uri, NEWER)
         prefetched, state.prefetched = state.prefetched, None
         ready = prefetched.answer(answer.doc.text, answer.offset) if prefetched is not None else None
         if prefetched is not None and ready is not None:
@@ -338,7 +339,7 @@ class Requests:
             raise
         except Exception:
             return None
-        if not answer.still_current(self._documents, version) or running.token.cancelled:
+        if not still_current(self._documents, answer.doc, version) or running.token.cancelled:
             return None
         if not result.text.startswith(typed) or len(result.text) <= len(typed):
             return None
@@ -357,7 +358,7 @@ class Requests:
         arrived: float,
         background: bool = False,
     ) -> Suggestion | None:
-        doc, version = answer.doc, answer.doc.version
+        doc = answer.doc
         delay_ms = 0.0 if background else self._delay_ms(state, settings, invoked)
         run: Generation | None = None
         try:
@@ -371,8 +372,8 @@ class Requests:
                 sticky_start=state.sticky_start,
                 sticky=state.sticky,
             )
-            run = state.running = Generation(snapshot, settings, stream, arrived, background)
-            if not await run.debounce(delay_ms) or doc.version != version:
+            run = self._jobs.start(Generation(doc, snapshot, settings, stream, arrived, background))
+            if not await run.debounce(delay_ms) or not run.still_current(self._documents):
                 return None
             run.submitted = time.perf_counter()
             worker = self._worker_for(doc)
@@ -389,8 +390,8 @@ class Requests:
             self._tell(f"completion failed: {exc}", types.MessageType.Error)
             return None
         finally:
-            if run is not None and state.running is run:
-                state.running = None
+            if run is not None:
+                self._jobs.finish(run)
         if not result.plan.skip:
             state.sticky_start = result.plan.window.start
         if result.plan.sticky is not None:
@@ -399,7 +400,7 @@ class Requests:
             return None
         # Also after an empty answer: the engine is idle until the next request either way.
         self._warm(worker, doc.uri, result)
-        if not result.text or not answer.still_current(self._documents, version):
+        if not result.text or not run.still_current(self._documents):
             return None
         state.shown = Shown(run.flight.anchor, result.text, result.replace_after)
         return answer.make(result.text, result.replace_after)

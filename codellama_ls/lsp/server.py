@@ -58,7 +58,7 @@ class CodeLlamaServer(LanguageServer):
         )
         self.session = Session(self, factory, overrides)
         self.item_caps = ItemCaps()
-        self.actions = CodeActions(self, self.session, factory)
+        self.actions: CodeActions = self.session.actions
         self.resolve_commands = False
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
@@ -124,7 +124,6 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
         ls.session.change(params.text_document.uri, params.text_document.version, params.content_changes)
-        ls.actions.document_changed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -141,11 +140,14 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
         invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         if invoked and ls.session.settings.enabled:
             # Asked for on a blank line below a comment: the instruct model writes what it describes.
+            was_open = params.text_document.uri in ls.session.documents
             generated = await ls.actions.code_from_comment(params.text_document.uri, params.position)
             if generated is not None:
                 text, at = generated
                 here = types.Range(types.Position(*at), types.Position(*at))
                 return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=here)])
+            if was_open and params.text_document.uri not in ls.session.documents:
+                return types.InlineCompletionList(items=[])  # closed while the instruct model wrote
         suggestion = await ls.session.suggest(
             params.text_document.uri, params.position, invoked=invoked, progress_token=params.work_done_token
         )
@@ -197,7 +199,6 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: CodeLlamaServer, params: Any) -> None:
-        ls.actions.close()
         ls.session.shutdown()
 
     @server.feature(types.EXIT)
