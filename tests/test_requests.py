@@ -50,7 +50,7 @@ class Harness:
         self.documents = DocumentStore()
         self.worker = EngineWorker(lambda settings, progress: engine)
         self.told: list[str] = []
-        self.requests = Requests(self.documents, self.worker, self._tell, lambda *args: None)
+        self.requests = Requests(self.documents, lambda language: self.worker, self._tell, lambda *args: None)
         self.version = 1
 
     def _tell(self, message: str, kind: types.MessageType) -> None:

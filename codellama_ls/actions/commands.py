@@ -25,15 +25,14 @@ from typing import Any
 from lsprotocol import types
 
 from codellama_ls.actions.instructions import TITLES, ActionKind, Target, comment_request, target_of
-from codellama_ls.actions.pipeline import ActionRequest, ActionResult, instruct_style, run_action, run_comment
+from codellama_ls.actions.pipeline import ActionRequest, ActionResult, run_action, run_comment
 from codellama_ls.completion.pipeline import sampling_of
 from codellama_ls.documents import syntax
 from codellama_ls.documents.document import Document, UnknownDocument
 from codellama_ls.documents.positions import PositionError
 from codellama_ls.engine.base import Engine
-from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
+from codellama_ls.engine.worker import CancelToken
 from codellama_ls.jobs import CLOSED, EDITED, Job, Jobs
-from codellama_ls.models.presets import load_llama_engine
 from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
@@ -60,15 +59,11 @@ def _wanted(kind: str, only: list[str] | None) -> bool:
 
 
 class CodeActions:
-    """Needs the session's documents, settings, worker and `tell`, and the server to talk back."""
+    """Needs the session's documents, settings, models and `tell`, and the server to talk back."""
 
-    def __init__(self, server: Any, session: Any, factory: EngineFactory = load_llama_engine) -> None:
+    def __init__(self, server: Any, session: Any) -> None:
         self._server = server
         self._session = session
-        self._factory = factory
-        self._instruct: EngineWorker | None = None
-        """The `instruct_model`'s own worker, made at its first use; None while `model` serves."""
-        self._instruct_settings: Settings | None = None
         self._jobs: Jobs[Job] = Jobs()
         """The action running for each document: the newest wins, an edit or a close cancels it."""
         self.progress_supported = False
@@ -84,7 +79,8 @@ class CodeActions:
             return []
         if doc.skip_reason or not self._session.settings.enabled:
             return []
-        if params.context.trigger_kind == types.CodeActionTriggerKind.Automatic and not self._follows_instructions():
+        automatic = params.context.trigger_kind == types.CodeActionTriggerKind.Automatic
+        if automatic and not self._session.models.follows_instructions(self._session.settings):
             # No light bulb on every line for a model that cannot do them; asked for (Ctrl+.), they
             # are listed, and running one says what to configure.
             return []
@@ -130,54 +126,6 @@ class CodeActions:
         action.command = types.Command(title=action.title, command=command, arguments=[args])
         return action
 
-    # -- the model ------------------------------------------------------------------
-
-    async def worker_for_instructions(self) -> EngineWorker | None:
-        """The worker whose model follows instructions: `instruct_model`'s when it is set (loaded
-        now if it is not yet, or if the setting changed), else the completion model's. None, with
-        the user told why, when it is not ready."""
-        settings: Settings = self._session.settings
-        if not settings.instruct_model.strip():
-            if self._instruct is not None:  # the setting was cleared: free the second model
-                self._instruct.close()
-                self._instruct = self._instruct_settings = None
-            worker: EngineWorker = self._session.worker
-        else:
-            wanted = dataclasses.replace(settings, model=settings.instruct_model.strip())
-            current = self._instruct_settings
-            if (
-                self._instruct is None
-                or current is None
-                or any(getattr(current, f) != getattr(wanted, f) for f in Settings.reload_fields())
-            ):
-                if self._instruct is not None:
-                    self._instruct.close()
-                self._instruct = EngineWorker(self._factory)
-                self._instruct_settings = wanted
-                # Loading (or downloading) it takes a while at the first action: say why nothing happens yet.
-                self._session.tell(
-                    f"loading the instruct model {wanted.model} for code actions", types.MessageType.Info
-                )
-                await self._instruct.load(wanted, lambda message, done, total: log.info("%s", message))
-            worker = self._instruct
-        if worker.state is not EngineState.READY:
-            which = "the instruct model" if worker is self._instruct else "the model"
-            detail = f": {worker.error}" if worker.error else f" ({worker.state.value})"
-            self._session.tell(f"{which} is not ready{detail}", types.MessageType.Warning)
-            return None
-        return worker
-
-    def roles(self) -> dict[str, Any]:
-        """What each loaded model can do, read from its GGUF (for `codellama/status`)."""
-        main = self._session.worker.engine
-        instruct = self._instruct.engine if self._instruct is not None else None
-        style = instruct_style(main.info) if main is not None else None
-        return {
-            "completion_fim": main.info.fim is not None if main is not None else None,
-            "instruct_format": style.value if style is not None else None,
-            "instruct_model": instruct.info.path if instruct is not None else None,
-        }
-
     # -- running ------------------------------------------------------------------
 
     def _locate(self, args: dict[str, Any]) -> tuple[Document, Target] | str:
@@ -218,7 +166,7 @@ class CodeActions:
                 types.MessageType.Warning,
             )
             return None
-        worker = await self.worker_for_instructions()
+        worker = await session.models.for_instructions(session.settings)
         if worker is None:
             return None
         found = self._locate(args)
@@ -334,9 +282,9 @@ class CodeActions:
         request = comment_request(
             doc.text, offset, spec.line_comment, spec.block_comment[1] if spec.block_comment else None
         )
-        if request is None or not self._follows_instructions():
+        if request is None or not session.models.follows_instructions(session.settings):
             return None
-        worker = await self.worker_for_instructions()
+        worker = await session.models.for_instructions(session.settings)
         if worker is None:
             return None
         settings: Settings = session.settings
@@ -362,13 +310,6 @@ class CodeActions:
             return None
         return result.new_text, doc.position_at(offset)
 
-    def _follows_instructions(self) -> bool:
-        """Whether some model can write code from a comment, without telling anyone when none can."""
-        if self._session.settings.instruct_model.strip():
-            return True
-        engine = self._session.worker.engine
-        return engine is not None and instruct_style(engine.info) is not None
-
     def document_changed(self, uri: str) -> None:
         """An edit makes the running action's result useless: stop it now rather than drop it later."""
         self._jobs.cancel(uri, EDITED)
@@ -378,12 +319,6 @@ class CodeActions:
 
     def cancel_all(self) -> None:
         self._jobs.cancel_all()
-
-    def close(self) -> None:
-        self.cancel_all()
-        if self._instruct is not None:
-            self._instruct.close()
-            self._instruct = None
 
     # -- talking back ---------------------------------------------------------------
 

@@ -4,7 +4,7 @@
               generation in flight is writing (in-flight): answer from it, no new model work
     debounce  automatic requests wait a moment while the user types fast
     snapshot  the document's text and syntax facts, taken once, before the wait
-    run       the engine worker plans and generates (`completion.complete`); Python documents
+    run       the engine worker plans and generates (`pipeline.complete`); Python documents
               use `python_model`'s worker when that is set
     answer    the text at LSP positions, if the document has not moved on meanwhile
 
@@ -45,6 +45,8 @@ Stream = Callable[[str | None], None]
 """Receives the growing suggestion from the engine thread, then None when the request ends."""
 StreamFactory = Callable[[str, types.Position, types.ProgressToken | None, Settings], Stream | None]
 """Makes the stream of one request; None when nobody listens."""
+Workers = Callable[[str | None], EngineWorker]
+"""The worker that completes a document of this language (`Models.worker_for`): `python_model`'s or the main one."""
 
 
 @dataclass(frozen=True)
@@ -177,11 +179,9 @@ class DocumentState:
 class Requests:
     """The completion requests of every open document (event loop)."""
 
-    def __init__(self, documents: DocumentStore, worker: EngineWorker, tell: Tell, stream: StreamFactory) -> None:
+    def __init__(self, documents: DocumentStore, workers: Workers, tell: Tell, stream: StreamFactory) -> None:
         self._documents = documents
-        self._worker = worker
-        self.python_worker: EngineWorker | None = None
-        """`python_model`'s worker, which completes Python documents while it is set (the session sets it)."""
+        self._workers = workers
         self._tell = tell
         self._stream = stream
         self._states: dict[str, DocumentState] = {}
@@ -192,9 +192,7 @@ class Requests:
         self._prefetches: set[asyncio.Task[None]] = set()
 
     def _worker_for(self, doc: Document) -> EngineWorker:
-        if self.python_worker is not None and doc.language is not None and doc.language.name == "python":
-            return self.python_worker
-        return self._worker
+        return self._workers(doc.language.name if doc.language is not None else None)
 
     def running(self, uri: str) -> Generation | None:
         """The request in flight for this document, waiting or generating."""

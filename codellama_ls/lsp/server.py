@@ -191,7 +191,7 @@ def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) 
 
     @server.feature(STATUS_REQUEST)
     def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
-        return {**ls.session.status(), "roles": ls.actions.roles()}
+        return ls.session.status()
 
     @server.feature(STATS_REQUEST)
     def stats(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
