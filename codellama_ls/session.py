@@ -43,7 +43,8 @@ class Session:
         self.models.before_python_swap = self.requests.cancel_all
         self.actions = CodeActions(server, self)
         self._told: set[str] = set()
-        self._progress_supported = False
+        self.progress_supported = False
+        """The client takes server-initiated `$/progress` (its capabilities, read at initialize)."""
         self._load_task: asyncio.Task[None] | None = None
         self.shut_down = False
         self.model_file_reloads = 0
@@ -68,11 +69,10 @@ class Session:
         logging.getLogger("codellama_ls").setLevel(new.log_level.upper())
         return reload
 
-    def initialize(self, params: types.InitializeParams, encoding: str | None) -> None:
+    def initialize(self, options: Any, encoding: str | None, *, progress: bool) -> None:
         self.documents.encoding = PositionEncoding(encoding or PositionEncoding.UTF16.value)
-        window = params.capabilities.window
-        self._progress_supported = bool(window and window.work_done_progress)
-        self.layers.set_init_options(params.initialization_options)
+        self.progress_supported = progress
+        self.layers.set_init_options(options)
         self._apply_settings()
 
     def change_configuration(self, raw: Any) -> None:
@@ -128,7 +128,7 @@ class Session:
         return True
 
     async def _load(self) -> None:
-        progress = LoadProgress(self._server if self._progress_supported else None)
+        progress = LoadProgress(self._server if self.progress_supported else None)
         await progress.begin("codellama-ls", f"Loading model {self.settings.model}")
         started = time.perf_counter()
         worker = self.models.completion
@@ -179,6 +179,20 @@ class Session:
         self.documents.close(uri)
 
     # -- completion ---------------------------------------------------------------
+
+    async def inline(
+        self, uri: str, position: types.Position, *, invoked: bool, progress_token: types.ProgressToken | None
+    ) -> Suggestion | None:
+        """An inline completion: asked for on a blank line below a comment, the code the instruct
+        model writes for it; else the completion model's suggestion."""
+        if invoked and self.settings.enabled:
+            was_open = uri in self.documents
+            written = await self.actions.code_from_comment(uri, position)
+            if written is not None:
+                return written
+            if was_open and uri not in self.documents:
+                return None  # closed while the instruct model wrote
+        return await self.suggest(uri, position, invoked=invoked, progress_token=progress_token)
 
     async def suggest(
         self,

@@ -139,6 +139,7 @@ PURE = (
     "completion.reuse",
     "completion.records",
     "lsp.completion_item",
+    "lsp.capabilities",
     "settings.spec",
     "prompts.chat",
     "actions.instructions",

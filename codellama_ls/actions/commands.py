@@ -26,6 +26,7 @@ from lsprotocol import types
 
 from codellama_ls.actions.instructions import TITLES, ActionKind, Target, comment_request, target_of
 from codellama_ls.actions.pipeline import ActionRequest, ActionResult, run_action, run_comment
+from codellama_ls.completion.lifecycle import Suggestion
 from codellama_ls.completion.pipeline import sampling_of
 from codellama_ls.documents import syntax
 from codellama_ls.documents.document import Document, UnknownDocument
@@ -66,8 +67,6 @@ class CodeActions:
         self._session = session
         self._jobs: Jobs[Job] = Jobs()
         """The action running for each document: the newest wins, an edit or a close cancels it."""
-        self.progress_supported = False
-        """The client takes server-initiated progress (set at initialize)."""
 
     # -- listing ------------------------------------------------------------------
 
@@ -266,7 +265,7 @@ class CodeActions:
 
     # -- code from a comment ---------------------------------------------------------
 
-    async def code_from_comment(self, uri: str, position: types.Position) -> tuple[str, tuple[int, int]] | None:
+    async def code_from_comment(self, uri: str, position: types.Position) -> Suggestion | None:
         """On an explicit request on a blank line below a comment, the code the comment describes,
         written by the instruct model, and where it goes; None when this is not such a request
         (or no model follows instructions), so the completion model answers instead."""
@@ -308,7 +307,8 @@ class CodeActions:
             return None
         if not job.still_current(session.documents):  # edited or closed meanwhile
             return None
-        return result.new_text, doc.position_at(offset)
+        at = doc.position_at(offset)
+        return Suggestion(result.new_text, at, at)
 
     def document_changed(self, uri: str) -> None:
         """An edit makes the running action's result useless: stop it now rather than drop it later."""
@@ -338,7 +338,7 @@ class CodeActions:
         progress_token = given
         try:
             if progress_token is None:
-                if not self.progress_supported:
+                if not self._session.progress_supported:
                     return None
                 progress_token = f"codellama-ls/action/{uuid.uuid4()}"
                 await progress.create_async(progress_token)

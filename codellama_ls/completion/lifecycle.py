@@ -26,6 +26,7 @@ from lsprotocol import types
 
 from codellama_ls.completion.crossfile import OtherDocument
 from codellama_ls.completion.pipeline import Completion, complete
+from codellama_ls.completion.postprocess import indentation
 from codellama_ls.completion.prefetch import Prefetched, accepted_at
 from codellama_ls.completion.records import CacheHit, RequestLog, RequestRecord
 from codellama_ls.completion.reuse import Anchor, Flight, Shown, TypingRate
@@ -55,6 +56,10 @@ class Suggestion:
     start: tuple[int, int]
     end: tuple[int, int]
     """LSP positions (line, character) of the range the text replaces."""
+    replaced: str = ""
+    """The document's text between the cursor and `end` (an auto-paired closer the text restates)."""
+    indent: str = ""
+    """The cursor line's indentation, for clients that add it to each inserted line."""
 
 
 def _identifier_tail(text: str) -> str:
@@ -79,7 +84,14 @@ class Answer:
             word = _identifier_tail(self.doc.text[max(0, self.offset - 200) : self.offset])
             start -= len(word)
             text = word + text
-        return Suggestion(text, self.doc.position_at(start), self.doc.position_at(self.offset + replace_after))
+        cursor_line = self.doc.position_at(self.offset)[0]
+        return Suggestion(
+            text,
+            self.doc.position_at(start),
+            self.doc.position_at(self.offset + replace_after),
+            replaced=self.doc.text[self.offset : self.offset + replace_after],
+            indent=indentation(self.doc.line_text(cursor_line)),
+        )
 
 
 class Generation(Job):

@@ -1,10 +1,10 @@
-"""LSP wiring.  Handlers are thin: they convert LSP types and call the session."""
+"""LSP wiring: a table of handlers, each converting LSP types and calling the session."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, BinaryIO
 
 from lsprotocol import types
@@ -16,7 +16,8 @@ from codellama_ls.actions.commands import COMMANDS, KINDS, PROMPT_COMMAND, CodeA
 from codellama_ls.actions.instructions import ActionKind
 from codellama_ls.completion.lifecycle import Suggestion
 from codellama_ls.engine.worker import EngineFactory
-from codellama_ls.lsp.completion_item import ItemCaps, completion_item
+from codellama_ls.lsp.capabilities import ClientCapabilities
+from codellama_ls.lsp.completion_item import completion_item
 from codellama_ls.lsp.protocol import LspProtocol, serve_stdio, serve_tcp
 from codellama_ls.models.presets import load_llama_engine
 from codellama_ls.session import Session
@@ -57,9 +58,9 @@ class CodeLlamaServer(LanguageServer):
             protocol_cls=_Protocol,
         )
         self.session = Session(self, factory, overrides)
-        self.item_caps = ItemCaps()
         self.actions: CodeActions = self.session.actions
-        self.resolve_commands = False
+        self.client = ClientCapabilities()
+        """What the client supports: read at `initialize`, and only there."""
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve on stdio with our frame reader (pygls's goes deaf after one bad header)."""
@@ -70,139 +71,133 @@ class CodeLlamaServer(LanguageServer):
 
 
 def _range(suggestion: Suggestion) -> types.Range:
-    start = types.Position(*suggestion.start)
-    end = types.Position(*suggestion.end)
-    return types.Range(start, end)
+    return types.Range(types.Position(*suggestion.start), types.Position(*suggestion.end))
 
 
-def _completion_item(
-    ls: CodeLlamaServer, params: types.CompletionParams, suggestion: Suggestion
-) -> types.CompletionItem | None:
-    cursor = params.position
-    try:
-        doc = ls.session.documents.get(params.text_document.uri)
-        line = doc.line_text(cursor.line)
-        replaced = doc.text[doc.offset_at(cursor.line, cursor.character) : doc.offset_at(*suggestion.end)]
-    except (KeyError, ValueError, IndexError):
-        return None  # closed or changed since: nothing is safe to insert
-    indent = line[: len(line) - len(line.lstrip(" \t"))]
+# -- the handlers ---------------------------------------------------------------------
+
+
+def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
+    ls.client = ClientCapabilities.of(params)
+    ls.session.initialize(
+        params.initialization_options, ls.workspace.position_encoding, progress=ls.client.work_done_progress
+    )
+
+
+def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
+    ls.session.start_loading()
+
+
+def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
+    doc = params.text_document
+    ls.session.open(doc.uri, doc.language_id, doc.version, doc.text)
+
+
+def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
+    ls.session.change(params.text_document.uri, params.text_document.version, params.content_changes)
+
+
+def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.session.close(params.text_document.uri)
+
+
+def did_change_configuration(ls: CodeLlamaServer, params: types.DidChangeConfigurationParams) -> None:
+    ls.session.change_configuration(params.settings)
+
+
+async def inline_completion(ls: CodeLlamaServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+    suggestion = await ls.session.inline(
+        params.text_document.uri,
+        params.position,
+        invoked=params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked,
+        progress_token=params.work_done_token,
+    )
+    if suggestion is None:
+        return types.InlineCompletionList(items=[])
+    return types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text=suggestion.text, range=_range(suggestion))]
+    )
+
+
+async def completion(ls: CodeLlamaServer, params: types.CompletionParams) -> types.CompletionList:
+    invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+    suggestion = await ls.session.suggest(params.text_document.uri, params.position, invoked=invoked, with_word=True)
+    # Incomplete, so clients ask again as the user types instead of filtering a stale suggestion.
+    if suggestion is None:
+        return types.CompletionList(is_incomplete=True, items=[])
     span = _range(suggestion)
-    return completion_item(
+    item = completion_item(
         suggestion.text,
         span.start,
-        cursor,
+        params.position,
         span.end,
-        replaced=replaced,
-        indent=indent,
-        caps=ls.item_caps,
+        replaced=suggestion.replaced,
+        indent=suggestion.indent,
+        caps=ls.client.items,
     )
+    return types.CompletionList(is_incomplete=True, items=[item] if item else [])
+
+
+def code_action(ls: CodeLlamaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    return ls.actions.list(params, resolve_support=ls.client.resolve_commands)
+
+
+def code_action_resolve(ls: CodeLlamaServer, action: types.CodeAction) -> types.CodeAction:
+    return ls.actions.resolve(action)
+
+
+def _action_command(kind: ActionKind) -> Callable[..., Any]:
+    async def run(ls: CodeLlamaServer, *args: Any) -> Any:
+        given = args[0] if args and isinstance(args[0], dict) else {}
+        return await ls.actions.execute(kind, dict(given), given.get("workDoneToken"))
+
+    return run
+
+
+def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    return ls.session.status()
+
+
+def stats(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    return ls.session.stats()
+
+
+def shutdown(ls: CodeLlamaServer, params: Any) -> None:
+    ls.session.shutdown()
+
+
+def exit_(ls: CodeLlamaServer, params: Any) -> None:
+    ls.session.exiting()
+
+
+FEATURES: tuple[tuple[str, Any, Callable[..., Any]], ...] = (
+    (types.INITIALIZE, None, initialize),
+    (types.INITIALIZED, None, initialized),
+    (types.TEXT_DOCUMENT_DID_OPEN, None, did_open),
+    (types.TEXT_DOCUMENT_DID_CHANGE, None, did_change),
+    (types.TEXT_DOCUMENT_DID_CLOSE, None, did_close),
+    (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, did_change_configuration),
+    (types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions(), inline_completion),
+    (types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False), completion),
+    (
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=list(KINDS.values()), resolve_provider=True),
+        code_action,
+    ),
+    (types.CODE_ACTION_RESOLVE, None, code_action_resolve),
+    (STATUS_REQUEST, None, status),
+    (STATS_REQUEST, None, stats),
+    (types.SHUTDOWN, None, shutdown),
+    (types.EXIT, None, exit_),
+)
+"""Every LSP method we answer, its options, and its handler."""
 
 
 def create_server(factory: EngineFactory = load_llama_engine, **overrides: Any) -> CodeLlamaServer:
     """A fresh server; `overrides` are settings that win over every other layer (the CLI's --model)."""
     server = CodeLlamaServer(factory, **overrides)
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
-        ls.session.initialize(params, ls.workspace.position_encoding)
-        ls.item_caps = ItemCaps.of(params.capabilities, params.client_info.name if params.client_info else None)
-        caps = params.capabilities
-        window, text = caps.window, caps.text_document
-        ls.actions.progress_supported = bool(window and window.work_done_progress)
-        resolve = text.code_action.resolve_support if text and text.code_action else None
-        ls.resolve_commands = bool(resolve and "command" in resolve.properties)
-
-    @server.feature(types.INITIALIZED)
-    def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
-        ls.session.start_loading()
-
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
-        doc = params.text_document
-        ls.session.open(doc.uri, doc.language_id, doc.version, doc.text)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.session.change(params.text_document.uri, params.text_document.version, params.content_changes)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.session.close(params.text_document.uri)
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    def did_change_configuration(ls: CodeLlamaServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.session.change_configuration(params.settings)
-
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(
-        ls: CodeLlamaServer, params: types.InlineCompletionParams
-    ) -> types.InlineCompletionList:
-        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        if invoked and ls.session.settings.enabled:
-            # Asked for on a blank line below a comment: the instruct model writes what it describes.
-            was_open = params.text_document.uri in ls.session.documents
-            generated = await ls.actions.code_from_comment(params.text_document.uri, params.position)
-            if generated is not None:
-                text, at = generated
-                here = types.Range(types.Position(*at), types.Position(*at))
-                return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=text, range=here)])
-            if was_open and params.text_document.uri not in ls.session.documents:
-                return types.InlineCompletionList(items=[])  # closed while the instruct model wrote
-        suggestion = await ls.session.suggest(
-            params.text_document.uri, params.position, invoked=invoked, progress_token=params.work_done_token
-        )
-        if suggestion is None:
-            return types.InlineCompletionList(items=[])
-        item = types.InlineCompletionItem(insert_text=suggestion.text, range=_range(suggestion))
-        return types.InlineCompletionList(items=[item])
-
-    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
-    async def completion(ls: CodeLlamaServer, params: types.CompletionParams) -> types.CompletionList:
-        invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
-        suggestion = await ls.session.suggest(
-            params.text_document.uri, params.position, invoked=invoked, with_word=True
-        )
-        # Incomplete, so clients ask again as the user types instead of filtering a stale suggestion.
-        if suggestion is None:
-            return types.CompletionList(is_incomplete=True, items=[])
-        item = _completion_item(ls, params, suggestion)
-        return types.CompletionList(is_incomplete=True, items=[item] if item else [])
-
-    @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=list(KINDS.values()), resolve_provider=True),
-    )
-    def code_action(ls: CodeLlamaServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return ls.actions.list(params, resolve_support=ls.resolve_commands)
-
-    @server.feature(types.CODE_ACTION_RESOLVE)
-    def code_action_resolve(ls: CodeLlamaServer, action: types.CodeAction) -> types.CodeAction:
-        return ls.actions.resolve(action)
-
-    def action_command(kind: ActionKind) -> None:
-        async def run(ls: CodeLlamaServer, *args: Any) -> Any:
-            given = args[0] if args and isinstance(args[0], dict) else {}
-            return await ls.actions.execute(kind, dict(given), given.get("workDoneToken"))
-
-        server.command(COMMANDS[kind])(run)
-
+    for method, options, handler in FEATURES:
+        server.feature(method, options)(handler)
     for kind in ActionKind:
-        action_command(kind)
-
-    @server.feature(STATUS_REQUEST)
-    def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
-        return ls.session.status()
-
-    @server.feature(STATS_REQUEST)
-    def stats(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
-        return ls.session.stats()
-
-    @server.feature(types.SHUTDOWN)
-    def shutdown(ls: CodeLlamaServer, params: Any) -> None:
-        ls.session.shutdown()
-
-    @server.feature(types.EXIT)
-    def exit_(ls: CodeLlamaServer, params: Any) -> None:
-        ls.session.exiting()
-
+        server.command(COMMANDS[kind])(_action_command(kind))
     return server
