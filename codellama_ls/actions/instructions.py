@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from codellama_ls.completion.postprocess import indentation
 from codellama_ls.prompts.chat import Message
 
 
@@ -92,7 +93,7 @@ def target_of(text: str, start: int, end: int, scope: tuple[int, int] | None = N
     if at_line_start:
         start = line_start
     line_end = text.find("\n", line_start)
-    indent = _leading(text[line_start : len(text) if line_end < 0 else line_end])
+    indent = indentation(text[line_start : len(text) if line_end < 0 else line_end])
     before_lines = text[:line_start].split("\n")[:-1][-_CONTEXT_LINES:]
     # The lines after the target start after the line it ends on (or at once, when it ends with a newline).
     last_line_end = end if end > start and text[end - 1] == "\n" else text.find("\n", end) + 1
@@ -182,13 +183,9 @@ def drop_repeated_context(code: str, before: str, after: str) -> str:
     return "\n".join(lines)
 
 
-def _leading(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
 def _dedent(text: str) -> str:
     lines = _lines(text)
-    indents = [_leading(line) for line in lines if line.strip()]
+    indents = [indentation(line) for line in lines if line.strip()]
     if not indents:
         return text
     common = indents[0]
@@ -200,7 +197,7 @@ def _dedent(text: str) -> str:
 
 def _indent_unit(lines: list[str]) -> int | None:
     """The smallest indentation step of space-indented lines; None when nothing is indented."""
-    widths = sorted({len(_leading(line)) for line in lines if line.strip() and "\t" not in _leading(line)})
+    widths = sorted({len(indentation(line)) for line in lines if line.strip() and "\t" not in indentation(line)})
     steps = {b - a for a, b in itertools.pairwise(widths)} | ({widths[0]} if widths and widths[0] else set())
     return min(steps) if steps else None
 
@@ -209,7 +206,7 @@ def _rescale(lines: list[str], unit: int, wanted: int) -> list[str]:
     """Space indentation in steps of `unit` turned into steps of `wanted`."""
     out = []
     for line in lines:
-        lead = _leading(line)
+        lead = indentation(line)
         width = len(lead)
         if "\t" in lead or width % unit:
             out.append(line)
@@ -227,7 +224,7 @@ def reindent(code: str, target: Target, uses_tabs: bool) -> str:
         step = unit or 4
         converted = []
         for line in lines:
-            lead = _leading(line)
+            lead = indentation(line)
             width = len(lead.expandtabs(step))
             converted.append("\t" * (width // step) + " " * (width % step) + line[len(lead) :])
         lines = converted
@@ -310,7 +307,7 @@ def comment_request(text: str, offset: int, line_comment: str | None, block_end:
     words = "".join(ch for ch in "\n".join(comment) if ch.isalpha())
     if len(words) < 3:  # a bare marker or a separator line says nothing
         return None
-    indent = _leading(comment[0])
+    indent = indentation(comment[0])
     context = "\n".join(above[-_CODE_CONTEXT_LINES:])
     # The code above shows the file's indentation step; its last lines are the comment the answer may repeat.
     before = context + "\n" + "\n".join(comment)
@@ -343,7 +340,3 @@ def clean_generated(answer: str, request: CommentRequest, cursor_indent: str) ->
         first, _, rest = code.partition("\n")
         code = request.target.indent[len(cursor_indent) :] + first + ("\n" + rest if rest else "")
     return code
-
-
-def explanation_text(answer: str) -> str:
-    return answer.strip()

@@ -29,15 +29,15 @@ class Window:
     """File header text put before a trimmed prefix (part of `prefix`)."""
 
 
-def estimate_tokens(text: str) -> int:
-    """Cheap upper-ish bound, used where exact counts would cost too much."""
-    return len(text) // 2 + 1
+def _estimate(length: int) -> int:
+    """Tokens of `length` characters, a cheap upper-ish bound where counting would cost too much."""
+    return length // 2 + 1
 
 
 def _cost(text: str, start: int, end: int, count: CountTokens) -> int:
     """Tokens of the line ``text[start:end]``; a long one is estimated from its length, uncopied."""
     if end - start > _LONG_LINE:
-        return (end - start) // 2 + 1
+        return _estimate(end - start)
     return count(text[start:end])
 
 

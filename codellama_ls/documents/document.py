@@ -98,10 +98,6 @@ class Document:
         return self._index.text
 
     @property
-    def line_index(self) -> LineIndex:
-        return self._index
-
-    @property
     def line_count(self) -> int:
         return self._index.line_count
 

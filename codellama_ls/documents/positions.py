@@ -219,10 +219,6 @@ class LineIndex:
         self._check_line(line)
         return self._text[self._starts[line] : self._content_end(line)]
 
-    def line_of(self, offset: int) -> int:
-        self._check_offset(offset)
-        return self._starts.find(offset)
-
     def _check_line(self, line: int) -> None:
         if not 0 <= line < len(self._starts):
             raise PositionError(f"line {line} is out of range: the document has {len(self._starts)} line(s)")
