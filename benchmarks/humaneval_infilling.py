@@ -117,7 +117,7 @@ def program_of(task: dict[str, Any], completion: str) -> str:
 
 
 def run_humaneval(args: argparse.Namespace, model: Path) -> None:
-    from benchmarks.quality_bench import Runner
+    from benchmarks.baselines import Runner
     from codellama_ls.completion.pipeline import complete
     from codellama_ls.completion.snapshot import snapshot_of
     from codellama_ls.documents.document import Document

@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
-from benchmarks.shaped_model import cached
 from benchmarks.typing_bench import find_llama_server, percentile, start_llama_server
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.shaped_model import cached
 
 FILES = {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"}
 A, B = list(FILES)

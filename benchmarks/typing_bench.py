@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from lsprotocol import types  # noqa: E402
 
-from benchmarks.shaped_model import cached  # noqa: E402
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.shaped_model import cached  # noqa: E402
 
 PYTHON_FUNCTION = '''
 def process_{i}(records, threshold={i}):
