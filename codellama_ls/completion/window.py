@@ -166,8 +166,8 @@ def cut_window(
         # A fresh start leaves a quarter of the room to grow into (below); up to three quarters of it
         # lost above keeps the sticky start for a cursor moved up by half the room (a quarter, 8 lines
         # at a 1,024-token context, re-anchored a move between neighbouring functions). Moves within
-        # those bounds keep the prompt's beginning, and the KV cache behind it (ARCHITECTURE.md,
-        # "Cursor moves"); the prefix keeps at least a quarter of the room, `suffix_cap` the suffix
+        # those bounds keep the prompt's beginning, and the KV cache behind it
+        # (docs/prompt-layout.md); the prefix keeps at least a quarter of the room, `suffix_cap` the suffix
         # in proportion.
         if valid and sticky_start is not None and _span_cost(text, start, sticky_start, count, room) < room * 3 // 4:
             start = sticky_start

@@ -26,7 +26,7 @@ class PromptMode(str, Enum):
     LINE = "line"
     """Prefix-first with the text from the head's start (a line start) to the cursor after <MID>:
     typing appends to the prompt, as with SPM, and a cursor move keeps the KV cache of every line
-    above the new one (see ARCHITECTURE.md, "Cursor moves")."""
+    above the new one (see docs/prompt-layout.md)."""
     PREFIX_ONLY = "none"
 
 
