@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
-from benchmarks.shaped_model import cached
 from benchmarks.typing_bench import find_llama_server, percentile, start_llama_server
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.shaped_model import cached
 
 FILES = {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"}
 A, B = list(FILES)
@@ -372,12 +372,12 @@ def baseline_fresh(
     replay = sample
     import llama_cpp
 
-    from codellama_ls.completion import plan
-    from codellama_ls.config import Settings
-    from codellama_ls.document import Document
+    from codellama_ls.completion.pipeline import plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
     from codellama_ls.engine.base import vocab_of
     from codellama_ls.engine.llama import LlamaEngine
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.settings.config import Settings
 
     engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=0, n_threads=threads)
     vocab = vocab_of(engine)

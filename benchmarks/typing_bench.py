@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from lsprotocol import types  # noqa: E402
 
-from benchmarks.shaped_model import cached  # noqa: E402
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.shaped_model import cached  # noqa: E402
 
 PYTHON_FUNCTION = '''
 def process_{i}(records, threshold={i}):
@@ -277,12 +277,12 @@ def baseline_llama(
     """Fresh prefix-first prompt per keystroke, no cache: the plain llama-cpp-python loop."""
     import llama_cpp
 
-    from codellama_ls.completion import plan
-    from codellama_ls.config import Settings
-    from codellama_ls.document import Document
+    from codellama_ls.completion.pipeline import plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
     from codellama_ls.engine.base import vocab_of
     from codellama_ls.engine.llama import LlamaEngine
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.settings.config import Settings
 
     engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=0)
     vocab = vocab_of(engine)

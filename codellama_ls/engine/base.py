@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from codellama_ls.prompt import FimTokens, Vocab
+from codellama_ls.prompts.fim import FimTokens, Vocab
 
 
 class EngineError(RuntimeError):

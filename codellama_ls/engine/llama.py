@@ -34,7 +34,7 @@ from codellama_ls.engine.base import (
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
 from codellama_ls.engine.threads import choose_threads
-from codellama_ls.prompt import FimTokens, Vocab, respells_naturally
+from codellama_ls.prompts.fim import FimTokens, Vocab, respells_naturally
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")

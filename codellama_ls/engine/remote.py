@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
@@ -30,7 +29,8 @@ from codellama_ls.engine.base import (
     vocab_of,
 )
 from codellama_ls.engine.http import Endpoint, Unreachable
-from codellama_ls.prompt import FimTokens, respells_naturally
+from codellama_ls.prompts.fim import FimTokens, respells_naturally
+from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
 
