@@ -105,6 +105,7 @@ PURE = (
     "settings_schema",
     "chat",
     "actions",
+    "families",
 )
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")
