@@ -199,11 +199,16 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
+    from codellama_ls.prompt import describe
+
     pieces = [engine.token_text(token) for token in the_plan.tokens]
+    family, layout = describe(engine.info.fim, the_plan.mode, the_plan.tokens)
     if as_json:
         print(
             json.dumps(
                 {
+                    "family": family,
+                    "layout": layout,
                     "mode": the_plan.mode.value,
                     "unit": the_plan.unit.value,
                     "text": "".join(pieces),
@@ -213,6 +218,7 @@ def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
             )
         )
         return 0
+    print(f"# model: {family}; layout: {layout}")
     print(f"# mode: {the_plan.mode.value}, unit: {the_plan.unit.value}, {len(the_plan.tokens)} tokens")
     print("# text:")
     print("".join(pieces))

@@ -274,6 +274,25 @@ def build_prompt(
     return bos + header + suffix_first + encode(vocab, prefix)
 
 
+def describe(fim: FimTokens | None, mode: PromptMode, tokens: list[int]) -> tuple[str, str]:
+    """The family a prompt was built for and its layout, in words (`complete --show-prompt`)."""
+    if fim is None or mode is PromptMode.PREFIX_ONLY:
+        named = family_named(fim.family).name if fim is not None else "no fill-in-the-middle tokens"
+        return named, "prefix only"
+    family = family_named(fim.family)
+    if family.order is Order.SUFFIX_FIRST:
+        layout = f"{family.suffix} suffix {family.prefix} prefix (suffix first)"
+    elif mode is PromptMode.SPM:
+        layout = f"{family.prefix}{family.suffix} suffix {family.middle} prefix (spm)"
+    elif mode is PromptMode.LINE:
+        layout = f"{family.prefix} lines above {family.suffix} suffix {family.middle} cursor line (line)"
+    else:
+        layout = f"{family.prefix} prefix {family.suffix} suffix {family.middle} (psm)"
+    if fim.repo_name is not None and fim.repo_name in tokens:
+        layout += f", other files as a repository ({family.repo_name} name, {family.file_sep} path per file)"
+    return family.name, layout
+
+
 # One character of each kind a program goes on with. They only ask the question; the tokenizer
 # answers it: the prompt's last tokens are backed off where it spells `text + probe` differently.
 _PROBES = tuple("aZ_0 \t\n") + tuple("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~")
