@@ -270,3 +270,19 @@ def _holds(family: Family, lookup: Lookup) -> bool:
 def _id(lookup: Lookup, text: str) -> int:
     found = lookup(text) if text else None
     return -1 if found is None else found
+
+
+# Base models trained for fill-in-the-middle, as `models` presets, named where a model cannot complete.
+SUGGESTED_BASE_MODELS = ("qwen2.5-coder-1.5b", "deepseek-coder-1.3b", "codellama-7b")
+
+
+def without_fim_message(name: str, chat: bool) -> str:
+    """What to tell a user whose model has no FIM tokens: completions see the prefix only."""
+    if not chat:
+        return f"{name} has no fill-in-the-middle tokens; completing from the text before the cursor only."
+    presets = ", ".join(f"`{preset}`" for preset in SUGGESTED_BASE_MODELS)
+    return (
+        f"{name} is a chat model without fill-in-the-middle tokens: it serves code actions, but completions see "
+        f"only the text before the cursor. For completions set `model` to a base model trained for "
+        f"fill-in-the-middle ({presets}) and keep this one as `instruct_model`."
+    )

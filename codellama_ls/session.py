@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from codellama_ls.action_run import instruct_style
 from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
 from codellama_ls.document import DocumentStore, UnknownDocument
 from codellama_ls.engine.worker import EngineFactory, EngineState, EngineWorker
+from codellama_ls.families import without_fim_message
 from codellama_ls.positions import PositionEncoding, PositionError
 from codellama_ls.progress import LoadProgress, PartialStream
 from codellama_ls.requests import Requests, Suggestion
@@ -178,11 +180,10 @@ class Session:
                 info.n_ctx,
                 info.gpu_layers,
             )
-            if info.fim is None and self.settings.fim_format in ("psm", "spm", "line"):
-                self.tell(
-                    f"{info.name} has no fill-in-the-middle tokens; completing from the text before the cursor only.",
-                    types.MessageType.Warning,
-                )
+            chat = instruct_style(info) is not None
+            if info.fim is None and (chat or self.settings.fim_format in ("psm", "spm", "line")):
+                # A chat model is the common mistake: said once, with what to use instead.
+                self.tell(without_fim_message(info.name, chat), types.MessageType.Warning)
         elif self.worker.error:
             self.tell(self.worker.error)
 
