@@ -243,12 +243,14 @@ def cmd_models(args: argparse.Namespace) -> int:
             return 1
         print(path)
         return 0
-    print(f"{'preset':24} {'fim':4} {'size':>7}  location")
+    print(f"{'preset':30} {'fim':4} {'size':>7} {'memory':>7}  license / location")
     for preset in PRESETS.values():
         path = preset_path(preset, settings)
         where = str(path) if path.is_file() else f"not downloaded ({path})"
         default = " (default)" if preset.name == Settings().model else ""
-        print(f"{preset.name + default:24} {'yes' if preset.fim else 'no':4} {preset.size_gb:5.1f}GB  {where}")
+        fim = "yes" if preset.fim else "no"
+        print(f"{preset.name + default:30} {fim:4} {preset.size_gb:5.1f}GB {preset.memory_gb:5.1f}GB  {preset.license}")
+        print(f"{'':30} {preset.description}; {where}")
     return 0
 
 
