@@ -20,7 +20,7 @@ from codellama_ls.action_run import instruct_style
 from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
 from codellama_ls.document import DocumentStore, UnknownDocument
 from codellama_ls.engine.worker import EngineFactory, EngineState, EngineWorker
-from codellama_ls.families import without_fim_message
+from codellama_ls.families import family_named, without_fim_message
 from codellama_ls.positions import PositionEncoding, PositionError
 from codellama_ls.progress import LoadProgress, PartialStream
 from codellama_ls.requests import Requests, Suggestion
@@ -244,6 +244,7 @@ class Session:
             "model": info.path if info else None,
             "model_name": info.name if info else None,
             "fim": info.fim is not None if info else None,
+            "fim_family": family_named(info.fim.family).name if info and info.fim else None,
             "n_ctx": info.n_ctx if info else None,
             "gpu_layers": info.gpu_layers if info else None,
             "model_loads": self.worker.loads,

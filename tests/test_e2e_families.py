@@ -23,7 +23,8 @@ async def test_a_qwen_coder_gguf_completes_and_stops_at_file_sep(models_dir: Pat
     )
     client, _ = await start(REAL_SERVER, server_env(CODELLAMA_LS_MODEL=str(model)))
     try:
-        assert (await wait_ready(client))["fim"] is True
+        state = await wait_ready(client)
+        assert state["fim"] is True and state["fim_family"] == "Qwen2.5-Coder"
         text, line, character = cursor(SOURCE)
         open_doc(client, URI, text)
         assert [i.insert_text for i in (await inline(client, URI, line, character)).items] == ["return x"]

@@ -225,3 +225,44 @@ def test_show_prompt_names_the_family_and_layout(tmp_path: Path, key: str, famil
     assert data["family"] == family and data["layout"].startswith(layout)
     text = subprocess.run(run, capture_output=True, text=True, env=server_env(), timeout=60)
     assert f"# model: {family}; layout: {layout}" in text.stdout
+
+
+def test_the_window_body_keeps_a_repository_header(tmp_path: Path) -> None:
+    """Cursor moves: the body (KV sequence 1) starts with everything before <SUF>, the repository
+    header of the other files included, as it starts with [BOS, PRE] for Code Llama."""
+    from codellama_ls.crossfile import OtherDocument
+
+    engine = LlamaEngine(scripted(tmp_path / "m.gguf", "qwen2.5-coder", "<|file_sep|>"), n_ctx=1024)
+    try:
+        other = OtherDocument("file:///tmp/shop/cart.py", "def add(cart, item):\n    cart.append(item)\n")
+        text = "from cart import add\n\ndef fill(cart):\n    add(cart, 1)\n    "
+        doc = Document("file:///tmp/shop/main.py", "python", 1, text, encoding=PositionEncoding.UTF32)
+        settings = dataclasses.replace(SETTINGS, fim_format="line")
+        result = complete(engine, snapshot_of(doc, len(text), others=[other]), settings, lambda: False)
+        fim, tokens = engine.info.fim, result.plan.tokens
+        assert fim is not None and tokens[0] == fim.repo_name and result.text == "return x"
+        end = engine._lines_end(tokens, fim, engine.info.bos)
+        assert end > 0 and tokens[end] == fim.suffix
+        assert engine._body[:end] == tokens[:end]
+        assert result.plan.body_tokens(vocab_of(engine))[:end] == tokens[:end]
+    finally:
+        engine.close()
+
+
+@needs_server
+def test_without_the_gguf_the_server_vocabulary_recognises_the_family(
+    family_server: tuple[str, Path, LlamaServer],
+) -> None:
+    from codellama_ls.engine.http import Endpoint
+    from codellama_ls.engine.llama import LlamaVocab
+    from codellama_ls.engine.remote import ServerVocab
+
+    _key, model, server = family_server
+    local = LlamaVocab(model)
+    try:
+        served = ServerVocab(Endpoint.parse(server.url, "llama-server", None, "", 5.0), "test")
+        assert served.info.fim == local.info.fim
+        assert served.info.bos == local.info.bos
+        assert served.info.end_tokens <= local.info.end_tokens
+    finally:
+        local.close()
