@@ -266,3 +266,16 @@ def test_without_the_gguf_the_server_vocabulary_recognises_the_family(
         assert served.info.end_tokens <= local.info.end_tokens
     finally:
         local.close()
+
+
+@pytest.mark.parametrize("key", ["qwen2.5-coder", "deepseek-coder", "starcoder2", "codegemma", "codestral"])
+def test_token_healing_in_the_engine_re_spells_a_word_being_typed(tmp_path: Path, key: str) -> None:
+    """The prompt ends before " retur"; the first token must spell it again, and " return" does."""
+    engine = LlamaEngine(scripted(tmp_path / "m.gguf", key, SPECS[key].eos), n_ctx=1024)
+    try:
+        settings = dataclasses.replace(SETTINGS, token_healing=True)
+        result = complete(engine, snapshot("def add(a, b):\n    retur"), settings, lambda: False)
+        assert result.plan.constraint.endswith("retur")
+        assert result.text == "n x"
+    finally:
+        engine.close()
