@@ -73,6 +73,9 @@ class ServerVocab:
         end_tokens = set(eos_ids[:1]) | (set(found.stops) if found is not None else set())
         if found is not None and not found.family.bos:
             bos = None  # the family's reference prompt has none, whatever the server adds to texts
+        elif found is not None and bos is None and isinstance(props, dict) and props.get("bos_token"):
+            bos_ids = specials(str(props["bos_token"]))  # the reference has BOS, the GGUF's flag says none
+            bos = bos_ids[0] if len(bos_ids) == 1 else None
         self._control = end_tokens | ({bos} if bos is not None else set())
         if fim is not None:
             self._control |= {fim.prefix, fim.suffix, fim.middle}
