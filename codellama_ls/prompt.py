@@ -9,6 +9,13 @@ a line start to the cursor) begun as the middle, as llama.vim sends it to llama-
   LINE: [BOS, PRE] + encode(lines) + [SUF] + encode_infilling(suffix) + [MID] + encode_infilling(head)
 Building the list ourselves avoids llama-cpp-python's `suffix=` path,
 which in 0.3.36 emits token id 0 where the FIM tokens belong.
+
+Other families (`families.py`) put their own tokens in the same places, with their BOS rule; their
+byte-level BPE tokenizers add no leading space, so `encode` and `encode_infilling` agree there.
+Codestral alone is suffix-first, with no middle token (mistral-common's `encode_fim`):
+  [BOS, SUFFIX] + encode_infilling(suffix) + [PREFIX] + encode(prefix)
+which is SPM for everything downstream (its [PREFIX] stands where <MID> does). Qwen2.5-Coder and
+StarCoder2 put the other files before the FIM prefix as a repository (`Repo`, `_repo_header`).
 """
 
 from __future__ import annotations
