@@ -141,8 +141,6 @@ def _llama_cpp_fim_ids(llama_cpp: Any, model: Any) -> dict[str, int]:
         token = int(getter(vocab)) if getter is not None else -1
         if token >= 0:
             found[role] = token
-    if model.token_eot() >= 0:
-        found["end"] = model.token_eot()
     return found
 
 
