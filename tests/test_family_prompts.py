@@ -3,8 +3,8 @@
 Each family's prompt is checked token for token against a builder written from its reference:
 the model card's template text read by the tokenizer (special tokens parsed, each text between them
 encoded whole; BOS where the reference tokenizer adds it) for Qwen2.5-Coder, DeepSeek-Coder,
-StarCoder2 and CodeGemma; mistral-common's `encode_fim` for Codestral; llama.cpp's `/infill`
-layout (the text after <MID> encoded on its own) for LINE prompts.
+StarCoder2 and CodeGemma; mistral-common's `encode_fim` for Codestral; llama-server's own `/infill`
+for Qwen2.5-Coder's repository layout (llama.cpp builds it for models with FIM_REP/FIM_SEP tokens).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from codellama_ls.prompt import (
     heal,
 )
 from tests.gguf_families import SPECS, write_family_gguf
+from tests.llama_server import LlamaServer, missing_reason
 
 FAMILY_KEYS = ("qwen2.5-coder", "deepseek-coder", "starcoder2", "codegemma", "codestral")
 
@@ -127,11 +128,11 @@ def test_psm_prompt_equals_the_template_read_by_the_tokenizer(
 
 @pytest.mark.parametrize("key", [k for k in FAMILY_KEYS if k != "codestral"])
 @pytest.mark.parametrize(("prefix", "suffix"), CASES)
-def test_line_prompt_is_llama_cpp_infill_layout(
+def test_line_prompt_is_the_template_with_the_head_after_the_middle(
     vocabs: dict[str, LlamaVocab], key: str, prefix: str, suffix: str
 ) -> None:
-    """LINE: the lines above the cursor line as the prefix, the cursor line's head after <MID>, as
-    llama.vim sends them to /infill (`input_prefix`, `prompt`)."""
+    """LINE: the template of the lines above the cursor line, then the cursor line's head after the
+    middle token, encoded on its own (the text after a special token, as a tokenizer reads it)."""
     llama = vocabs[key]
     cut = head_start(prefix)
     expected = template_reference(llama, key, prefix[:cut], suffix, prefix[cut:])
@@ -260,3 +261,38 @@ def test_plan_puts_other_files_in_the_family_layout(vocabs: dict[str, LlamaVocab
     else:
         assert "# cart.py\ndef add_item" in shown
         assert "<|repo_name|>" not in shown and "<repo_name>" not in shown
+
+
+@pytest.mark.skipif(bool(missing_reason()), reason=missing_reason() or "llama-server present")
+def test_qwen_repository_prompt_equals_llama_servers_infill(tmp_path: Path) -> None:
+    """llama-server's /infill builds the repository layout itself for a model with FIM_REP and FIM_SEP
+    tokens, naming the repository "myproject" and the current file "filename": the same prompt, shown as
+    the same text and evaluated as the same number of tokens."""
+    import json
+    import urllib.request
+
+    model = write_family_gguf(tmp_path / "qwen.gguf", "qwen2.5-coder")
+    llama = LlamaVocab(model)
+    try:
+        with LlamaServer(model, n_ctx=4096) as server:
+            # ASCII only: the server shows each token's bytes on their own, a character split in two as "��".
+            for prefix, suffix in [case for case in CASES if (case[0] + case[1]).isascii()]:
+                files = (("lib/a.py", "x = 1\n\ndef a():\n    return x"), ("b.py", "\ty = 2"))
+                body = {
+                    "input_prefix": prefix,
+                    "input_suffix": suffix,
+                    "input_extra": [{"filename": path, "text": text + "\n"} for path, text in files],
+                    "n_predict": 1,
+                }
+                request = urllib.request.Request(
+                    f"{server.url}/infill", json.dumps(body).encode(), {"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answer = json.loads(response.read())
+                ours = build_prompt(
+                    vocab_for(llama), prefix, suffix, PromptMode.PSM, repo=Repo("myproject", files, "filename")
+                )
+                assert "".join(llama.token_text(t) for t in ours) == answer["prompt"]
+                assert len(ours) == answer["tokens_evaluated"]
+    finally:
+        llama.close()
