@@ -232,11 +232,16 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
+    from codellama_ls.prompts.fim import describe
+
     pieces = [engine.token_text(token) for token in the_plan.tokens]
+    family, layout = describe(engine.info.fim, the_plan.mode, the_plan.tokens)
     if as_json:
         print(
             json.dumps(
                 {
+                    "family": family,
+                    "layout": layout,
                     "mode": the_plan.mode.value,
                     "unit": the_plan.unit.value,
                     "text": "".join(pieces),
@@ -246,6 +251,7 @@ def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
             )
         )
         return 0
+    print(f"# model: {family}; layout: {layout}")
     print(f"# mode: {the_plan.mode.value}, unit: {the_plan.unit.value}, {len(the_plan.tokens)} tokens")
     print("# text:")
     print("".join(pieces))
@@ -270,12 +276,14 @@ def cmd_models(args: argparse.Namespace) -> int:
             return 1
         print(path)
         return 0
-    print(f"{'preset':24} {'fim':4} {'size':>7}  location")
+    print(f"{'preset':30} {'fim':4} {'size':>7} {'memory':>7}  license / location")
     for preset in PRESETS.values():
         path = preset_path(preset, settings)
         where = str(path) if path.is_file() else f"not downloaded ({path})"
         default = " (default)" if preset.name == Settings().model else ""
-        print(f"{preset.name + default:24} {'yes' if preset.fim else 'no':4} {preset.size_gb:5.1f}GB  {where}")
+        fim = "yes" if preset.fim else "no"
+        print(f"{preset.name + default:30} {fim:4} {preset.size_gb:5.1f}GB {preset.memory_gb:5.1f}GB  {preset.license}")
+        print(f"{'':30} {preset.description}; {where}")
     return 0
 
 

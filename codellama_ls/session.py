@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from codellama_ls.actions.commands import CodeActions
+from codellama_ls.actions.pipeline import instruct_style
 from codellama_ls.completion.lifecycle import Requests, Suggestion
 from codellama_ls.documents.document import DocumentStore, UnknownDocument
 from codellama_ls.documents.positions import PositionEncoding, PositionError
 from codellama_ls.engine.worker import EngineFactory, EngineState
 from codellama_ls.models.workers import Models, needs_reload
 from codellama_ls.progress import LoadProgress, PartialStream
+from codellama_ls.prompts.families import without_fim_message
 from codellama_ls.settings.config import Settings, SettingsLayers, normalize, resolve
 
 if TYPE_CHECKING:
@@ -147,11 +149,10 @@ class Session:
                 info.threads,
                 info.threads_reason or "not computed here",
             )
-            if info.fim is None and self.settings.fim_format in ("psm", "spm", "line"):
-                self.tell(
-                    f"{info.name} has no fill-in-the-middle tokens; completing from the text before the cursor only.",
-                    types.MessageType.Warning,
-                )
+            chat = instruct_style(info) is not None
+            if info.fim is None and (chat or self.settings.fim_format in ("psm", "spm", "line")):
+                # A chat model is the common mistake: said once, with what to use instead.
+                self.tell(without_fim_message(info.name, chat), types.MessageType.Warning)
         elif worker.error:
             self.tell(worker.error)
 

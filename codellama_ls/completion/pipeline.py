@@ -28,11 +28,21 @@ from codellama_ls.completion.postprocess import (
     indentation,
     should_trigger,
 )
+from codellama_ls.completion.repo_context import repository
 from codellama_ls.completion.snapshot import Snapshot, Sticky, text_after
 from codellama_ls.completion.syntax_gate import ErrorCheck
 from codellama_ls.completion.window import Window, cut_window, reach_below
 from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
-from codellama_ls.prompts.fim import PromptMode, Vocab, build_prompt, choose_mode, encode_infilling, heal
+from codellama_ls.prompts.fim import (
+    PromptMode,
+    Repo,
+    Vocab,
+    build_prompt,
+    choose_mode,
+    encode_infilling,
+    heal,
+    uses_repo_layout,
+)
 from codellama_ls.settings.config import Settings
 
 # BOS and the three FIM tokens, with room to spare.
@@ -201,13 +211,18 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     cross = render(chunks, comment) if chunks else ""
     room = budget - (count(cross) if cross else 0)
     head = _head_start(text, offset, window, sticky, budget) if mode is PromptMode.LINE else None
-    tokens = _build(vocab, cross, window, mode, head)
+    # Families trained on repositories get the chunks as files of one (their size is close to the
+    # comments' that the window was cut for, and the excess check below trims either).
+    repo = None
+    if chunks and mode is not PromptMode.PREFIX_ONLY and uses_repo_layout(vocab.fim):
+        repo = repository(snapshot.uri, chunks)
+    tokens = _build(vocab, cross, window, mode, head, repo)
     if len(tokens) > budget + _PROMPT_OVERHEAD:
         # Per-line counts can undercount merges across lines: trim the far prefix by the excess.
         room -= 2 * (len(tokens) - budget - _PROMPT_OVERHEAD)
         window = cut_window(text, offset, room, count, share, _scopes(snapshot, mode), fresh_window=_FRESH_WINDOW)
         head = _head_start(text, offset, window, None, budget) if mode is PromptMode.LINE else None
-        tokens = _build(vocab, cross, window, mode, head)
+        tokens = _build(vocab, cross, window, mode, head, repo)
     constraint = ""
     if healing:
         tokens, constraint = heal(vocab, tokens, window.prefix, mode)
@@ -230,9 +245,13 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     )
 
 
-def _build(vocab: Vocab, cross: str, window: Window, mode: PromptMode, head: int | None) -> list[int]:
+def _build(
+    vocab: Vocab, cross: str, window: Window, mode: PromptMode, head: int | None, repo: Repo | None = None
+) -> list[int]:
+    if repo is not None:
+        cross = ""  # the chunks are the repository's files, before the FIM prefix
     cut = None if head is None else len(cross) + len(window.header) + head - window.start
-    return build_prompt(vocab, cross + window.prefix, window.suffix, mode, cut)
+    return build_prompt(vocab, cross + window.prefix, window.suffix, mode, cut, repo)
 
 
 def _choose_chunks(

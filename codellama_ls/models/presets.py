@@ -25,6 +25,15 @@ class Preset:
     size_gb: float
     fim: bool
     description: str
+    license: str = ""
+    memory_gb: float = 0.0
+    """GPU (or system) memory it needs at the default n_ctx of 4096: the weights, the KV cache of
+    1.5 × n_ctx cells (the window's body included) and llama.cpp's compute buffers, rounded up."""
+
+
+_LLAMA2 = "Llama 2 Community License"
+_DEEPSEEK = "DeepSeek License (use restrictions; commercial use allowed)"
+_OPENRAIL = "BigCode OpenRAIL-M (use restrictions)"
 
 
 PRESETS: dict[str, Preset] = {
@@ -37,6 +46,8 @@ PRESETS: dict[str, Preset] = {
             4.1,
             True,
             "Code Llama 7B base, fill-in-the-middle (default)",
+            _LLAMA2,
+            7.5,
         ),
         Preset(
             "codellama-7b-instruct",
@@ -45,6 +56,8 @@ PRESETS: dict[str, Preset] = {
             4.1,
             True,
             "Code Llama 7B Instruct, fill-in-the-middle",
+            _LLAMA2,
+            7.5,
         ),
         Preset(
             "codellama-13b",
@@ -53,6 +66,8 @@ PRESETS: dict[str, Preset] = {
             7.9,
             True,
             "Code Llama 13B base, fill-in-the-middle",
+            _LLAMA2,
+            13.5,
         ),
         Preset(
             "codellama-13b-instruct",
@@ -61,6 +76,8 @@ PRESETS: dict[str, Preset] = {
             7.9,
             True,
             "Code Llama 13B Instruct, fill-in-the-middle",
+            _LLAMA2,
+            13.5,
         ),
         Preset(
             "codellama-7b-python",
@@ -69,6 +86,8 @@ PRESETS: dict[str, Preset] = {
             4.1,
             False,
             "Code Llama 7B Python, prefix only (no FIM)",
+            _LLAMA2,
+            7.5,
         ),
         Preset(
             "codellama-13b-python",
@@ -77,6 +96,8 @@ PRESETS: dict[str, Preset] = {
             7.9,
             False,
             "Code Llama 13B Python, prefix only (no FIM)",
+            _LLAMA2,
+            13.5,
         ),
         Preset(
             "codellama-34b",
@@ -85,6 +106,70 @@ PRESETS: dict[str, Preset] = {
             20.2,
             False,
             "Code Llama 34B base, prefix only (no FIM)",
+            _LLAMA2,
+            22.0,
+        ),
+        # Base models of the other FIM families (recognised from the GGUF, see `families.py`):
+        # base, not instruct, because instruction tuning wears off infilling.
+        Preset(
+            "qwen2.5-coder-1.5b",
+            "ggml-org/Qwen2.5-Coder-1.5B-Q8_0-GGUF",
+            "qwen2.5-coder-1.5b-q8_0.gguf",
+            1.6,
+            True,
+            "Qwen2.5-Coder 1.5B base, fill-in-the-middle and repository layout (llama.cpp's own FIM pick)",
+            "Apache-2.0",
+            2.5,
+        ),
+        Preset(
+            "qwen2.5-coder-7b",
+            "ggml-org/Qwen2.5-Coder-7B-Q8_0-GGUF",
+            "qwen2.5-coder-7b-q8_0.gguf",
+            8.1,
+            True,
+            "Qwen2.5-Coder 7B base, fill-in-the-middle and repository layout",
+            "Apache-2.0",
+            9.5,
+        ),
+        Preset(
+            "deepseek-coder-1.3b",
+            "TheBloke/deepseek-coder-1.3b-base-GGUF",
+            "deepseek-coder-1.3b-base.Q4_K_M.gguf",
+            0.9,
+            True,
+            "DeepSeek-Coder 1.3B base, fill-in-the-middle",
+            _DEEPSEEK,
+            2.5,
+        ),
+        Preset(
+            "deepseek-coder-6.7b",
+            "TheBloke/deepseek-coder-6.7B-base-GGUF",
+            "deepseek-coder-6.7b-base.Q4_K_M.gguf",
+            4.1,
+            True,
+            "DeepSeek-Coder 6.7B base, fill-in-the-middle",
+            _DEEPSEEK,
+            7.5,
+        ),
+        Preset(
+            "starcoder2-3b",
+            "second-state/StarCoder2-3B-GGUF",
+            "starcoder2-3b-Q4_K_M.gguf",
+            1.9,
+            True,
+            "StarCoder2 3B base, fill-in-the-middle and repository layout",
+            _OPENRAIL,
+            2.5,
+        ),
+        Preset(
+            "starcoder2-7b",
+            "second-state/StarCoder2-7B-GGUF",
+            "starcoder2-7b-Q4_K_M.gguf",
+            4.4,
+            True,
+            "StarCoder2 7B base, fill-in-the-middle and repository layout",
+            _OPENRAIL,
+            5.5,
         ),
     )
 }
@@ -195,7 +280,13 @@ def download_preset(preset: Preset, settings: Settings, progress: Progress | Non
     target = cache_dir(settings)
     # Ask the hub first: a download that cannot start (offline, no network, no such file) must leave
     # no directory behind, wherever `model_dir` points; hf_hub_download creates its folders at once.
-    get_hf_file_metadata(hf_hub_url(preset.repo, preset.filename))
+    try:
+        get_hf_file_metadata(hf_hub_url(preset.repo, preset.filename))
+    except Exception as exc:
+        gone = gone_message(preset, exc)
+        if gone:
+            raise EngineError(gone) from exc
+        raise
     target.mkdir(parents=True, exist_ok=True)
     done = threading.Event()
     watcher = None
@@ -211,6 +302,33 @@ def download_preset(preset: Preset, settings: Settings, progress: Progress | Non
         if watcher is not None:
             watcher.join(timeout=2)
     return Path(local)
+
+
+def gone_message(preset: Preset, exc: BaseException) -> str:
+    """A clear message when the hub says the preset's repository or file is not there (any more);
+    empty for other failures (offline, network), which keep their own reason."""
+    from huggingface_hub import errors
+
+    def named(*names: str) -> tuple[type[BaseException], ...]:
+        return tuple(getattr(errors, name) for name in names if hasattr(errors, name))
+
+    if isinstance(exc, named("LocalEntryNotFoundError", "OfflineModeIsEnabled")):
+        return ""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    where = f"https://huggingface.co/{preset.repo}"
+    if isinstance(exc, named("GatedRepoError")) or status in (401, 403):
+        return (
+            f"The repository {where} of preset {preset.name} asks for a login and an accepted license: accept it "
+            f"there, download {preset.filename} yourself and set `model` to its path."
+        )
+    gone = named("RepositoryNotFoundError", "RemoteEntryNotFoundError", "EntryNotFoundError", "DisabledRepoError")
+    if isinstance(exc, gone) or status in (404, 410):
+        return (
+            f"Preset {preset.name} cannot be downloaded: {where} no longer has {preset.filename} (the repository "
+            f"was moved, renamed or deleted). Download a GGUF of {preset.description} yourself and set `model` "
+            "to its path, or choose another preset (`codellama-ls models`)."
+        )
+    return ""
 
 
 def _watch_download(target: Path, preset: Preset, progress: Progress, done: threading.Event) -> None:

@@ -16,6 +16,7 @@ from lsprotocol import types
 from codellama_ls.engine.base import Progress
 from codellama_ls.engine.worker import EngineFactory, EngineState, EngineWorker
 from codellama_ls.prompts.chat import style_of
+from codellama_ls.prompts.families import family_named
 from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,7 @@ class Models:
             "model": info.path if info else None,
             "model_name": info.name if info else None,
             "fim": info.fim is not None if info else None,
+            "fim_family": family_named(info.fim.family).name if info and info.fim else None,
             "n_ctx": info.n_ctx if info else None,
             "gpu_layers": info.gpu_layers if info else None,
             "threads": info.threads or None if info else None,

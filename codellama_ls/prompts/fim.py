@@ -9,6 +9,13 @@ a line start to the cursor) begun as the middle, as llama.vim sends it to llama-
   LINE: [BOS, PRE] + encode(lines) + [SUF] + encode_infilling(suffix) + [MID] + encode_infilling(head)
 Building the list ourselves avoids llama-cpp-python's `suffix=` path,
 which in 0.3.36 emits token id 0 where the FIM tokens belong.
+
+Other families (`families.py`) put their own tokens in the same places, with their BOS rule; their
+byte-level BPE tokenizers add no leading space, so `encode` and `encode_infilling` agree there.
+Codestral alone is suffix-first, with no middle token (mistral-common's `encode_fim`):
+  [BOS, SUFFIX] + encode_infilling(suffix) + [PREFIX] + encode(prefix)
+which is SPM for everything downstream (its [PREFIX] stands where <MID> does). Qwen2.5-Coder and
+StarCoder2 put the other files before the FIM prefix as a repository (`Repo`, `_repo_header`).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+
+from codellama_ls.prompts.families import Order, Recognised, RepoLayout, family_named
 
 Encode = Callable[[str], list[int]]
 
@@ -35,8 +44,38 @@ class FimTokens:
     prefix: int
     suffix: int
     middle: int
+    """Codestral has no middle token: there it is its [PREFIX], after which prefix and middle run on."""
     end: int | None
     """The end-of-middle token (Code Llama's ▁<EOT>); None when the vocab lacks one."""
+    family: str = ""
+    """The `families` row the vocabulary was recognised as (its key; empty: Code Llama)."""
+    repo_name: int | None = None
+    """The repository-level layout's tokens, for the families that have one (`families.RepoLayout`)."""
+    file_sep: int | None = None
+
+
+def fim_tokens_of(found: Recognised | None) -> FimTokens | None:
+    if found is None:
+        return None
+    return FimTokens(
+        prefix=found.prefix,
+        suffix=found.suffix,
+        middle=found.middle,
+        end=found.end,
+        family=found.family.key,
+        repo_name=found.repo_name,
+        file_sep=found.file_sep,
+    )
+
+
+@dataclass(frozen=True)
+class Repo:
+    """The other files' chunks for a repository-level prompt, and the current file's path."""
+
+    name: str
+    files: tuple[tuple[str, str], ...]
+    """(path, text) per other file, in a stable order."""
+    current: str
 
 
 @dataclass(frozen=True)
@@ -154,17 +193,73 @@ def head_start(prefix: str) -> int:
     return prefix.rfind("\n") + 1
 
 
-def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode, head: int | None = None) -> list[int]:
+def uses_repo_layout(fim: FimTokens | None) -> bool:
+    """Whether other files go in the family's repository-level layout rather than as comments."""
+    return (
+        fim is not None
+        and fim.repo_name is not None
+        and fim.file_sep is not None
+        and family_named(fim.family).layout is not RepoLayout.COMMENTS
+    )
+
+
+_segments: dict[tuple[object, str], list[int]] = {}
+
+
+def _segment_tokens(vocab: Vocab, text: str) -> list[int]:
+    """encode(text) for a repository-level header's segment, remembered: the chunks stay the same
+    from keystroke to keystroke."""
+    if len(text) < 256:
+        return encode(vocab, text)
+    key = (vocab.encode, text)
+    tokens = _segments.get(key)
+    if tokens is None:
+        if len(_segments) >= 16:
+            _segments.clear()
+        tokens = _segments[key] = encode(vocab, text)
+    return tokens
+
+
+def _repo_header(vocab: Vocab, fim: FimTokens, repo: Repo) -> tuple[list[int], str]:
+    """The tokens before the FIM prefix token, and the text the prefix starts with (StarCoder2
+    puts the current file's path there). Each text between two special tokens is encoded whole,
+    as a tokenizer reading the reference's template text does."""
+    assert fim.repo_name is not None and fim.file_sep is not None
+    if family_named(fim.family).layout is RepoLayout.INLINE:
+        tokens = [fim.repo_name] + _segment_tokens(vocab, repo.name)
+        for path, text in repo.files:
+            tokens += [fim.file_sep] + _segment_tokens(vocab, f"{path}\n{text}")
+        return tokens + [fim.file_sep], f"{repo.current}\n"
+    tokens = [fim.repo_name] + _segment_tokens(vocab, f"{repo.name}\n")
+    for path, text in repo.files:
+        tokens += [fim.file_sep] + _segment_tokens(vocab, f"{path}\n{text}\n")
+    return tokens + [fim.file_sep] + _segment_tokens(vocab, f"{repo.current}\n"), ""
+
+
+def build_prompt(
+    vocab: Vocab, prefix: str, suffix: str, mode: PromptMode, head: int | None = None, repo: Repo | None = None
+) -> list[int]:
     """`head`: for LINE prompts, the index in `prefix` (a line start) where the text put after <MID>
-    begins; the start of the cursor line when None."""
+    begins; the start of the cursor line when None. `repo`: the other files, for a family with a
+    repository-level layout (`uses_repo_layout`); the caller puts them in `prefix` otherwise."""
     bos = [vocab.bos] if vocab.bos is not None else []
     if mode is PromptMode.PREFIX_ONLY or vocab.fim is None:
         return bos + encode(vocab, prefix)
     fim = vocab.fim
+    if family_named(fim.family).order is Order.SUFFIX_FIRST:
+        # Codestral (mistral-common's encode_fim): the prefix last, and the middle runs on from it.
+        return bos + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.prefix] + encode(vocab, prefix)
+    header: list[int] = []
+    if repo is not None and uses_repo_layout(fim):
+        header, lead = _repo_header(vocab, fim, repo)
+        if lead:
+            head = None if head is None else head + len(lead)
+            prefix = lead + prefix
     if mode is PromptMode.LINE:
         cut = head_start(prefix) if head is None else head
         return (
             bos
+            + header
             + [fim.prefix]
             + _lines_tokens(vocab, prefix[:cut])
             + [fim.suffix]
@@ -173,8 +268,36 @@ def build_prompt(vocab: Vocab, prefix: str, suffix: str, mode: PromptMode, head:
             + encode_infilling(vocab, prefix[cut:])
         )
     if mode is PromptMode.PSM:
-        return bos + [fim.prefix] + encode(vocab, prefix) + [fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
-    return bos + [fim.prefix, fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle] + encode(vocab, prefix)
+        return (
+            bos
+            + header
+            + [fim.prefix]
+            + encode(vocab, prefix)
+            + [fim.suffix]
+            + _suffix_tokens(vocab, suffix)
+            + [fim.middle]
+        )
+    suffix_first = [fim.prefix, fim.suffix] + _suffix_tokens(vocab, suffix) + [fim.middle]
+    return bos + header + suffix_first + encode(vocab, prefix)
+
+
+def describe(fim: FimTokens | None, mode: PromptMode, tokens: list[int]) -> tuple[str, str]:
+    """The family a prompt was built for and its layout, in words (`complete --show-prompt`)."""
+    if fim is None or mode is PromptMode.PREFIX_ONLY:
+        named = family_named(fim.family).name if fim is not None else "no fill-in-the-middle tokens"
+        return named, "prefix only"
+    family = family_named(fim.family)
+    if family.order is Order.SUFFIX_FIRST:
+        layout = f"{family.suffix} suffix {family.prefix} prefix (suffix first)"
+    elif mode is PromptMode.SPM:
+        layout = f"{family.prefix}{family.suffix} suffix {family.middle} prefix (spm)"
+    elif mode is PromptMode.LINE:
+        layout = f"{family.prefix} lines above {family.suffix} suffix {family.middle} cursor line (line)"
+    else:
+        layout = f"{family.prefix} prefix {family.suffix} suffix {family.middle} (psm)"
+    if fim.repo_name is not None and fim.repo_name in tokens:
+        layout += f", other files as a repository ({family.repo_name} name, {family.file_sep} path per file)"
+    return family.name, layout
 
 
 # One character of each kind a program goes on with. They only ask the question; the tokenizer
@@ -296,6 +419,11 @@ def choose_mode(fim_format: str, vocab: Vocab, prefix: str = "", healing: bool =
     PSM is safe there (`prefix`: the text before the cursor on its line)."""
     if vocab.fim is None or fim_format == "none":
         return PromptMode.PREFIX_ONLY
+    family = family_named(vocab.fim.family)
+    if family.order is Order.SUFFIX_FIRST:
+        return PromptMode.SPM  # the one layout Codestral knows; it ends with the prefix, as SPM does
+    if fim_format == "spm" and not family.spm:
+        return PromptMode.LINE  # not trained suffix-first: LINE also makes typing append-only
     if fim_format in ("spm", "psm", "line"):
         return PromptMode(fim_format)
     if healing and vocab.piece is not None:

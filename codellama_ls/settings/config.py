@@ -166,7 +166,8 @@ class Settings:
         "auto",
         "fill-in-the-middle prompt order: `auto` is `line` for models with FIM tokens (typing and cursor moves"
         " both reuse the KV cache), with token healing, and prefix-only for models without;"
-        " `none` is prefix-only",
+        " `none` is prefix-only. `spm` is for Code Llama (the other families get `line`); Codestral always gets"
+        " its own suffix-first layout",
         choice_docs=(
             "LINE for models with fill-in-the-middle tokens, prefix only for the others.",
             "Prefix-suffix-middle: <PRE> prefix <SUF> suffix <MID>.",

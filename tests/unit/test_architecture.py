@@ -143,6 +143,8 @@ PURE = (
     "settings.spec",
     "prompts.chat",
     "actions.instructions",
+    "prompts.families",
+    "completion.repo_context",
 )
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")
@@ -173,13 +175,16 @@ def test_the_pipeline_does_not_touch_the_loop_or_threads(module: str) -> None:
 
 
 def test_engine_depends_on_nothing_above_it() -> None:
-    """engine/ knows the prompt's token types and the settings; models, the session and the server use it."""
+    """engine/ knows the prompt's token types, the model families and the settings; models, the session
+    and the server use it."""
     for module, imports in MODULES.items():
         if not module.startswith("codellama_ls.engine"):
             continue
         for imp in imports:
             if imp.module.startswith("codellama_ls.") and not imp.module.startswith("codellama_ls.engine"):
-                assert _ours(imp.module) in ("prompts.fim", "settings.config"), f"{module} imports {imp.module}"
+                assert _ours(imp.module) in ("prompts.fim", "prompts.families", "settings.config"), (
+                    f"{module} imports {imp.module}"
+                )
 
 
 def test_no_import_cycles() -> None:
