@@ -9,7 +9,7 @@ tokenizer) and post-process a two-line suggestion including the syntax check. Th
 in the same run is one full tree-sitter parse of the same file; the report gives both and
 their ratio (no absolute targets are asserted here: machines are noisy, compare within a run).
 
-Then the same per request on a 1.9 MB one-line minified JavaScript file (`tests/minified.py`, or
+Then the same per request on a 1.9 MB one-line minified JavaScript file (`tests/support/minified.py`, or
 `--bundle FILE`'s longest line repeated) beside the same code with a line break before each
 function (a normal file of the same size and content); and, end to end over stdio with the
 scripted engine, how long a `codellama/status` request sent right after a completion request
@@ -29,14 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
-from codellama_ls.completion import complete
-from codellama_ls.config import Settings
-from codellama_ls.document import Document
+from codellama_ls.completion.pipeline import complete
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.languages import language_for, new_parser
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.languages import language_for, new_parser
-from codellama_ls.snapshot import snapshot_of
-from tests.lsp_support import SCRIPTED_SERVER, inline, open_doc, server_env, start, status, wait_ready
-from tests.minified import minified_js
+from codellama_ls.settings.config import Settings
+from tests.support.lsp_support import SCRIPTED_SERVER, inline, open_doc, server_env, start, status, wait_ready
+from tests.support.minified import minified_js
 
 MINIFIED_BYTES = 1_900_000
 
@@ -192,7 +192,7 @@ async def status_after_completion(text: str, rounds: int) -> list[float]:
 
 
 def main_minified(requests: int, server: bool, bundle: Path | None) -> None:
-    print(f"\n{bundle or 'generated (tests/minified.py)'}, cut to {MINIFIED_BYTES:,} bytes")
+    print(f"\n{bundle or 'generated (tests/support/minified.py)'}, cut to {MINIFIED_BYTES:,} bytes")
     print(
         f"{'1.9 MB of JavaScript':<24} {'edit+reparse p50':>17} {'request p50':>12} {'request p95':>12}"
         + (f" {'status wait p50':>16} {'status wait p95':>16}" if server else "")

@@ -117,10 +117,10 @@ def program_of(task: dict[str, Any], completion: str) -> str:
 
 
 def run_humaneval(args: argparse.Namespace, model: Path) -> None:
-    from benchmarks.quality_bench import Runner
-    from codellama_ls.completion import complete
-    from codellama_ls.document import Document
-    from codellama_ls.snapshot import snapshot_of
+    from benchmarks.baselines import Runner
+    from codellama_ls.completion.pipeline import complete
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
 
     tasks = load(args.humaneval)
     if args.limit:

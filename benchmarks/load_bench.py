@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.shaped_model import SHAPES, cached
+from tests.support.shaped_model import SHAPES, cached
 
 ONE_LOAD = """
 import json, sys, time

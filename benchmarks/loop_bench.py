@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
+from codellama_ls.documents.languages import language_for, new_parser
 from codellama_ls.engine.scripted import ScriptedEngine
-from codellama_ls.languages import language_for, new_parser
 from codellama_ls.session import Session
 
 FUNCTION = '''
@@ -41,7 +41,7 @@ def function_{i}(values, limit={i}):
 async def rounds(lines: int, requests: int) -> tuple[list[float], str]:
     engine = ScriptedEngine("total += 1")
     session = Session(None, lambda settings, progress: engine, {})  # type: ignore[arg-type]  # no client
-    await session.worker.load(session.settings, lambda message, done, total: None)
+    await session.models.completion.load(session.settings, lambda message, done, total: None)
     text = "import os\n" + "".join(FUNCTION.format(i=i) for i in range(lines // 8))
     uri = "file:///bench.py"
     session.open(uri, "python", 1, text)
@@ -58,7 +58,7 @@ async def rounds(lines: int, requests: int) -> tuple[list[float], str]:
         session.change(uri, n + 2, [change])
         await session.suggest(uri, types.Position(line, column + n + 1), invoked=True)
         cpu.append((time.thread_time() - started) * 1000)
-    session.worker.close()
+    session.models.completion.close()
     return cpu, doc.text
 
 

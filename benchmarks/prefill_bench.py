@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import llama_cpp
 
-from benchmarks.shaped_model import cached
 from codellama_ls.engine.base import Sampling
 from codellama_ls.engine.llama import LlamaEngine
 from codellama_ls.engine.speculative import NoDrafts, PromptLookup
-from tests.gguf_models import smollm2_gguf_path
+from tests.support.gguf_models import smollm2_gguf_path
+from tests.support.shaped_model import cached
 
 CACHE = Path.home() / ".cache" / "codellama-ls" / "bench-models"
 

@@ -37,17 +37,17 @@ sys.path.insert(0, str(ROOT))
 
 from lsprotocol import types  # noqa: E402
 
-from benchmarks.shaped_model import cached  # noqa: E402
 from benchmarks.typing_bench import clear_line_rest, make_source, percentile, type_char  # noqa: E402
-from codellama_ls.completion import complete  # noqa: E402
-from codellama_ls.config import Settings  # noqa: E402
-from codellama_ls.document import Document  # noqa: E402
+from codellama_ls.completion.pipeline import complete  # noqa: E402
+from codellama_ls.completion.snapshot import snapshot_of  # noqa: E402
+from codellama_ls.documents.document import Document  # noqa: E402
+from codellama_ls.documents.positions import PositionEncoding  # noqa: E402
 from codellama_ls.engine.remote import RemoteEngine  # noqa: E402
-from codellama_ls.models import load_llama_engine  # noqa: E402
-from codellama_ls.positions import PositionEncoding  # noqa: E402
-from codellama_ls.snapshot import snapshot_of  # noqa: E402
-from tests.llama_server import LlamaServer, missing_reason  # noqa: E402
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from codellama_ls.models.presets import load_llama_engine  # noqa: E402
+from codellama_ls.settings.config import Settings  # noqa: E402
+from tests.support.llama_server import LlamaServer, missing_reason  # noqa: E402
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.shaped_model import cached  # noqa: E402
 
 
 async def _request(client: Any, uri: str, position: Any) -> None:

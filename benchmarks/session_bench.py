@@ -2,7 +2,8 @@
 
 Run (from the repository root, after the README's test install):
 
-    .venv/bin/python benchmarks/session_bench.py                  # small Code Llama-shaped model
+    .venv/bin/python benchmarks/session_bench.py                  # 1.3B Code Llama-shaped model, n_ctx 4096
+    .venv/bin/python benchmarks/session_bench.py --shape small    # a quick run (512 wide, 6 layers)
     .venv/bin/python benchmarks/session_bench.py --model x.gguf   # any GGUF
 
 Two real files, `textwrap.py` and `json/encoder.py` of the running Python's standard library, are
@@ -37,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol import types
 
-from benchmarks.shaped_model import cached
 from benchmarks.typing_bench import find_llama_server, percentile, start_llama_server
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.shaped_model import cached
 
 FILES = {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"}
 A, B = list(FILES)
@@ -58,6 +59,8 @@ class Request:
     shown: bool = False
     evaluated: int = 0
     prompt: int = 0
+    prompt_ms: float = 0.0
+    """Time to evaluate the prompt, where the answer says (ours: `codellama/stats`; llama-server: timings)."""
     parts: dict[str, Any] = field(default_factory=dict)
     """Where a waited-for request's time went, from `codellama/stats` (its model run, or the cache)."""
 
@@ -71,6 +74,8 @@ class Editor:
     requests: list[Request] = field(default_factory=list)
     replay: list[Request] = field(default_factory=list)
     keystrokes: int = 0
+    threads: int = 0
+    """The threads the server's engine computes with (`codellama/status`); the baselines get as many."""
 
     def position(self, uri: str, offset: int) -> types.Position:
         text = self.texts[uri]
@@ -135,6 +140,7 @@ class Editor:
                 continue
             record.evaluated += entry["evaluated_tokens"]
             record.prompt = max(record.prompt, entry["prompt_tokens"])
+            record.prompt_ms += entry.get("prompt_ms") or 0.0
             for key in ("queued_ms", "prompt_ms", "first_token_ms", "engine_ms", "generated_tokens", "stop_reason"):
                 record.parts[key] = entry[key]
         self.requests.append(record)
@@ -282,6 +288,7 @@ async def run_server(model: Path, options: dict[str, Any], seed: int) -> Editor:
         state = await wait_ready(client, timeout=600)
         if state["state"] != "ready":
             raise SystemExit(f"model did not load: {state.get('error')}")
+        editor.threads = int(state.get("threads") or 0)
         await session(editor)
     finally:
         await client.shutdown_session()
@@ -309,13 +316,15 @@ def llama_vim_body(text: str, offset: int, n_predict: int) -> dict[str, Any]:
     }
 
 
-def baseline_llama_server(model: Path, replay: list[Request], options: dict[str, Any]) -> list[Request] | str:
+def baseline_llama_server(
+    model: Path, replay: list[Request], options: dict[str, Any], threads: int
+) -> list[Request] | str:
     binary = find_llama_server()
     if binary is None:
         return "not measured: no llama-server binary (scripts/build-llama-server builds one)"
     port = 18182
     # llama.vim's 256 lines before the cursor need more context than our window: at least 4,096.
-    server = start_llama_server(binary, model, max(options["nCtx"], 2048), port)
+    server = start_llama_server(binary, model, max(options["nCtx"], 2048), port, threads)
     out = []
     try:
         for state in replay:
@@ -340,6 +349,7 @@ def baseline_llama_server(model: Path, replay: list[Request], options: dict[str,
                     shown=True,
                     evaluated=int(timings.get("prompt_n", 0)),
                     prompt=int(reply.get("tokens_evaluated", 0)),
+                    prompt_ms=float(timings.get("prompt_ms", 0.0)),
                 )
             )
     finally:
@@ -348,7 +358,9 @@ def baseline_llama_server(model: Path, replay: list[Request], options: dict[str,
     return out
 
 
-def baseline_fresh(model: Path, replay: list[Request], options: dict[str, Any], per_kind: int) -> list[Request]:
+def baseline_fresh(
+    model: Path, replay: list[Request], options: dict[str, Any], per_kind: int, threads: int
+) -> list[Request]:
     """A fresh prefix-first prompt per request, nothing cached: a plain llama-cpp-python loop. Its cost
     does not depend on what came before, so `per_kind` states of each kind are enough."""
     taken: dict[str, int] = {}
@@ -360,16 +372,17 @@ def baseline_fresh(model: Path, replay: list[Request], options: dict[str, Any], 
     replay = sample
     import llama_cpp
 
-    from codellama_ls.completion import plan
-    from codellama_ls.config import Settings
-    from codellama_ls.document import Document
+    from codellama_ls.completion.pipeline import plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
     from codellama_ls.engine.base import vocab_of
     from codellama_ls.engine.llama import LlamaEngine
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.settings.config import Settings
 
-    engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=0)
+    engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=0, n_threads=threads)
     vocab = vocab_of(engine)
-    llm = llama_cpp.Llama(model_path=str(model), n_ctx=options["nCtx"], verbose=False, n_gpu_layers=0)
+    same = {"n_threads": threads, "n_threads_batch": threads} if threads else {}
+    llm = llama_cpp.Llama(model_path=str(model), n_ctx=options["nCtx"], verbose=False, n_gpu_layers=0, **same)
     settings = Settings(fim_format="psm", max_tokens=options["maxTokens"], cross_file=False)
     out = []
     for state in replay:
@@ -402,6 +415,13 @@ def summarize(requests: list[Request]) -> dict[str, dict[str, Any]]:
         evaluated = sum(r.evaluated for r in mine)
         prompt = statistics.mean(r.prompt for r in mine if r.prompt) if any(r.prompt for r in mine) else 0
         per_request = evaluated / len(mine)
+        # Prompt speed where the prompt time is known (typing requests are not waited for one by one).
+        timed_prompts = [r for r in mine if r.prompt_ms > 0 and r.evaluated > 0]
+        speed = (
+            sum(r.evaluated for r in timed_prompts) / sum(r.prompt_ms for r in timed_prompts) * 1000
+            if timed_prompts
+            else 0.0
+        )
         table[kind] = {
             "requests": len(mine),
             "with suggestion": sum(r.shown for r in mine),
@@ -409,6 +429,7 @@ def summarize(requests: list[Request]) -> dict[str, dict[str, Any]]:
             "p95 ms": round(percentile(timed, 0.95), 1),
             "tokens evaluated per request": round(per_request, 1),
             "of the prompt": f"{per_request / prompt:.0%}" if prompt else "-",
+            "prompt tok/s": round(speed) if speed else "-",
         }
     return table
 
@@ -416,9 +437,11 @@ def summarize(requests: list[Request]) -> dict[str, dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a GGUF; default: a generated Code Llama-shaped model")
-    parser.add_argument("--shape", default="small", choices=("small", "medium", "1.3b"))
+    parser.add_argument(
+        "--shape", default="1.3b", choices=("small", "medium", "1.3b"), help="1.3b, what users run; small: a quick run"
+    )
     parser.add_argument("--max-tokens", type=int, default=16)
-    parser.add_argument("--n-ctx", type=int, default=1024, help="2048 or more where the machine is not loaded")
+    parser.add_argument("--n-ctx", type=int, default=4096, help="the server's default")
     parser.add_argument("--json", type=Path, help="also write the summary here")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-baselines", action="store_true", help="only the session through codellama-ls")
@@ -429,20 +452,25 @@ def main() -> None:
     options = {"maxTokens": args.max_tokens, "nCtx": args.n_ctx, "maxLines": 1, "syntaxCheck": False}
     started = time.perf_counter()
     editor = asyncio.run(run_server(model, options, args.seed))
+    print(f"model {model.name}, n_ctx {args.n_ctx}, {editor.threads} threads for every system", flush=True)
     print("codellama-ls (the baselines follow)", flush=True)
     for kind, row in summarize(editor.requests).items():
         print(f"  {kind:10} " + "  ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
     skipped = "not measured (--no-baselines)"
-    server = skipped if args.no_baselines else baseline_llama_server(model, editor.replay, options)
+    server = skipped if args.no_baselines else baseline_llama_server(model, editor.replay, options, editor.threads)
     if not isinstance(server, str):
         print("llama-server /infill (llama.vim)", flush=True)
         for kind, row in summarize(server).items():
             print(f"  {kind:10} " + "  ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
     fresh: list[Request] | str = (
-        skipped if args.no_baselines else baseline_fresh(model, editor.replay, options, args.fresh_per_kind)
+        skipped
+        if args.no_baselines
+        else baseline_fresh(model, editor.replay, options, args.fresh_per_kind, editor.threads)
     )
     summary: dict[str, Any] = {
         "model": str(model),
+        "n_ctx": args.n_ctx,
+        "threads": editor.threads,
         "codellama-ls": summarize(editor.requests),
         "llama-server /infill (llama.vim)": server if isinstance(server, str) else summarize(server),
         "fresh PSM prompt (llama-cpp-python)": fresh if isinstance(fresh, str) else summarize(fresh),

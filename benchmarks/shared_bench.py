@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from lsprotocol import types  # noqa: E402
 
-from benchmarks.shaped_model import cached  # noqa: E402
 from benchmarks.typing_bench import make_source, percentile, type_file  # noqa: E402
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.shaped_model import cached  # noqa: E402
 
 
 def _env(model: Path, engine: str, runtime: Path) -> dict[str, str]:

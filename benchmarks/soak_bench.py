@@ -30,8 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.lsp_support import server_env  # noqa: E402
-from tests.raw_lsp import RawServer, frame, notification, request  # noqa: E402
+from tests.support.lsp_support import server_env  # noqa: E402
+from tests.support.raw_lsp import RawServer, frame, notification, request  # noqa: E402
 
 URI = "file:///tmp/soak/module.py"
 FUNCTION = """
@@ -166,7 +166,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         model = args.model
         if model is None:
-            from tests.gguf_models import write_codellama_gguf
+            from tests.support.gguf_models import write_codellama_gguf
 
             model = write_codellama_gguf(Path(folder) / "tiny.gguf")
         size_mib = model.stat().st_size / 2**20

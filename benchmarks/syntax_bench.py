@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lsprotocol.types import Position, Range, TextDocumentContentChangePartial
 
-from codellama_ls import syntax
-from codellama_ls.document import Document
-from codellama_ls.languages import new_parser
+from codellama_ls.documents import syntax
+from codellama_ls.documents.document import Document
+from codellama_ls.documents.languages import new_parser
 
 
 def timed(call: Callable[[], object], repeat: int) -> float:

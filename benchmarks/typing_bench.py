@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from lsprotocol import types  # noqa: E402
 
-from benchmarks.shaped_model import cached  # noqa: E402
-from tests.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready  # noqa: E402
+from tests.support.shaped_model import cached  # noqa: E402
 
 PYTHON_FUNCTION = '''
 def process_{i}(records, threshold={i}):
@@ -277,12 +277,12 @@ def baseline_llama(
     """Fresh prefix-first prompt per keystroke, no cache: the plain llama-cpp-python loop."""
     import llama_cpp
 
-    from codellama_ls.completion import plan
-    from codellama_ls.config import Settings
-    from codellama_ls.document import Document
+    from codellama_ls.completion.pipeline import plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
     from codellama_ls.engine.base import vocab_of
     from codellama_ls.engine.llama import LlamaEngine
-    from codellama_ls.snapshot import snapshot_of
+    from codellama_ls.settings.config import Settings
 
     engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=0)
     vocab = vocab_of(engine)
@@ -324,12 +324,16 @@ def find_llama_server() -> str | None:
     return str(cached) if cached.is_file() else None
 
 
-def start_llama_server(binary: str, model: Path, n_ctx: int, port: int) -> subprocess.Popen[bytes]:
-    """llama-server as llama.vim's README runs it: the prompt cache reused in chunks (`--cache-reuse`)."""
+def start_llama_server(
+    binary: str, model: Path, n_ctx: int, port: int, threads: int | None = None
+) -> subprocess.Popen[bytes]:
+    """llama-server as llama.vim's README runs it: the prompt cache reused in chunks (`--cache-reuse`);
+    `threads` as ours, for a comparison at the same thread count (its default is the physical cores)."""
     server = subprocess.Popen(
         # llama.vim's default window (256 lines before, 64 after) needs more context than ours.
         [binary, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-c", str(2 * n_ctx)]
-        + ["--cache-reuse", "256"],
+        + ["--cache-reuse", "256"]
+        + (["-t", str(threads), "-tb", str(threads)] if threads else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import json
 import logging
 import os
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.config import Settings, SettingsLayers, choices, config_path, normalize, resolve
 from codellama_ls.engine.base import EngineError
+from codellama_ls.settings.config import Settings, SettingsLayers, choices, config_path, normalize, resolve
 
 COMMANDS = ("serve", "complete", "models", "doctor")
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -42,7 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="serve LSP on stdio (the default) or TCP")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (a loopback address unless --tcp-any-host)"
+    )
+    serve.add_argument(
+        "--tcp-any-host",
+        action="store_true",
+        help="let --tcp listen on an address other machines can reach: there is no authentication, so anyone "
+        "who reaches the port can use the model",
+    )
     serve.add_argument("--log-file", type=Path, help="also write the log to this file")
     _add_settings_options(serve)
 
@@ -97,16 +108,38 @@ def _setup_logging(level: str, log_file: Path | None = None) -> None:
     logging.getLogger("huggingface_hub").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def tcp_address(value: str, *, any_host: bool = False) -> tuple[str, int]:
+    """`--tcp HOST:PORT`: a loopback host only, unless the user passed `--tcp-any-host`."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--tcp wants HOST:PORT, got {value!r}")
+    if not any_host and not _is_loopback(host):
+        raise UsageError(
+            f"--tcp {value}: the server has no authentication, so it listens on a loopback address only "
+            "(127.0.0.1, ::1, localhost); add --tcp-any-host to listen on another address anyway"
+        )
+    return host.strip("[]"), int(port)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    from codellama_ls.server import create_server
+    from codellama_ls.lsp.server import create_server
 
     _setup_logging(args.log_level or "info", args.log_file)
     server = create_server(**_overrides(args))
     if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        if not host or not port.isdigit():
-            raise UsageError(f"--tcp wants HOST:PORT, got {args.tcp!r}")
-        server.start_tcp(host, int(port))
+        host, port = tcp_address(args.tcp, any_host=args.tcp_any_host)
+        if not _is_loopback(host):
+            log.warning("listening on %s:%d: anyone who reaches it can use the server (no authentication)", host, port)
+        server.start_tcp(host, port)
         return server.session.exit_code
     # The LSP stream gets its own copy of stdout; fd 1 then points at stderr, so
     # anything a native library prints cannot corrupt the protocol.
@@ -127,19 +160,19 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
 
 
 def _load_engine(settings: Any) -> Any:
-    from codellama_ls.models import load_llama_engine
+    from codellama_ls.models.presets import load_llama_engine
 
     # huggingface_hub draws its own progress bar on the terminal while a preset downloads.
     return load_llama_engine(settings, lambda message, done, total: None)
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    from codellama_ls.completion import complete, plan
-    from codellama_ls.document import Document
+    from codellama_ls.completion.pipeline import complete, plan
+    from codellama_ls.completion.snapshot import snapshot_of
+    from codellama_ls.documents.document import Document
+    from codellama_ls.documents.languages import language_for
+    from codellama_ls.documents.positions import PositionEncoding, PositionError
     from codellama_ls.engine.base import vocab_of
-    from codellama_ls.languages import language_for
-    from codellama_ls.positions import PositionEncoding, PositionError
-    from codellama_ls.snapshot import snapshot_of
 
     _setup_logging(args.log_level or "warning")
     path, line, col = _parse_location(args.location)
@@ -199,11 +232,16 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
+    from codellama_ls.prompts.fim import describe
+
     pieces = [engine.token_text(token) for token in the_plan.tokens]
+    family, layout = describe(engine.info.fim, the_plan.mode, the_plan.tokens)
     if as_json:
         print(
             json.dumps(
                 {
+                    "family": family,
+                    "layout": layout,
                     "mode": the_plan.mode.value,
                     "unit": the_plan.unit.value,
                     "text": "".join(pieces),
@@ -213,6 +251,7 @@ def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
             )
         )
         return 0
+    print(f"# model: {family}; layout: {layout}")
     print(f"# mode: {the_plan.mode.value}, unit: {the_plan.unit.value}, {len(the_plan.tokens)} tokens")
     print("# text:")
     print("".join(pieces))
@@ -222,7 +261,7 @@ def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from codellama_ls.models import PRESETS, download_preset, preset_path
+    from codellama_ls.models.presets import PRESETS, download_preset, preset_path
 
     settings, _ = _settings(args)
     if args.download:
@@ -237,19 +276,21 @@ def cmd_models(args: argparse.Namespace) -> int:
             return 1
         print(path)
         return 0
-    print(f"{'preset':24} {'fim':4} {'size':>7}  location")
+    print(f"{'preset':30} {'fim':4} {'size':>7} {'memory':>7}  license / location")
     for preset in PRESETS.values():
         path = preset_path(preset, settings)
         where = str(path) if path.is_file() else f"not downloaded ({path})"
         default = " (default)" if preset.name == Settings().model else ""
-        print(f"{preset.name + default:24} {'yes' if preset.fim else 'no':4} {preset.size_gb:5.1f}GB  {where}")
+        fim = "yes" if preset.fim else "no"
+        print(f"{preset.name + default:30} {fim:4} {preset.size_gb:5.1f}GB {preset.memory_gb:5.1f}GB  {preset.license}")
+        print(f"{'':30} {preset.description}; {where}")
     return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from codellama_ls.documents.languages import grammar_status
     from codellama_ls.engine.llama import llama_cpp_version, supports_gpu_offload
-    from codellama_ls.languages import grammar_status
-    from codellama_ls.models import PRESETS, resolve_model
+    from codellama_ls.models.presets import PRESETS, resolve_model
 
     settings, problems = _settings(args)
     ok = True
@@ -293,18 +334,29 @@ def _doctor_engine(settings: Any, model: Path | None) -> bool:
     from codellama_ls.engine.remote import check_remote, describe
     from codellama_ls.engine.shared_client import describe as describe_shared
 
-    if settings.engine == "shared":
-        print(f"completions computed: {describe_shared(settings, model)}")
+    if settings.engine in ("shared", "local"):
+        where = describe_shared(settings, model) if settings.engine == "shared" else describe(settings)
+        print(f"completions computed: {where}")
+        print(f"CPU threads: {_threads_line(settings.n_threads)}")
         return True
     print(f"completions computed: {describe(settings)}")
-    if settings.engine == "local":
-        return True
     try:
         print(f"  server {check_remote(settings)}")
     except EngineError as exc:
         print(f"  problem: {exc}")
         return False
     return True
+
+
+def _threads_line(setting: int) -> str:
+    from codellama_ls.engine.llama import supports_gpu_offload
+    from codellama_ls.engine.threads import choose_threads
+
+    threads, reason = choose_threads(setting)
+    line = f"{threads} ({reason})"
+    if supports_gpu_offload():
+        line += "; with every layer on the GPU they only feed it"
+    return line
 
 
 def main(argv: Sequence[str] | None = None) -> int:

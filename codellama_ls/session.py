@@ -1,8 +1,8 @@
-"""The server's state: documents, layered settings, messages told once, and the engine worker.
+"""The server's state: documents, layered settings, messages told once, the models, the work per document.
 
-Everything here runs on the asyncio loop; only `EngineWorker` crosses to its
-thread. Completion requests live in `requests.py`; this class hands them the
-documents, the settings and the worker.
+Everything here runs on the asyncio loop; only the engine workers (owned by `models.workers.Models`)
+cross to their threads. Completion requests live in `completion/lifecycle.py`, code actions in
+`actions/commands.py`; this class hands them the documents, the settings and the models.
 """
 
 from __future__ import annotations
@@ -16,20 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from codellama_ls.config import Settings, SettingsLayers, normalize, resolve
-from codellama_ls.document import DocumentStore, UnknownDocument
-from codellama_ls.engine.worker import EngineFactory, EngineState, EngineWorker
-from codellama_ls.positions import PositionEncoding, PositionError
+from codellama_ls.actions.commands import CodeActions
+from codellama_ls.actions.pipeline import instruct_style
+from codellama_ls.completion.lifecycle import Requests, Suggestion
+from codellama_ls.documents.document import DocumentStore, UnknownDocument
+from codellama_ls.documents.positions import PositionEncoding, PositionError
+from codellama_ls.engine.worker import EngineFactory, EngineState
+from codellama_ls.models.workers import Models, needs_reload
 from codellama_ls.progress import LoadProgress, PartialStream
-from codellama_ls.requests import Requests, Suggestion
+from codellama_ls.prompts.families import without_fim_message
+from codellama_ls.settings.config import Settings, SettingsLayers, normalize, resolve
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger(__name__)
-
-# Settings that only take effect when the model is loaded again.
-_RELOAD_FIELDS = Settings.reload_fields()
 
 
 class Session:
@@ -39,15 +40,13 @@ class Session:
         self.layers = SettingsLayers()
         self._overrides, problems = normalize(overrides, "command line")
         self.settings = Settings()
-        self._factory = factory
-        self.worker = EngineWorker(factory)
-        self.python_worker: EngineWorker | None = None
-        """`python_model`'s own worker while that setting is set: it completes Python documents."""
-        self._python_settings: Settings | None = None
-        self._python_task: asyncio.Task[None] | None = None
-        self.requests = Requests(self.documents, self.worker, self.tell, self._stream)
+        self.models = Models(factory, self.tell)
+        self.requests = Requests(self.documents, self.models.worker_for, self.tell, self._stream)
+        self.models.before_python_swap = self.requests.cancel_all
+        self.actions = CodeActions(server, self)
         self._told: set[str] = set()
-        self._progress_supported = False
+        self.progress_supported = False
+        """The client takes server-initiated `$/progress` (its capabilities, read at initialize)."""
         self._load_task: asyncio.Task[None] | None = None
         self.shut_down = False
         self.model_file_reloads = 0
@@ -66,25 +65,25 @@ class Session:
             for problem in self._pending_problems:
                 self.tell(problem, types.MessageType.Warning)
             self._pending_problems = []
-        reload = any(getattr(new, f) != getattr(self.settings, f) for f in _RELOAD_FIELDS)
+        reload = needs_reload(self.settings, new)
         self.settings = new
         self.documents.max_bytes = new.max_file_bytes
         logging.getLogger("codellama_ls").setLevel(new.log_level.upper())
         return reload
 
-    def initialize(self, params: types.InitializeParams, encoding: str | None) -> None:
+    def initialize(self, options: Any, encoding: str | None, *, progress: bool) -> None:
         self.documents.encoding = PositionEncoding(encoding or PositionEncoding.UTF16.value)
-        window = params.capabilities.window
-        self._progress_supported = bool(window and window.work_done_progress)
-        self.layers.set_init_options(params.initialization_options)
+        self.progress_supported = progress
+        self.layers.set_init_options(options)
         self._apply_settings()
 
     def change_configuration(self, raw: Any) -> None:
         self.layers.set_client(raw)
-        if self._apply_settings() and self.worker.state is not EngineState.IDLE:
+        loading = self.models.completion.state is not EngineState.IDLE  # models load after `initialized`
+        if self._apply_settings() and loading:
             self.start_loading()
-        elif self.worker.state is not EngineState.IDLE:  # models load after `initialized`
-            self._sync_python_model()
+        elif loading:
+            self.models.sync_python(self.settings)
 
     # -- messages -----------------------------------------------------------------
 
@@ -104,49 +103,18 @@ class Session:
     def start_loading(self) -> None:
         if self._load_task is not None and not self._load_task.done():
             self._load_task.cancel()
-        self.worker.state = EngineState.LOADING  # at once, so `codellama/status` never shows the old model
+        # At once, so `codellama/status` never shows the old model.
+        self.models.completion.state = EngineState.LOADING
         self._load_task = asyncio.ensure_future(self._load())
-        self._sync_python_model()
-
-    def _sync_python_model(self) -> None:
-        """Load, reload or free `python_model`'s worker to match the settings (not per request)."""
-        name = self.settings.python_model.strip()
-        wanted = dataclasses.replace(self.settings, model=name) if name else None
-        current = self._python_settings
-        if (
-            wanted is not None
-            and current is not None
-            and all(getattr(current, f) == getattr(wanted, f) for f in _RELOAD_FIELDS)
-        ):
-            return
-        old = self.python_worker
-        if old is not None:
-            # Requests running on the old model end first: closing its worker drops queued work.
-            self.requests.python_worker = None
-            self.requests.cancel_all()
-            old.close()
-            self.python_worker = self._python_settings = None
-        if wanted is None:
-            return
-        worker = self.python_worker = self.requests.python_worker = EngineWorker(self._factory)
-        self._python_settings = wanted
-        worker.state = EngineState.LOADING
-        self._python_task = asyncio.ensure_future(self._load_python(worker, wanted))
-
-    async def _load_python(self, worker: EngineWorker, settings: Settings) -> None:
-        await worker.load(settings, lambda message, done, total: log.info("python model: %s", message))
-        if worker.state is EngineState.READY and worker.engine is not None:
-            info = worker.engine.info
-            log.info("python model ready: %s (%s, fim=%s)", info.name, info.path, info.fim is not None)
-        elif worker.error and worker is self.python_worker:
-            self.tell(f"python_model: {worker.error}")
+        self.models.sync_python(self.settings)
 
     def _reload_if_model_file_changed(self) -> bool:
         """Load the model again when its file changed on disk (one stat per request). The
         weights in memory are a copy, so the running engine is safe meanwhile; this picks up
         the new model, or retries one that failed while it was still being written."""
-        change = self.worker.model_file_change()
-        model_file = self.worker.model_file
+        worker = self.models.completion
+        change = worker.model_file_change()
+        model_file = worker.model_file
         if change is None or model_file is None:
             return False
         self.model_file_reloads += 1
@@ -162,29 +130,31 @@ class Session:
         return True
 
     async def _load(self) -> None:
-        progress = LoadProgress(self._server if self._progress_supported else None)
+        progress = LoadProgress(self._server if self.progress_supported else None)
         await progress.begin("codellama-ls", f"Loading model {self.settings.model}")
         started = time.perf_counter()
-        await self.worker.load(self.settings, progress)
-        progress.end("Model ready" if self.worker.state is EngineState.READY else "Model not loaded")
-        if self.worker.state is EngineState.READY and self.worker.engine is not None:
-            info = self.worker.engine.info
+        worker = self.models.completion
+        await worker.load(self.settings, progress)
+        progress.end("Model ready" if worker.state is EngineState.READY else "Model not loaded")
+        if worker.state is EngineState.READY and worker.engine is not None:
+            info = worker.engine.info
             log.info(
-                "model ready in %.1fs: %s (%s, fim=%s, n_ctx=%d, gpu_layers=%d)",
+                "model ready in %.1fs: %s (%s, fim=%s, n_ctx=%d, gpu_layers=%d, threads=%d: %s)",
                 time.perf_counter() - started,
                 info.name,
                 info.path,
                 info.fim is not None,
                 info.n_ctx,
                 info.gpu_layers,
+                info.threads,
+                info.threads_reason or "not computed here",
             )
-            if info.fim is None and self.settings.fim_format in ("psm", "spm", "line"):
-                self.tell(
-                    f"{info.name} has no fill-in-the-middle tokens; completing from the text before the cursor only.",
-                    types.MessageType.Warning,
-                )
-        elif self.worker.error:
-            self.tell(self.worker.error)
+            chat = instruct_style(info) is not None
+            if info.fim is None and (chat or self.settings.fim_format in ("psm", "spm", "line")):
+                # A chat model is the common mistake: said once, with what to use instead.
+                self.tell(without_fim_message(info.name, chat), types.MessageType.Warning)
+        elif worker.error:
+            self.tell(worker.error)
 
     # -- documents ----------------------------------------------------------------
 
@@ -203,12 +173,29 @@ class Session:
             log.error("didChange for %s had an invalid range (%s); keeping the previous text", uri, exc)
             return
         self.requests.changed(doc, self.settings)
+        self.actions.document_changed(uri)
 
     def close(self, uri: str) -> None:
+        # The work for the document stops before it goes: nothing answers for a closed document.
         self.requests.closed(uri)
+        self.actions.document_closed(uri)
         self.documents.close(uri)
 
     # -- completion ---------------------------------------------------------------
+
+    async def inline(
+        self, uri: str, position: types.Position, *, invoked: bool, progress_token: types.ProgressToken | None
+    ) -> Suggestion | None:
+        """An inline completion: asked for on a blank line below a comment, the code the instruct
+        model writes for it; else the completion model's suggestion."""
+        if invoked and self.settings.enabled:
+            was_open = uri in self.documents
+            written = await self.actions.code_from_comment(uri, position)
+            if written is not None:
+                return written
+            if was_open and uri not in self.documents:
+                return None  # closed while the instruct model wrote
+        return await self.suggest(uri, position, invoked=invoked, progress_token=progress_token)
 
     async def suggest(
         self,
@@ -235,38 +222,13 @@ class Session:
     # -- introspection and lifetime -------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        engine = self.worker.engine
-        info = engine.info if engine is not None else None
         return {
-            "state": self.worker.state.value,
-            "error": self.worker.error,
-            "model": info.path if info else None,
-            "model_name": info.name if info else None,
-            "fim": info.fim is not None if info else None,
-            "n_ctx": info.n_ctx if info else None,
-            "gpu_layers": info.gpu_layers if info else None,
-            "model_loads": self.worker.loads,
+            **self.models.status(),
             "model_file_reloads": self.model_file_reloads,
-            "computed": info.where if info else None,
             "position_encoding": self.documents.encoding.value,
             "documents": len(self.documents),
             "settings": dataclasses.asdict(self.settings),
             "recent": self.requests.log.recent_json(),
-            "python_model": self._python_status(),
-        }
-
-    def _python_status(self) -> dict[str, Any] | None:
-        worker = self.python_worker
-        if worker is None or self._python_settings is None:
-            return None
-        info = worker.engine.info if worker.engine is not None else None
-        return {
-            "setting": self._python_settings.model,
-            "path": info.path if info else None,
-            "state": worker.state.value,
-            "fim": info.fim is not None if info else None,
-            "n_ctx": info.n_ctx if info else None,
-            "error": worker.error,
         }
 
     @property
@@ -277,18 +239,17 @@ class Session:
     def exiting(self) -> None:
         if not self.shut_down:
             log.warning("exit without shutdown")
-            self.worker.close()
-            if self.python_worker is not None:
-                self.python_worker.close()
+            self.actions.cancel_all()
+            self.requests.cancel_all()
+            self.models.close()
 
     def stats(self) -> dict[str, Any]:
         return self.requests.log.stats()
 
     def shutdown(self) -> None:
         self.shut_down = True
+        self.actions.cancel_all()
         self.requests.cancel_all()
         if self._load_task is not None:
             self._load_task.cancel()
-        self.worker.close()
-        if self.python_worker is not None:
-            self.python_worker.close()
+        self.models.close()

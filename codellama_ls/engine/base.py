@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from codellama_ls.prompt import FimTokens, Vocab
+from codellama_ls.prompts.fim import FimTokens, Vocab
 
 
 class EngineError(RuntimeError):
@@ -49,6 +49,10 @@ class ModelInfo:
     """Where completions are computed (`codellama/status`, the log)."""
     healing: bool = True
     """Whether the engine can constrain the first token (token healing); else `auto` uses PSM inside a word."""
+    threads: int = 0
+    """CPU threads llama.cpp decodes with where completions are computed (0: not known here, e.g. remote)."""
+    threads_reason: str = ""
+    """Why that count: the `n_threads` setting, or the physical cores found."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import ctypes
+import dataclasses
 import io
 import logging
 import time
@@ -32,7 +33,9 @@ from codellama_ls.engine.base import (
     vocab_of,
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
-from codellama_ls.prompt import FimTokens, Vocab, respells_naturally
+from codellama_ls.engine.threads import choose_threads
+from codellama_ls.prompts.families import CODE_LLAMA, Lookup, declared_ids, recognise, spelled_as
+from codellama_ls.prompts.fim import FimTokens, Vocab, fim_tokens_of, respells_naturally
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -114,23 +117,52 @@ def _find_token(model: Any, texts: tuple[str, ...]) -> int:
     return -1
 
 
+def _special_lookup(llama_cpp: Any, model: Any) -> Lookup:
+    """The id of the special token spelled exactly `text`, from llama.cpp's own special-token parse
+    (a few tokenizer calls, not a scan of a 150k vocabulary)."""
+
+    def lookup(text: str) -> int | None:
+        ids = model.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if len(ids) != 1:
+            return None
+        spelled = _piece_of(llama_cpp, model.vocab, ids[0], special=True).decode("utf-8", "replace")
+        return ids[0] if spelled_as(spelled, text) else None
+
+    return lookup
+
+
+def _llama_cpp_fim_ids(llama_cpp: Any, model: Any) -> dict[str, int]:
+    """The FIM ids llama.cpp resolved (metadata, else its own scan of known texts): a fallback for
+    families our table lacks."""
+    lc, vocab = llama_cpp, model.vocab
+    roles = {"prefix": "pre", "suffix": "suf", "middle": "mid", "pad": "pad", "repo_name": "rep", "file_sep": "sep"}
+    found = {}
+    for role, name in roles.items():
+        getter = getattr(lc, f"llama_vocab_fim_{name}", None)
+        token = int(getter(vocab)) if getter is not None else -1
+        if token >= 0:
+            found[role] = token
+    return found
+
+
 def _vocab_info(llama_cpp: Any, model: Any, path: Path, n_ctx: int, gpu_layers: int) -> ModelInfo:
     """What the prompt builder needs from a model's vocabulary; `model` is an `_internals.LlamaModel`."""
     lc, vocab = llama_cpp, model.vocab
-    pre, suf, mid = lc.llama_vocab_fim_pre(vocab), lc.llama_vocab_fim_suf(vocab), lc.llama_vocab_fim_mid(vocab)
-    fim = None
+    metadata = model.metadata()
     end_tokens = {t for t in (model.token_eos(), model.token_eot()) if t >= 0}
-    if min(pre, suf, mid) >= 0:
-        eot = model.token_eot()
-        if eot < 0:
-            eot = _find_token(model, _END_TEXTS)
-        fim = FimTokens(prefix=pre, suffix=suf, middle=mid, end=eot if eot >= 0 else None)
-        if eot >= 0:
-            end_tokens.add(eot)
-    bos = model.token_bos() if model.add_bos_token() and model.token_bos() >= 0 else None
+    # The GGUF's own metadata first, then what llama.cpp resolved, then the family table's texts.
+    declared = {**_llama_cpp_fim_ids(lc, model), **declared_ids(metadata)}
+    found = recognise(_special_lookup(lc, model), declared)
+    if found is not None and found.end is None and found.family is CODE_LLAMA:
+        eot = _find_token(model, _END_TEXTS)
+        found = dataclasses.replace(found, end=eot if eot >= 0 else None, stops=found.stops | {eot} - {-1})
+    fim = fim_tokens_of(found)
+    if found is not None:
+        end_tokens |= found.stops
+    add_bos = found.family.bos if found is not None else model.add_bos_token()
+    bos = model.token_bos() if add_bos and model.token_bos() >= 0 else None
     probe = model.tokenize(b"x", add_bos=False, special=False)
     adds_space = b"".join(_piece_of(lc, vocab, t, special=False) for t in probe).startswith(b" ")
-    metadata = model.metadata()
     eos = model.token_eos()
     return ModelInfo(
         path=str(path),
@@ -223,9 +255,10 @@ class LlamaEngine(TimedGeneration):
             # swallows LSP messages on stdio; our log callback keeps it quiet instead.
             verbose=True,
         )
-        if n_threads > 0:
-            # Prompt batches too: llama-cpp-python would otherwise give them every core.
-            kwargs["n_threads"] = kwargs["n_threads_batch"] = n_threads
+        # Decode steps and prompt batches on the physical cores, as llama-server: llama-cpp-python's
+        # default decodes on half the logical CPUs (one thread of two on a 2-core machine).
+        self._threads, self._threads_reason = choose_threads(n_threads)
+        kwargs["n_threads"] = kwargs["n_threads_batch"] = self._threads
         # Room for the window's body (sequence 1) beside the prompt: see `_take_body`.
         kwargs["n_ctx"] = self._cells = n_ctx + n_ctx // 2
         chatter = io.StringIO()
@@ -268,7 +301,8 @@ class LlamaEngine(TimedGeneration):
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
         # The prompt budget is the n_ctx asked for; the context has more cells, for the body.
-        return _vocab_info(self._llama_cpp, self._llm._model, path, self._n_ctx, gpu_layers)
+        info = _vocab_info(self._llama_cpp, self._llm._model, path, self._n_ctx, gpu_layers)
+        return dataclasses.replace(info, threads=self._threads, threads_reason=self._threads_reason)
 
     @property
     def info(self) -> ModelInfo:
@@ -701,6 +735,9 @@ class LlamaEngine(TimedGeneration):
         if fim is None:
             return 0
         first = 1 if bos is not None and prompt[:1] == [bos] else 0
+        if fim.repo_name is not None and prompt[first : first + 1] == [fim.repo_name]:
+            # A repository-level header (the other files) comes before the prefix token.
+            first = prompt.index(fim.prefix, first) if fim.prefix in prompt else first
         if prompt[first : first + 1] != [fim.prefix]:
             return 0
         try:

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
@@ -30,7 +29,9 @@ from codellama_ls.engine.base import (
     vocab_of,
 )
 from codellama_ls.engine.http import Endpoint, Unreachable
-from codellama_ls.prompt import FimTokens, respells_naturally
+from codellama_ls.prompts.families import recognise, spelled_as
+from codellama_ls.prompts.fim import fim_tokens_of, respells_naturally
+from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ _HEAL_MAX_ALLOWED = 4096
 _HEAL_LISTED = 64
 # The OpenAI API lists at most 5 (vLLM 20 by default); a server may refuse more.
 _OPENAI_LISTED = 5
-_CODELLAMA_FIM = ("▁<PRE>", "▁<SUF>", "▁<MID>", "▁<EOT>")
 
 
 class ServerVocab:
@@ -57,18 +57,25 @@ class ServerVocab:
         def specials(text: str) -> list[int]:
             return self._tokenize(text, special=True)
 
-        fim_ids = [specials(text) for text in _CODELLAMA_FIM]
-        fim = None
-        if all(len(ids) == 1 for ids in fim_ids[:3]):
-            end = fim_ids[3][0] if len(fim_ids[3]) == 1 else None
-            fim = FimTokens(prefix=fim_ids[0][0], suffix=fim_ids[1][0], middle=fim_ids[2][0], end=end)
+        def lookup(text: str) -> int | None:
+            # The family table's texts, each one special token of exactly that text here or none.
+            ids = specials(text)
+            return ids[0] if len(ids) == 1 and spelled_as(self.token_text(ids[0]), text) else None
+
+        found = recognise(lookup)
+        fim = fim_tokens_of(found)
         with_bos = endpoint.post("/tokenize", {"content": "", "add_special": True, "parse_special": False})
         bos_ids = with_bos.get("tokens") if isinstance(with_bos, dict) else None
         bos = bos_ids[0] if isinstance(bos_ids, list) and len(bos_ids) == 1 else None
         props = endpoint.get("/props")
         eos_text = props.get("eos_token") if isinstance(props, dict) else None
         eos_ids = specials(str(eos_text)) if eos_text else []
-        end_tokens = set(eos_ids[:1]) | ({fim.end} if fim and fim.end is not None else set())
+        end_tokens = set(eos_ids[:1]) | (set(found.stops) if found is not None else set())
+        if found is not None and not found.family.bos:
+            bos = None  # the family's reference prompt has none, whatever the server adds to texts
+        elif found is not None and bos is None and isinstance(props, dict) and props.get("bos_token"):
+            bos_ids = specials(str(props["bos_token"]))  # the reference has BOS, the GGUF's flag says none
+            bos = bos_ids[0] if len(bos_ids) == 1 else None
         self._control = end_tokens | ({bos} if bos is not None else set())
         if fim is not None:
             self._control |= {fim.prefix, fim.suffix, fim.middle}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from codellama_ls.engine.base import Cancelled, GenerationStats, ModelInfo, Sampling
-from codellama_ls.prompt import FimTokens
+from codellama_ls.prompts.fim import FimTokens
 
 OFFSET = 16
 BOS, EOS = 1, 2

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import Engine, EngineError, Progress, Sampling
 from codellama_ls.engine.fair_queue import FairQueue
 from codellama_ls.engine.wire import HEADER_SIZE, PROTOCOL, encode, info_to_wire, length_of
 from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
+from codellama_ls.settings.config import Settings
 
 log = logging.getLogger("codellama_ls.engine.service")
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import Cancelled, EngineError, GeneratesElsewhere, GenerationStats, ModelInfo, Sampling
 from codellama_ls.engine.wire import (
     PROTOCOL,
@@ -37,6 +36,7 @@ from codellama_ls.engine.wire import (
     socket_path,
     stats_from_wire,
 )
+from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
 

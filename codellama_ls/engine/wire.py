@@ -21,9 +21,9 @@ from typing import Any
 import platformdirs
 
 from codellama_ls import __version__
-from codellama_ls.config import APP_NAME, Settings
 from codellama_ls.engine.base import EngineError, GenerationStats, ModelInfo
-from codellama_ls.prompt import FimTokens
+from codellama_ls.prompts.fim import FimTokens
+from codellama_ls.settings.config import APP_NAME, Settings
 
 PROTOCOL = 1
 _HEADER = struct.Struct(">I")

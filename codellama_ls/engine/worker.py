@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import Enum
 from typing import TypeVar
 
-from codellama_ls.config import Settings
 from codellama_ls.engine.base import Engine, EngineError, Progress
+from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

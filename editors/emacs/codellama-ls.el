@@ -2,7 +2,6 @@
 
 ;; Author: The codellama-ls authors
 ;; Maintainer: The codellama-ls authors
-;; URL: https://github.com/codellama-ls/codellama-ls
 ;; Version: 0.1.0
 ;; Package-Requires: ((emacs "29.1"))
 ;; Keywords: tools, languages, convenience

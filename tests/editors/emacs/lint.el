@@ -52,7 +52,9 @@ package-lint 0.16 (Debian 12) believes no Emacs newer than 27 is released."
     (with-current-buffer (find-file-noselect file)
       (let ((package-lint-main-file nil))
         (pcase-dolist (`(,line ,_col ,type ,text) (package-lint-buffer))
-          (lint-report file line (format "package-lint %s: %s" type text)))))
+          ;; The package has no public home yet: a URL header would name one that does not exist.
+          (unless (equal text "Package should have a Homepage or URL header.")
+            (lint-report file line (format "package-lint %s: %s" type text))))))
     (message "package-lint: ran")))
 
 (defun lint-byte-compile (file)

@@ -2,7 +2,7 @@
 
 ;;; Commentary:
 
-;; Run by tests/test_editor_emacs.py as
+;; Run by tests/editors/test_emacs.py as
 ;;
 ;;   emacs --batch -Q -l editors/emacs/codellama-ls.el -l tests/editors/emacs/test-codellama-ls.el
 ;;

@@ -1,5 +1,5 @@
 -- Drives a real headless Neovim through the codellama-ls plugin, like a user typing.
--- Run by tests/test_editor_nvim.py:
+-- Run by tests/editors/test_nvim.py:
 --   nvim --headless --clean --cmd 'set rtp^=editors/nvim' -c 'luafile drive.lua'
 -- with CODELLAMA_NVIM_* variables naming the file, the server and a log.  Keys go in
 -- with nvim_input() and are handled by Neovim's main loop, so the script runs as a
@@ -159,7 +159,7 @@ local function start_and_wait_ready()
   end)
 end
 
--- The model (see tests/test_editor_nvim.py) says "return x" wherever it is asked, and
+-- The model (see tests/editors/test_nvim.py) says "return x" wherever it is asked, and
 -- on an empty line adds "\n    return x" (maxLines 2).  Every step below leaves valid
 -- Python, so the server has no reason to drop a suggestion as a syntax error.
 local function main()

@@ -1,4 +1,4 @@
--- Shared by the headless Neovim scripts that tests/test_editor_nvim_ui.py runs: keys go
+-- Shared by the headless Neovim scripts that tests/editors/test_nvim_ui.py runs: keys go
 -- in with nvim_input() and the script runs as a coroutine that yields to the main loop
 -- whenever it waits (vim.wait() would not let typed keys through).
 --   local h = dofile(vim.env.CODELLAMA_NVIM_HARNESS)

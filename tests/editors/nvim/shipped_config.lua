@@ -2,7 +2,7 @@
 -- server must not warn about anything.  Its `init_options = {}` goes out as `[]` (Neovim
 -- encodes an empty Lua table as an array), which the server once reported as
 -- "initializationOptions: expected an object of settings, got list".
--- Run by tests/test_editor_nvim_config.py:
+-- Run by tests/editors/test_nvim_config.py:
 --   nvim --headless --clean --cmd 'set rtp^=editors/nvim' -c 'lua dofile(...)'
 -- with CODELLAMA_NVIM_* variables naming the file, the server command and a log.
 local env = vim.env

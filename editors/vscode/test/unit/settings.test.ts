@@ -23,7 +23,7 @@ const keys = serverKeys(packageJson);
 const context: Context = { home: '/home/u', workspaceFolder: '/work/proj' };
 
 test('every server setting is contributed with the server default', () => {
-  // The full list is checked against the server's Settings by tests/test_editor_vscode.py.
+  // The full list is checked against the server's Settings by tests/editors/test_vscode.py.
   for (const key of [
     'model', 'modelDir', 'autoDownload', 'nGpuLayers', 'nCtx', 'nThreads', 'nBatch', 'fimFormat', 'maxTokens',
     'maxLines', 'suffixShare', 'temperature', 'topK', 'topP', 'debounceMs', 'enabled', 'maxFileBytes', 'logLevel',

@@ -1,0 +1,1 @@
+"""Open documents: text, positions, languages and what the syntax tree says (pure)."""

@@ -1,0 +1,1 @@
+"""LSP wiring: framing, the hardened JSON-RPC layer, the handlers, completion items."""

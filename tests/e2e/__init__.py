@@ -1,0 +1,1 @@
+"""The real server over stdio (or TCP), driven like an editor."""

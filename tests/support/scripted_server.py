@@ -1,0 +1,87 @@
+"""The real server over stdio with a scripted engine, for end-to-end tests that
+need exact control over the model's output (positions, cancellation).
+
+The completion echoes the text around the cursor, so a test sees exactly which
+prefix and suffix the server cut: `<prefix tail|suffix head>`.
+Environment: SCRIPTED_DELAY (seconds per piece), SCRIPTED_OUTPUT (fixed text), SCRIPTED_KNOWN (code the
+model knows by heart: it writes what follows the prefix's end there, as a trained model would), SCRIPTED_LOG_LEVEL
+(log to stderr at this level, as `codellama-ls serve` does), SCRIPTED_ECHO=hex (the whole prefix and
+suffix, UTF-8 in hex, as `prefix/suffix` in one piece (not `:`, which ends a Python header that a block
+suggestion may not end with): how end-to-end tests read the server's copy
+of a document without a test-only request).
+SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
+metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
+prompt picks the answer), else echoed back whole, special tokens by name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+from codellama_ls.engine.base import Progress
+from codellama_ls.engine.scripted import ScriptedEngine, ScriptedPrompt
+from codellama_ls.lsp.server import create_server
+from codellama_ls.settings.config import Settings
+from tests.support.gguf_models import CODELLAMA_INSTRUCT_TEMPLATE
+
+
+def chat_answer(prompt: ScriptedPrompt) -> str:
+    answers: dict[str, str] = json.loads(os.environ.get("SCRIPTED_CHAT_ANSWERS") or "{}")
+    for key, answer in answers.items():
+        if key in prompt.chat:
+            return answer
+    return prompt.chat
+
+
+def hex_of(text: str) -> str:
+    return text.encode("utf-8", "surrogatepass").hex()
+
+
+def recite(known: str, prefix: str) -> str:
+    """What follows the longest end of `prefix` (up to 40 characters) found in `known`."""
+    for size in range(min(40, len(prefix)), 0, -1):
+        at = known.find(prefix[-size:])
+        if at >= 0:
+            return known[at + size :]
+    return ""
+
+
+def echo(prompt: ScriptedPrompt) -> str:
+    if prompt.mode == "chat":
+        return chat_answer(prompt)
+    known = os.environ.get("SCRIPTED_KNOWN")
+    if known is not None:
+        return recite(known, prompt.prefix)
+    fixed = os.environ.get("SCRIPTED_OUTPUT")
+    if fixed is not None:
+        return fixed
+    if os.environ.get("SCRIPTED_ECHO") == "hex":
+        return f"{hex_of(prompt.prefix)}/{hex_of(prompt.suffix)}"
+    return f"<{prompt.prefix[-6:]}|{prompt.suffix[:6]}>".replace("\n", "⏎").replace("\r", "␍")
+
+
+def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
+    # `model = "scripted-instruct"` (as `instruct_model`, say) asks for the instruct look-alike too.
+    instruct = os.environ.get("SCRIPTED_INSTRUCT") == "1" or settings.model == "scripted-instruct"
+    return ScriptedEngine(
+        echo,
+        token_delay_s=float(os.environ.get("SCRIPTED_DELAY", "0")),
+        chunk=1_000_000 if os.environ.get("SCRIPTED_ECHO") == "hex" else 1,  # one piece, whatever max_tokens
+        chat_template=CODELLAMA_INSTRUCT_TEMPLATE if instruct else None,
+        name="CodeLlama 7B Instruct Test" if instruct else "scripted",
+    )
+
+
+if __name__ == "__main__":
+    # The echo is not code: these tests check the protocol, the per-language tables check the syntax rules.
+    os.environ.setdefault("CODELLAMA_LS_SYNTAX_CHECK", "false")
+    if os.environ.get("SCRIPTED_LOG_LEVEL"):
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("codellama_ls").setLevel(os.environ["SCRIPTED_LOG_LEVEL"].upper())
+    server = create_server(factory)
+    transport = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    server.start_io(sys.stdin.buffer, transport)

@@ -1,0 +1,1 @@
+"""Tests of one module or a few, in process: no server started over stdio."""
