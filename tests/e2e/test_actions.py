@@ -527,3 +527,33 @@ async def test_closing_the_document_while_the_instruct_model_writes_answers_empt
         assert (await status(client))["state"] == "ready"
     finally:
         await client.shutdown_session()
+
+
+async def test_a_background_action_is_the_documents_job_a_newer_one_or_a_close_cancels_it() -> None:
+    """The command is answered at once and its work is the document's job: a second action on the
+    document overtakes it (its progress ends cancelled, the second lands alone), and a `didClose`
+    cancels it (nothing applied, the server stays up)."""
+    from tests.support.lsp_support import status
+
+    client = await instruct_client({"unit tests": TESTS_ANSWER}, SCRIPTED_DELAY="0.05")
+    try:
+        editor = Editor(client, SOURCE)
+        actions = await actions_at(client, AREA_LINE, 12)
+        first = asyncio.ensure_future(run_to_end(client, by_title(actions, "tests")))
+        await asyncio.sleep(0.3)  # the model writes one piece every 50 ms
+        assert not first.done()
+        assert await run_to_end(client, by_title(actions, "tests")) == "done"
+        assert await asyncio.wait_for(first, 10) == "cancelled"
+        assert len(editor.edits) == 1 and editor.text.count("def test_area():") == 1
+
+        actions = await actions_at(client, AREA_LINE, 12)
+        pending = asyncio.ensure_future(run_to_end(client, by_title(actions, "tests")))
+        await asyncio.sleep(0.3)
+        client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=URI))
+        )
+        assert await asyncio.wait_for(pending, 10) == "cancelled"
+        assert len(editor.edits) == 1
+        assert (await status(client))["state"] == "ready"
+    finally:
+        await client.shutdown_session()
