@@ -11,6 +11,8 @@
    files, greedy multi-line suggestions with and without prompt-lookup drafts, interleaved: acceptance
    and speed-up per hole, Python time per step, and identical output (drafts against no drafts with two
    rows per step; the default against plain greedy).
+4. Cold prompts of ~600, ~1,800 and ~3,600 tokens through the engine beside llama-server's `/completion`
+   with the same token ids and threads: per prompt token, at the same length.
 
 Run from the repository root: `.venv/bin/python benchmarks/prefill_bench.py [--shape medium]`.
 """
@@ -116,6 +118,54 @@ def prompt_speed(path: Path, sizes: list[int], repeats: int, n_batch: int, threa
     print(f"\nabort-callback calls per evaluation (all sizes): {calls:.0f}")
     bare.close()
     engine.close()
+
+
+def server_speed(path: Path, sizes: list[int], repeats: int, threads: int) -> None:
+    """Cold prompts through the engine beside llama-server's `/completion` with the same token ids and
+    the same thread count, interleaved: per prompt token, at the same prompt length."""
+    import json
+    import urllib.request
+
+    from benchmarks.typing_bench import find_llama_server, start_llama_server
+    from codellama_ls.engine.threads import choose_threads
+
+    binary = find_llama_server()
+    if binary is None:
+        print("\nllama-server not measured: no binary (scripts/build-llama-server builds one)")
+        return
+    threads = choose_threads(threads)[0]
+    engine = LlamaEngine(path, n_ctx=4096, n_gpu_layers=0, state_cache_mb=0, n_threads=threads)
+    port = 18183
+    server = start_llama_server(binary, path, 2048, port, threads)
+    print(
+        f"\n### Cold prompts: the engine beside llama-server ({path.name}, {threads} threads each;"
+        f" median of {repeats})\n"
+    )
+    print("| tokens | codellama-ls engine | llama-server /completion | engine / server |")
+    print("| ---: | ---: | ---: | ---: |")
+    try:
+        for size in sizes:
+            tokens = code_tokens(engine, size)
+            ours, theirs = [], []
+            for run in range(repeats):
+                ours.append(engine_prompt(engine, tokens, run))
+                body = {"prompt": tokens, "n_predict": 1, "cache_prompt": False, "temperature": 0}
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/completion",
+                    json.dumps(body).encode(),
+                    {"Content-Type": "application/json"},
+                )
+                reply = json.loads(urllib.request.urlopen(request, timeout=600).read())
+                theirs.append(float(reply["timings"]["prompt_ms"]) / 1000)
+            a, b = statistics.median(ours), statistics.median(theirs)
+            print(
+                f"| {len(tokens)} | {len(tokens) / a:.1f} tok/s ({a:.2f} s) | {len(tokens) / b:.1f} tok/s ({b:.2f} s)"
+                f" | **{b / a:.2f}** |"
+            )
+    finally:
+        server.terminate()
+        server.wait()
+        engine.close()
 
 
 def cancel_latency(path: Path, size: int, trials: int, n_batch: int, threads: int) -> None:
@@ -323,12 +373,14 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--draft", type=int, default=16)
     parser.add_argument("--max-lines", type=int, default=8, help="the server's max_lines: a suggestion stops there")
-    parser.add_argument("--skip", choices=["prompt", "speculative"], action="append", default=[])
+    parser.add_argument("--skip", choices=["prompt", "server", "speculative"], action="append", default=[])
     args = parser.parse_args()
     if "prompt" not in args.skip:
         model = cached(args.shape, CACHE)
         prompt_speed(model, [600, 2000], args.repeats, args.n_batch, args.threads)
         cancel_latency(model, 2000, args.cancel_trials, args.n_batch, args.threads)
+    if "server" not in args.skip:
+        server_speed(cached(args.shape, CACHE), [600, 1800, 3600], args.repeats, args.threads)
     if "speculative" not in args.skip:
         speculative(args.holes, args.max_tokens, args.draft, args.threads, args.repeats, args.max_lines)
 

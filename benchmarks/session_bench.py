@@ -324,7 +324,9 @@ def baseline_llama_server(
         return "not measured: no llama-server binary (scripts/build-llama-server builds one)"
     port = 18182
     # llama.vim's 256 lines before the cursor need more context than our window: at least 4,096.
-    server = start_llama_server(binary, model, max(options["nCtx"], 2048), port, threads)
+    server = start_llama_server(
+        binary, model, max(options["nCtx"], 2048), port, threads, gpu=options["nGpuLayers"] != 0
+    )
     out = []
     try:
         for state in replay:
@@ -379,10 +381,11 @@ def baseline_fresh(
     from codellama_ls.engine.llama import LlamaEngine
     from codellama_ls.settings.config import Settings
 
-    engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=0, n_threads=threads)
+    layers = options["nGpuLayers"]
+    engine = LlamaEngine(model, n_ctx=options["nCtx"], n_gpu_layers=layers, n_threads=threads)
     vocab = vocab_of(engine)
     same = {"n_threads": threads, "n_threads_batch": threads} if threads else {}
-    llm = llama_cpp.Llama(model_path=str(model), n_ctx=options["nCtx"], verbose=False, n_gpu_layers=0, **same)
+    llm = llama_cpp.Llama(model_path=str(model), n_ctx=options["nCtx"], verbose=False, n_gpu_layers=layers, **same)
     settings = Settings(fim_format="psm", max_tokens=options["maxTokens"], cross_file=False)
     out = []
     for state in replay:
@@ -438,18 +441,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="a GGUF; default: a generated Code Llama-shaped model")
     parser.add_argument(
-        "--shape", default="1.3b", choices=("small", "medium", "1.3b"), help="1.3b, what users run; small: a quick run"
+        "--shape", default="1.3b", choices=("small", "medium", "1.3b", "7b"), help="1.3b, what users run; small: quick"
     )
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--n-ctx", type=int, default=4096, help="the server's default")
     parser.add_argument("--json", type=Path, help="also write the summary here")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-baselines", action="store_true", help="only the session through codellama-ls")
+    parser.add_argument("--gpu", action="store_true", help="every layer on the GPU, for every system")
     parser.add_argument("--fresh-per-kind", type=int, default=1, help="states of each kind for the fresh baseline")
     args = parser.parse_args()
     model = args.model or cached(args.shape, Path(tempfile.gettempdir()) / "codellama-ls-bench")
     # The gate would drop every suggestion of a random-weights model; the session needs some to accept.
     options = {"maxTokens": args.max_tokens, "nCtx": args.n_ctx, "maxLines": 1, "syntaxCheck": False}
+    # Every layer on the GPU for every system (the server's default nGpuLayers -1 does so in a GPU build).
+    options["nGpuLayers"] = -1 if args.gpu else 0
     started = time.perf_counter()
     editor = asyncio.run(run_server(model, options, args.seed))
     print(f"model {model.name}, n_ctx {args.n_ctx}, {editor.threads} threads for every system", flush=True)

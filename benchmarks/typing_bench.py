@@ -325,7 +325,7 @@ def find_llama_server() -> str | None:
 
 
 def start_llama_server(
-    binary: str, model: Path, n_ctx: int, port: int, threads: int | None = None
+    binary: str, model: Path, n_ctx: int, port: int, threads: int | None = None, gpu: bool = False
 ) -> subprocess.Popen[bytes]:
     """llama-server as llama.vim's README runs it: the prompt cache reused in chunks (`--cache-reuse`);
     `threads` as ours, for a comparison at the same thread count (its default is the physical cores)."""
@@ -333,7 +333,8 @@ def start_llama_server(
         # llama.vim's default window (256 lines before, 64 after) needs more context than ours.
         [binary, "-m", str(model), "--port", str(port), "--host", "127.0.0.1", "-c", str(2 * n_ctx)]
         + ["--cache-reuse", "256"]
-        + (["-t", str(threads), "-tb", str(threads)] if threads else []),
+        + (["-t", str(threads), "-tb", str(threads)] if threads else [])
+        + (["-ngl", "999"] if gpu else ["-ngl", "0"]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -207,8 +207,11 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
             else:
                 window = None
     if window is None:
-        chunks = _choose_chunks(snapshot, settings, budget, count)
-        window = _cut(snapshot, budget, count, share, render(chunks, comment) if chunks else "", mode)
+        # New chunks change the prompt's first tokens: the whole prompt is evaluated again, so it is
+        # cut as a fresh window (its cost bounded as a file opened is), its chunks in proportion.
+        chunks = _choose_chunks(snapshot, settings, min(budget, _FRESH_WINDOW), count)
+        fresh = chunks != (sticky.cross if sticky is not None else ())
+        window = _cut(snapshot, budget, count, share, render(chunks, comment) if chunks else "", mode, fresh)
     cross = render(chunks, comment) if chunks else ""
     room = budget - (count(cross) if cross else 0)
     head = _head_start(text, offset, window, sticky, budget) if mode is PromptMode.LINE else None
@@ -272,20 +275,27 @@ def _choose_chunks(
 
 
 def _cut(
-    snapshot: Snapshot, budget: int, count: Callable[[str], int], share: float, cross: str, mode: PromptMode
+    snapshot: Snapshot,
+    budget: int,
+    count: Callable[[str], int],
+    share: float,
+    cross: str,
+    mode: PromptMode,
+    fresh: bool = False,
 ) -> Window:
-    room = budget - (count(cross) if cross else 0)
+    """The window beside `cross`; `fresh` when the prompt's beginning changes anyway (no sticky start)."""
+    cross_tokens = count(cross) if cross else 0
     return cut_window(
         snapshot.text,
         snapshot.offset,
-        room,
+        budget - cross_tokens,
         count,
         share,
         _scopes(snapshot, mode),
         snapshot.header,
-        snapshot.sticky_start,
+        None if fresh else snapshot.sticky_start,
         _LINE_SUFFIX_CAP if mode is PromptMode.LINE else None,
-        _FRESH_WINDOW,
+        max(_FRESH_WINDOW - cross_tokens, _FRESH_WINDOW // 2),
     )
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.support.cursor import cursor
 from tests.support.gguf_families import stored, write_family_gguf
 from tests.support.gguf_models import CHATML_TEMPLATE, write_codellama_gguf
-from tests.support.lsp_support import REAL_SERVER, cursor, inline, open_doc, server_env, start, status, wait_ready
+from tests.support.lsp_support import REAL_SERVER, inline, open_doc, server_env, start, status, wait_ready
 
 URI = "file:///tmp/add.py"
 SOURCE = "def add(a, b):\n    █\n\nprint(add(1, 2))\n"

@@ -33,6 +33,8 @@ SHAPES = {
     "small": Shape(n_embd=512, n_layer=6, n_ff=1408, n_head=8),
     "medium": Shape(n_embd=1024, n_layer=12, n_ff=2816, n_head=16),
     "1.3b": Shape(n_embd=2048, n_layer=24, n_ff=5504, n_head=16),
+    # Code Llama 7B's layers: for a GPU machine (benchmarks/gpu_session.sh), too slow for 2 CPU cores.
+    "7b": Shape(n_embd=4096, n_layer=32, n_ff=11008, n_head=32),
 }
 
 

@@ -194,3 +194,31 @@ def test_moves_within_the_window_evaluate_under_30_percent_at_every_context_size
             assert moved.stats.evaluated_tokens <= 0.3 * moved.stats.prompt_tokens, (lines, moved.stats)
     finally:
         engine.close()
+
+
+def test_a_prompt_whose_cross_file_chunks_change_is_cut_as_a_fresh_window() -> None:
+    # Another file opened gives the document new chunks: they change the prompt's first tokens, so the
+    # whole prompt is evaluated again, and it costs no more than a file opened does, whatever the
+    # window had grown to (a file switch at n_ctx 4,096 evaluated a 3,000-token prompt).
+    from codellama_ls.completion.crossfile import OtherDocument
+    from codellama_ls.completion.pipeline import _FRESH_WINDOW, plan
+    from codellama_ls.engine.scripted import ScriptedEngine
+
+    vocab = vocab_of(ScriptedEngine(n_ctx=4096))
+    text = "import os\n" + "".join(FUNCTION.format(i=i) for i in range(120))
+    doc = Document("file:///moves.py", "python", 1, text)
+    settings = Settings(max_tokens=16)
+    offset = _offset_in(text, text[: text.index("def process_100(")].count("\n") + 6)
+    grown = plan(vocab, 4096, snapshot_of(doc, offset), settings)
+    # The window grew from its start while the user worked down the file.
+    below = _offset_in(text, text[: text.index("def process_104(")].count("\n") + 6)
+    grown = plan(vocab, 4096, snapshot_of(doc, below, sticky=grown.sticky), settings)
+    assert len(grown.tokens) > _FRESH_WINDOW + 600
+    other = OtherDocument("file:///helpers.py", "def selected_records(records, threshold):\n    return records\n")
+    switched = plan(vocab, 4096, snapshot_of(doc, below, others=[other], sticky=grown.sticky), settings)
+    assert switched.sticky is not None and switched.sticky.cross
+    assert len(switched.tokens) <= _FRESH_WINDOW + 16
+    # The next keystroke keeps those chunks and that start.
+    again = plan(vocab, 4096, snapshot_of(doc, below + 1, others=[other], sticky=switched.sticky), settings)
+    assert again.window.start == switched.window.start and again.sticky is not None
+    assert again.sticky.cross == switched.sticky.cross
