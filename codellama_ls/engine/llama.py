@@ -187,6 +187,8 @@ class LlamaVocab:
 
 
 class LlamaEngine(TimedGeneration):
+    warms = True
+
     def __init__(
         self,
         path: Path,

@@ -22,6 +22,7 @@ from codellama_ls.engine.base import (
     GeneratesElsewhere,
     GenerationStats,
     ModelInfo,
+    NoWarming,
     Progress,
     Sampling,
     TimedGeneration,
@@ -118,7 +119,7 @@ class ServerVocab:
         pass
 
 
-class RemoteEngine(GeneratesElsewhere, TimedGeneration):
+class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
     def __init__(
         self,
         settings: Settings,
