@@ -32,7 +32,8 @@ from codellama_ls.engine.base import (
     vocab_of,
 )
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
-from codellama_ls.prompts.fim import FimTokens, Vocab, respells_naturally
+from codellama_ls.prompts.fim import FimTokens
+from codellama_ls.prompts.healing import Respellings
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -258,9 +259,7 @@ class LlamaEngine(TimedGeneration):
         self._states: OrderedDict[str, tuple[bytes, list[int]]] = OrderedDict()
         self._state_budget = state_cache_mb * 1024 * 1024
         self._allowed: dict[bytes, np.ndarray] = {}
-        self._by_piece: dict[bytes, list[int]] | None = None
-        self._vocab: Vocab | None = None
-        self._natural: dict[tuple[int, bytes], bool] = {}
+        self._respellings: Respellings | None = None
         self._rng = np.random.default_rng()
         self._abort_check: Cancelled | None = None
         self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
@@ -448,18 +447,16 @@ class LlamaEngine(TimedGeneration):
             self._all_pieces = [self._piece(t, special=False) for t in range(self._info.n_vocab)]
         return self._all_pieces
 
+    def _healing(self) -> Respellings:
+        if self._respellings is None:
+            self._respellings = Respellings(vocab_of(self), self._pieces())
+        return self._respellings
+
     def _constrained_token(self, pending: bytes, sampling: Sampling) -> int | None:
         """The best token whose text starts with all of `pending` or is a shorter part of it."""
         allowed = self._allowed.get(pending)
         if allowed is None:
-            if self._by_piece is None:
-                self._by_piece = {}
-                for token, text in enumerate(self._pieces()):
-                    if text:
-                        self._by_piece.setdefault(text, []).append(token)
-            ids = [t for t, p in enumerate(self._pieces()) if p.startswith(pending)]
-            ids += [t for cut in range(1, len(pending)) for t in self._by_piece.get(pending[:cut], ())]
-            allowed = np.array(ids, dtype=np.int64)
+            allowed = np.array(self._healing().candidates(pending), dtype=np.int64)
             if len(self._allowed) > 256:
                 self._allowed.clear()
             self._allowed[pending] = allowed
@@ -474,21 +471,13 @@ class LlamaEngine(TimedGeneration):
 
     def _natural_respellings(self, allowed: np.ndarray, logits: np.ndarray, pending: bytes) -> np.ndarray:
         """`logits` with the best few candidates that would not re-spell the user's text as the
-        tokenizer writes it before code masked (`prompt.respells_naturally`: a token taking a whole
+        tokenizer writes it before code masked (`Respellings.natural`: a token taking a whole
         indentation, or one making it deeper); unchanged when that leaves none of them."""
-        if self._vocab is None:
-            self._vocab = vocab_of(self)
+        healing = self._healing()
         masked = logits.copy()
         kept = False
         for index in np.argsort(logits)[::-1][:_CHECKED_CANDIDATES]:
-            token = int(allowed[index])
-            natural = self._natural.get((token, pending))
-            if natural is None:
-                natural = respells_naturally(self._vocab, token, self._pieces()[token], pending)
-                if len(self._natural) > 4096:
-                    self._natural.clear()
-                self._natural[(token, pending)] = natural
-            if natural:
+            if healing.natural(int(allowed[index]), pending):
                 kept = True
             else:
                 masked[index] = -np.inf
