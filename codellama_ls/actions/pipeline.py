@@ -41,6 +41,10 @@ class ActionRequest:
     instruction: str = ""
     key: str = ""
     """Names the engine's KV cache slot for this work."""
+    source: bytes | None = None
+    """`text`'s UTF-8 as the document held it (its snapshot): the syntax check encodes nothing again."""
+    anchor: tuple[int, int] = (0, 0)
+    """A str index of `text` near the target and its byte offset in `source`."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,14 @@ def run_action(
         start, end, new_text = target.start, target.end, code
     if new_text == request.text[start:end]:
         return result(error="the model changed nothing")
-    if request.spec is not None and replacement_errors(request.spec, request.text, start, end, new_text) > 0:
+    errors = (
+        replacement_errors(
+            request.spec, request.text, start, end, new_text, source=request.source, anchor=request.anchor
+        )
+        if request.spec is not None
+        else 0
+    )
+    if errors > 0:
         log.info("action %s: answer with a syntax error dropped: %r", kind.value, answer)
         return result(error="the model's answer has a syntax error, so it was not applied; try again or select less")
     return result(start=start, end=end, new_text=new_text)
@@ -176,8 +187,11 @@ def run_comment(
     sampling: Sampling,
     cancelled: Cancelled,
     key: str = "",
+    source: bytes | None = None,
+    anchor: tuple[int, int] = (0, 0),
 ) -> ActionResult:
-    """Code for the comment above the cursor, to insert at the cursor (an EDIT-kind result)."""
+    """Code for the comment above the cursor, to insert at the cursor (an EDIT-kind result).
+    `source` and `anchor`: as in `ActionRequest`."""
     started = time.perf_counter()
     answer, error, stats = generate_chat(engine, comment_messages(request, language), sampling, cancelled, key=key)
     elapsed = (time.perf_counter() - started) * 1000
@@ -189,7 +203,7 @@ def run_comment(
     code = clean_generated(answer, request, text[line_start:offset])
     if not code.strip():
         return dataclasses.replace(base, error="the model wrote no code for the comment", total_ms=elapsed)
-    if spec is not None and replacement_errors(spec, text, offset, offset, code) > 0:
+    if spec is not None and replacement_errors(spec, text, offset, offset, code, source=source, anchor=anchor) > 0:
         log.info("code from a comment with a syntax error dropped: %r", answer)
         return dataclasses.replace(base, error="the code had a syntax error", total_ms=elapsed)
     return dataclasses.replace(base, start=offset, end=offset, new_text=code, total_ms=elapsed)
