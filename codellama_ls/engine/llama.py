@@ -15,7 +15,6 @@ import ctypes
 import io
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from codellama_ls.engine.base import (
     TimedGeneration,
     vocab_of,
 )
+from codellama_ls.engine.kv_states import SavedStates
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
 from codellama_ls.prompts.fim import FimTokens
 from codellama_ls.prompts.healing import Respellings
@@ -256,8 +256,7 @@ class LlamaEngine(TimedGeneration):
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
         self._current_key = ""
-        self._states: OrderedDict[str, tuple[bytes, list[int]]] = OrderedDict()
-        self._state_budget = state_cache_mb * 1024 * 1024
+        self._states = SavedStates(state_cache_mb * 1024 * 1024)
         self._allowed: dict[bytes, np.ndarray] = {}
         self._respellings: Respellings | None = None
         self._rng = np.random.default_rng()
@@ -419,21 +418,18 @@ class LlamaEngine(TimedGeneration):
         if key == self._current_key:
             return
         lc, ctx, llm = self._llama_cpp, self._llm._ctx.ctx, self._llm
-        if self._current_key and llm.n_tokens > 0 and self._state_budget > 0:
+        if self._current_key and llm.n_tokens > 0 and self._states.budget > 0:
             size = lc.llama_state_seq_get_size(ctx, 0)
-            if size <= self._state_budget:
+            if self._states.fits(size):
                 buffer = (ctypes.c_uint8 * size)()
                 written = lc.llama_state_seq_get_data(ctx, buffer, size, 0)
                 ids = list(llm.input_ids[: llm.n_tokens])
                 # string_at copies the bytes; bytes(buffer[:written]) would build a list of ints
                 # first (~370 ms for the 20 MB of a 1,700-token prompt of a small model).
-                self._states[self._current_key] = (ctypes.string_at(buffer, written), ids)
-                self._states.move_to_end(self._current_key)
-                while sum(len(b) for b, _ in self._states.values()) > self._state_budget:
-                    self._states.popitem(last=False)
+                self._states.save(self._current_key, ctypes.string_at(buffer, written), ids)
         self._current_key = key
         self._start_afresh()
-        saved = self._states.pop(key, None)
+        saved = self._states.take(key)
         if saved is None:
             return
         data, ids = saved

@@ -135,6 +135,7 @@ PURE = (
     "completion.window",
     "prompts.fim",
     "prompts.healing",
+    "engine.kv_states",
     "completion.postprocess",
     "completion.crossfile",
     "completion.reuse",
