@@ -231,6 +231,8 @@ class CodeActions:
             spec,
             str(args.get("instruction") or ""),
             key=f"instruct:{doc.uri}",
+            source=doc.source_bytes,
+            anchor=(target.start, doc.byte_offset(target.start)),
         )
         settings = session.settings
         sampling = dataclasses.replace(sampling_of(settings), max_tokens=settings.instruct_max_tokens)
@@ -338,10 +340,13 @@ class CodeActions:
         sampling = dataclasses.replace(sampling_of(settings), max_tokens=settings.instruct_max_tokens)
         job = self._jobs.start(Job(doc))
         token = job.token
-        text = doc.text
+        # The document as it is now (a snapshot): the loop edits it while the model writes.
+        text, source, anchor = doc.text, doc.source_bytes, (offset, doc.byte_offset(offset))
 
         def work(engine: Engine) -> ActionResult:
-            return run_comment(engine, request, text, spec.name, spec, sampling, token, key=f"instruct:{uri}")
+            return run_comment(
+                engine, request, text, spec.name, spec, sampling, token, f"instruct:{uri}", source, anchor
+            )
 
         try:
             result = await asyncio.shield(worker.run(work))

@@ -24,7 +24,7 @@ from codellama_ls.actions.instructions import (
 )
 from codellama_ls.completion.syntax_gate import replacement_errors
 from codellama_ls.documents.languages import LanguageSpec
-from codellama_ls.engine.base import Cancelled, Engine, ModelInfo, Sampling, vocab_of
+from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, ModelInfo, Sampling, vocab_of
 from codellama_ls.prompts.chat import ChatError, ChatStyle, ChatVocab, Message, chat_prompt, style_of
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ class ActionRequest:
     instruction: str = ""
     key: str = ""
     """Names the engine's KV cache slot for this work."""
+    source: bytes | None = None
+    """`text`'s UTF-8 as the document held it (its snapshot): the syntax check encodes nothing again."""
+    anchor: tuple[int, int] = (0, 0)
+    """A str index of `text` near the target and its byte offset in `source`."""
 
 
 @dataclass(frozen=True)
@@ -93,27 +97,35 @@ def generate_chat(
     cancelled: Cancelled,
     on_text: Callable[[str], None] | None = None,
     key: str = "",
-) -> tuple[str, str]:
-    """The model's answer to `messages`, and an error message (empty when it answered)."""
+) -> tuple[str, str, GenerationStats]:
+    """The model's answer to `messages`, an error message (empty when it answered), and the generation's stats."""
     info = engine.info
     style = instruct_style(info)
     if style is None:
-        return "", not_instruct_message(info)
+        return "", not_instruct_message(info), GenerationStats()
     try:
         tokens = chat_prompt(chat_vocab_of(engine), style, info.chat_template, messages)
     except ChatError as exc:
-        return "", str(exc)
+        return "", str(exc), GenerationStats()
     if len(tokens) + sampling.max_tokens > info.n_ctx:
-        return "", (
-            f"the code is too long for the model's context: {len(tokens)} prompt tokens and "
-            f"{sampling.max_tokens} to generate exceed n_ctx={info.n_ctx}; select less code"
+        return (
+            "",
+            (
+                f"the code is too long for the model's context: {len(tokens)} prompt tokens and "
+                f"{sampling.max_tokens} to generate exceed n_ctx={info.n_ctx}; select less code"
+            ),
+            GenerationStats(),
         )
     text = ""
-    for piece in engine.generate(tokens, sampling, cancelled, key=key):
-        text += piece
-        if on_text is not None:
-            on_text(text)
-    return text, ""
+    pieces = engine.generate(tokens, sampling, cancelled, key=key)
+    try:
+        for piece in pieces:
+            text += piece
+            if on_text is not None:
+                on_text(text)
+    finally:
+        pieces.close()
+    return text, "", pieces.stats
 
 
 def run_action(
@@ -126,8 +138,7 @@ def run_action(
     started = time.perf_counter()
     kind, target = request.kind, request.target
     messages = messages_for(kind, target, request.language, request.instruction)
-    answer, error = generate_chat(engine, messages, sampling, cancelled, on_text, request.key)
-    stats = engine.last_stats
+    answer, error, stats = generate_chat(engine, messages, sampling, cancelled, on_text, request.key)
 
     def result(**fields: object) -> ActionResult:
         elapsed = (time.perf_counter() - started) * 1000
@@ -155,7 +166,14 @@ def run_action(
         start, end, new_text = target.start, target.end, code
     if new_text == request.text[start:end]:
         return result(error="the model changed nothing")
-    if request.spec is not None and replacement_errors(request.spec, request.text, start, end, new_text) > 0:
+    errors = (
+        replacement_errors(
+            request.spec, request.text, start, end, new_text, source=request.source, anchor=request.anchor
+        )
+        if request.spec is not None
+        else 0
+    )
+    if errors > 0:
         log.info("action %s: answer with a syntax error dropped: %r", kind.value, answer)
         return result(error="the model's answer has a syntax error, so it was not applied; try again or select less")
     refused = breach(kind, request.spec, request.text, (target.start, target.end), start, end, new_text)
@@ -174,12 +192,15 @@ def run_comment(
     sampling: Sampling,
     cancelled: Cancelled,
     key: str = "",
+    source: bytes | None = None,
+    anchor: tuple[int, int] = (0, 0),
 ) -> ActionResult:
-    """Code for the comment above the cursor, to insert at the cursor (an EDIT-kind result)."""
+    """Code for the comment above the cursor, to insert at the cursor (an EDIT-kind result).
+    `source` and `anchor`: as in `ActionRequest`."""
     started = time.perf_counter()
-    answer, error = generate_chat(engine, comment_messages(request, language), sampling, cancelled, key=key)
+    answer, error, stats = generate_chat(engine, comment_messages(request, language), sampling, cancelled, key=key)
     elapsed = (time.perf_counter() - started) * 1000
-    base = ActionResult(ActionKind.EDIT, answer=answer, generated_tokens=engine.last_stats.generated_tokens)
+    base = ActionResult(ActionKind.EDIT, answer=answer, generated_tokens=stats.generated_tokens)
     if error or cancelled():
         return dataclasses.replace(base, error=error, cancelled=not error, total_ms=elapsed)
     offset = request.target.start
@@ -187,7 +208,7 @@ def run_comment(
     code = clean_generated(answer, request, text[line_start:offset])
     if not code.strip():
         return dataclasses.replace(base, error="the model wrote no code for the comment", total_ms=elapsed)
-    if spec is not None and replacement_errors(spec, text, offset, offset, code) > 0:
+    if spec is not None and replacement_errors(spec, text, offset, offset, code, source=source, anchor=anchor) > 0:
         log.info("code from a comment with a syntax error dropped: %r", answer)
         return dataclasses.replace(base, error="the code had a syntax error", total_ms=elapsed)
     return dataclasses.replace(base, start=offset, end=offset, new_text=code, total_ms=elapsed)

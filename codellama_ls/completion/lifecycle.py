@@ -421,11 +421,10 @@ class Requests:
         token = self._warming = CancelToken()
 
         def work(engine: Engine) -> None:
-            warm = getattr(engine, "warm", None)
-            if warm is not None and not token.cancelled:
+            if engine.warms and not token.cancelled:
                 body = result.plan.body_tokens(vocab_of(engine))
                 if body:
-                    warm(body, uri, token)
+                    engine.warm(body, uri, token)
 
         def done(future: asyncio.Future[None]) -> None:
             if not future.cancelled() and future.exception() is not None:

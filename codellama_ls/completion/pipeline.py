@@ -406,6 +406,7 @@ def complete(
     )
     planned = time.perf_counter()
     pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
+    stats = pieces.stats
     pending = the_plan.constraint
     deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None
     reason = ""
@@ -429,10 +430,8 @@ def complete(
                 reason = STOP_LATENCY
                 break
     finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()
-    raw = stopper.finish(ran_out=engine.last_stats.stop_reason == "max_tokens")
+        pieces.close()
+    raw = stopper.finish(ran_out=stats.stop_reason == "max_tokens")
     style: IndentStyle | None = None
     starts_line = not the_plan.line_before.strip() and raw[:1] in (" ", "\t")
     if "\n" in raw or starts_line:
@@ -456,7 +455,6 @@ def complete(
             edit = Edit(kept if kept.strip() else "", edit.replace_after if kept.strip() else 0)
     if settings.syntax_check and not cancelled():
         edit = _syntax_gate(snapshot, edit, the_plan.line_before if stopper.reason == STOP_LOOP else None)
-    stats = engine.last_stats
     # The engine only knows it was closed early; the rule that closed it is ours.
     if stopper.reason or reason:
         stats.stop_reason = stopper.reason or reason

@@ -207,15 +207,35 @@ class ErrorCheck:
         return own, count_errors(fresh.root_node, self.region_start, self.region_end + shift) - self.baseline
 
 
-def replacement_errors(spec: LanguageSpec, text: str, start: int, end: int, new: str) -> int:
+def _byte_at(text: str, offset: int, anchor: tuple[int, int]) -> int:
+    """The UTF-8 byte offset of str index `offset`, counted from `anchor` (a str index and its byte offset)."""
+    at, byte = anchor
+    if offset >= at:
+        return byte + len(text[at:offset].encode("utf-8"))
+    return byte - len(text[offset:at].encode("utf-8"))
+
+
+def replacement_errors(
+    spec: LanguageSpec,
+    text: str,
+    start: int,
+    end: int,
+    new: str,
+    *,
+    source: bytes | None = None,
+    anchor: tuple[int, int] = (0, 0),
+) -> int:
     """How many syntax errors replacing text[start:end] (str offsets) with `new` adds (an action's
     edit). Parses the lines around the range, `MAX_REGION` bytes of them at most besides the range
-    itself, before and after; 0 without a grammar, never negative."""
+    itself, before and after; 0 without a grammar, never negative. `source` (the text's UTF-8) and
+    `anchor` (a str index near the range and its byte offset) come from the document's snapshot, so
+    nothing encodes the document again; without them the text is encoded here."""
     parser = _parser(spec)
     if parser is None:
         return 0
-    source = text.encode("utf-8")
-    first = len(text[:start].encode("utf-8"))
+    if source is None:
+        source, anchor = text.encode("utf-8"), (0, 0)
+    first = _byte_at(text, start, anchor)
     last = first + len(text[start:end].encode("utf-8"))
     half = MAX_REGION // 2
     low, high = _line_bounds(source, max(first - half, 0), min(last + half, len(source)))

@@ -1,16 +1,17 @@
 """The contract between the completion pipeline and whatever runs the model.
 
 The whole contract is the `Engine` Protocol below (its model's `info`, `tokenize`,
-`token_text`, `piece`, `generate`, the `last_stats` of a generation, `close`);
-`ScriptedEngine` implements it for tests, `LlamaEngine` with llama.cpp in process, `RemoteEngine`
-with a llama-server or an OpenAI-compatible server. An engine is used from one thread at a time
-(the engine worker); nothing here is thread-safe by itself.
+`token_text`, `piece`, `generate` returning a `PieceStream` that carries its own stats, `close`, and one
+optional ability it declares: `warms`); `ScriptedEngine` implements it for tests, `LlamaEngine` with
+llama.cpp in process, `SharedEngine` with the per-user engine process, `RemoteEngine` with a llama-server
+or an OpenAI-compatible server. An engine is used from one thread at a time (the engine worker); nothing
+here is thread-safe by itself.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -86,12 +87,31 @@ Progress = Callable[[str, int, int | None], None]
 """(message, done, total) while the model downloads or loads; total None when unknown."""
 
 
+class PieceStream:
+    """What `Engine.generate` returns: the text pieces as they are decoded, and this generation's
+    stats, final once the pieces end or the stream is closed (closing early stops the generation)."""
+
+    def __init__(self, pieces: Generator[str, None, None], stats: GenerationStats) -> None:
+        self._pieces = pieces
+        self.stats = stats
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        self._pieces.close()
+
+
 class Engine(Protocol):
-    @property
-    def info(self) -> ModelInfo: ...
+    warms: bool
+    """The optional ability to evaluate a window's body ahead of a cursor move (`warm`); an engine
+    without it has a `warm` that does nothing."""
 
     @property
-    def last_stats(self) -> GenerationStats: ...
+    def info(self) -> ModelInfo: ...
 
     def tokenize(self, text: str) -> list[int]:
         """Tokens of `text` without BOS, with the implicit leading space if the vocab adds one."""
@@ -111,7 +131,7 @@ class Engine(Protocol):
 
     def generate(
         self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> Iterator[str]:
+    ) -> PieceStream:
         """Decoded text pieces, one per sampled token, until an end token, the
         token limit, or `cancelled()` turns true (checked before every decode step).
         With `constraint`, the first tokens must spell it out (token healing): each one's text is a
@@ -119,7 +139,21 @@ class Engine(Protocol):
         `key` names the document, so an engine can keep a KV cache per document."""
         ...
 
+    def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
+        """While idle, evaluate `body` (the `[BOS, PRE]` + lines of `key`'s window) so that a later
+        prompt starting with it is cheap; returns the tokens evaluated (0 without `warms`)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class NoWarming:
+    """For an engine without a KV body of its own to warm."""
+
+    warms = False
+
+    def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
+        return 0
 
 
 def vocab_of(engine: Engine) -> Vocab:
@@ -136,15 +170,27 @@ def vocab_of(engine: Engine) -> Vocab:
 
 
 class TimedGeneration:
-    """`generate` for an engine that writes `_generate`: a fresh `last_stats` per request, whose
-    total time is set however the generation ends (done, cancelled, closed early, failed)."""
+    """`generate` for an engine that writes `_generate`: fresh stats per request, carried by the
+    stream, whose total time is set however the generation ends (done, cancelled, closed early, failed).
+    `_stats` keeps the last one for the engine's own figures (benchmarks)."""
 
     _stats: GenerationStats
 
     def generate(
         self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> Iterator[str]:
+    ) -> PieceStream:
         stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
+        return PieceStream(self._timed(prompt, sampling, cancelled, constraint, key, stats), stats)
+
+    def _timed(
+        self,
+        prompt: list[int],
+        sampling: Sampling,
+        cancelled: Cancelled,
+        constraint: str,
+        key: str,
+        stats: GenerationStats,
+    ) -> Generator[str, None, None]:
         started = time.perf_counter()
         try:
             yield from self._generate(prompt, sampling, cancelled, constraint, key, stats, started)

@@ -16,7 +16,6 @@ import dataclasses
 import io
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,12 @@ from codellama_ls.engine.base import (
     TimedGeneration,
     vocab_of,
 )
+from codellama_ls.engine.kv_states import SavedStates
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
 from codellama_ls.engine.threads import choose_threads
 from codellama_ls.prompts.families import CODE_LLAMA, Lookup, declared_ids, recognise, spelled_as
-from codellama_ls.prompts.fim import FimTokens, Vocab, fim_tokens_of, respells_naturally
+from codellama_ls.prompts.fim import FimTokens, fim_tokens_of
+from codellama_ls.prompts.healing import Respellings
 
 log = logging.getLogger(__name__)
 llama_log = logging.getLogger("llama.cpp")
@@ -219,6 +220,8 @@ class LlamaVocab:
 
 
 class LlamaEngine(TimedGeneration):
+    warms = True
+
     def __init__(
         self,
         path: Path,
@@ -286,12 +289,9 @@ class LlamaEngine(TimedGeneration):
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
         self._current_key = ""
-        self._states: OrderedDict[str, tuple[bytes, list[int]]] = OrderedDict()
-        self._state_budget = state_cache_mb * 1024 * 1024
+        self._states = SavedStates(state_cache_mb * 1024 * 1024)
         self._allowed: dict[bytes, np.ndarray] = {}
-        self._by_piece: dict[bytes, list[int]] | None = None
-        self._vocab: Vocab | None = None
-        self._natural: dict[tuple[int, bytes], bool] = {}
+        self._respellings: Respellings | None = None
         self._rng = np.random.default_rng()
         self._abort_check: Cancelled | None = None
         self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
@@ -452,21 +452,18 @@ class LlamaEngine(TimedGeneration):
         if key == self._current_key:
             return
         lc, ctx, llm = self._llama_cpp, self._llm._ctx.ctx, self._llm
-        if self._current_key and llm.n_tokens > 0 and self._state_budget > 0:
+        if self._current_key and llm.n_tokens > 0 and self._states.budget > 0:
             size = lc.llama_state_seq_get_size(ctx, 0)
-            if size <= self._state_budget:
+            if self._states.fits(size):
                 buffer = (ctypes.c_uint8 * size)()
                 written = lc.llama_state_seq_get_data(ctx, buffer, size, 0)
                 ids = list(llm.input_ids[: llm.n_tokens])
                 # string_at copies the bytes; bytes(buffer[:written]) would build a list of ints
                 # first (~370 ms for the 20 MB of a 1,700-token prompt of a small model).
-                self._states[self._current_key] = (ctypes.string_at(buffer, written), ids)
-                self._states.move_to_end(self._current_key)
-                while sum(len(b) for b, _ in self._states.values()) > self._state_budget:
-                    self._states.popitem(last=False)
+                self._states.save(self._current_key, ctypes.string_at(buffer, written), ids)
         self._current_key = key
         self._start_afresh()
-        saved = self._states.pop(key, None)
+        saved = self._states.take(key)
         if saved is None:
             return
         data, ids = saved
@@ -480,18 +477,16 @@ class LlamaEngine(TimedGeneration):
             self._all_pieces = [self._piece(t, special=False) for t in range(self._info.n_vocab)]
         return self._all_pieces
 
+    def _healing(self) -> Respellings:
+        if self._respellings is None:
+            self._respellings = Respellings(vocab_of(self), self._pieces())
+        return self._respellings
+
     def _constrained_token(self, pending: bytes, sampling: Sampling) -> int | None:
         """The best token whose text starts with all of `pending` or is a shorter part of it."""
         allowed = self._allowed.get(pending)
         if allowed is None:
-            if self._by_piece is None:
-                self._by_piece = {}
-                for token, text in enumerate(self._pieces()):
-                    if text:
-                        self._by_piece.setdefault(text, []).append(token)
-            ids = [t for t, p in enumerate(self._pieces()) if p.startswith(pending)]
-            ids += [t for cut in range(1, len(pending)) for t in self._by_piece.get(pending[:cut], ())]
-            allowed = np.array(ids, dtype=np.int64)
+            allowed = np.array(self._healing().candidates(pending), dtype=np.int64)
             if len(self._allowed) > 256:
                 self._allowed.clear()
             self._allowed[pending] = allowed
@@ -506,21 +501,13 @@ class LlamaEngine(TimedGeneration):
 
     def _natural_respellings(self, allowed: np.ndarray, logits: np.ndarray, pending: bytes) -> np.ndarray:
         """`logits` with the best few candidates that would not re-spell the user's text as the
-        tokenizer writes it before code masked (`prompt.respells_naturally`: a token taking a whole
+        tokenizer writes it before code masked (`Respellings.natural`: a token taking a whole
         indentation, or one making it deeper); unchanged when that leaves none of them."""
-        if self._vocab is None:
-            self._vocab = vocab_of(self)
+        healing = self._healing()
         masked = logits.copy()
         kept = False
         for index in np.argsort(logits)[::-1][:_CHECKED_CANDIDATES]:
-            token = int(allowed[index])
-            natural = self._natural.get((token, pending))
-            if natural is None:
-                natural = respells_naturally(self._vocab, token, self._pieces()[token], pending)
-                if len(self._natural) > 4096:
-                    self._natural.clear()
-                self._natural[(token, pending)] = natural
-            if natural:
+            if healing.natural(int(allowed[index]), pending):
                 kept = True
             else:
                 masked[index] = -np.inf

@@ -22,6 +22,7 @@ from codellama_ls.engine.base import (
     GeneratesElsewhere,
     GenerationStats,
     ModelInfo,
+    NoWarming,
     Progress,
     Sampling,
     TimedGeneration,
@@ -30,7 +31,8 @@ from codellama_ls.engine.base import (
 )
 from codellama_ls.engine.http import Endpoint, Unreachable
 from codellama_ls.prompts.families import recognise, spelled_as
-from codellama_ls.prompts.fim import fim_tokens_of, respells_naturally
+from codellama_ls.prompts.fim import fim_tokens_of
+from codellama_ls.prompts.healing import Respellings
 from codellama_ls.settings.config import Settings
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,7 @@ class ServerVocab:
         pass
 
 
-class RemoteEngine(GeneratesElsewhere, TimedGeneration):
+class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
     def __init__(
         self,
         settings: Settings,
@@ -144,7 +146,7 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
         self._learn(facts)
         self._stats = GenerationStats()
         self._all_pieces: list[bytes] | None = None
-        self._allowed: dict[bytes, list[int]] = {}
+        self._respellings: Respellings | None = None
         self._allowed_sets: dict[bytes, frozenset[int]] = {}
         self._token_of_text: dict[str, int] | None = None
         self.server_prompt_tokens = 0
@@ -341,16 +343,10 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
         """One token among those whose text starts with all of `pending` or is a shorter part of it,
         each biased far above the rest: the server samples among them as the local engine does over
         its masked logits."""
-        allowed = self._allowed.get(pending)
-        if allowed is None:
-            # In the local engine's order, which decides between tokens of exactly equal logits.
-            pieces = self._pieces()
-            allowed = [t for t, p in enumerate(pieces) if p.startswith(pending)]
-            allowed += [t for cut in range(1, len(pending)) for t, p in enumerate(pieces) if p == pending[:cut]]
-            allowed = self._natural_respellings(allowed, pending)
-            if len(self._allowed) > 256:
-                self._allowed.clear()
-            self._allowed[pending] = allowed
+        # The local engine's candidates, in its order (which decides between exactly equal logits); it masks
+        # the unnatural ones among its best-scored few, but the server's scores are not seen here, so they
+        # are left out before it chooses.
+        allowed = self._healing().natural_candidates(pending)
         if not allowed:
             return None
         if len(allowed) > _HEAL_MAX_ALLOWED:
@@ -462,14 +458,10 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration):
                 self._token_of_text.setdefault(piece.decode("utf-8", "replace"), token)
         return self._token_of_text
 
-    def _natural_respellings(self, allowed: list[int], pending: bytes) -> list[int]:
-        """`allowed` without the tokens that would not re-spell the user's text as the tokenizer
-        writes it before code (`prompt.respells_naturally`); all of them when none is left. The local
-        engine masks such tokens among its best-scored few; the server's scores are not seen here,
-        so they are left out before it chooses."""
-        vocab = vocab_of(self)
-        pieces = self._pieces()
-        return [t for t in allowed if respells_naturally(vocab, t, pieces[t], pending)] or allowed
+    def _healing(self) -> Respellings:
+        if self._respellings is None:
+            self._respellings = Respellings(vocab_of(self), self._pieces())
+        return self._respellings
 
     def close(self) -> None:
         self._vocab.close()

@@ -7,10 +7,10 @@ decodes back to the exact prefix and suffix the pipeline chose.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
-from codellama_ls.engine.base import Cancelled, GenerationStats, ModelInfo, Sampling
+from codellama_ls.engine.base import Cancelled, GenerationStats, ModelInfo, NoWarming, PieceStream, Sampling
 from codellama_ls.prompts.fim import FimTokens
 
 OFFSET = 16
@@ -67,7 +67,7 @@ def parse_prompt(tokens: list[int], adds_space_prefix: bool) -> ScriptedPrompt:
     return ScriptedPrompt(strip_space(_decode(body)), "", "none", tuple(tokens))
 
 
-class ScriptedEngine:
+class ScriptedEngine(NoWarming):
     def __init__(
         self,
         script: Script | str = "",
@@ -145,7 +145,13 @@ class ScriptedEngine:
 
     def generate(
         self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> Iterator[str]:
+    ) -> PieceStream:
+        stats = self._stats = GenerationStats(prompt_tokens=len(prompt), evaluated_tokens=len(prompt))
+        return PieceStream(self._pieces(prompt, sampling, cancelled, constraint, stats), stats)
+
+    def _pieces(
+        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str, stats: GenerationStats
+    ) -> Generator[str, None, None]:
         # The script answers what comes after the cursor; a healed prompt lacks the last typed
         # characters, which the first piece then spells out again, as a model would.
         parsed = parse_prompt(prompt, self._adds_space_prefix)
@@ -154,7 +160,6 @@ class ScriptedEngine:
             parsed = ScriptedPrompt(parsed.prefix + constraint, parsed.suffix, parsed.mode, parsed.tokens)
         self.prompts.append(parsed)
         output = constraint + self._script(parsed)
-        stats = self._stats = GenerationStats(prompt_tokens=len(prompt), evaluated_tokens=len(prompt))
         started = time.perf_counter()
         pieces = [output[i : i + self.chunk] for i in range(0, len(output), self.chunk)]
         for piece in pieces[: sampling.max_tokens]:

@@ -245,9 +245,8 @@ class Service:
         token = self._warming = CancelToken()
 
         def work(engine: Engine) -> None:
-            warm = getattr(engine, "warm", None)
-            if warm is not None and not token.cancelled:
-                warm(body, key, token)
+            if engine.warms and not token.cancelled:
+                engine.warm(body, key, token)
 
         try:
             await self._worker.run(work)
@@ -266,8 +265,8 @@ class Service:
                     if client.gone:
                         request.token.cancel()
             finally:
-                pieces.close()  # type: ignore[attr-defined]
-            return dataclasses.asdict(engine.last_stats)
+                pieces.close()
+            return dataclasses.asdict(pieces.stats)
 
         try:
             stats = await self._worker.run(work)

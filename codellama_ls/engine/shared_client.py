@@ -21,12 +21,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.engine.base import Cancelled, EngineError, GeneratesElsewhere, GenerationStats, ModelInfo, Sampling
+from codellama_ls.engine.base import (
+    Cancelled,
+    EngineError,
+    GeneratesElsewhere,
+    GenerationStats,
+    ModelInfo,
+    PieceStream,
+    Sampling,
+)
 from codellama_ls.engine.wire import (
     PROTOCOL,
     encode,
@@ -217,10 +225,23 @@ class SharedEngine(GeneratesElsewhere):
         except OSError:
             return False
 
+    warms = True
+
     def generate(
         self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> Iterator[str]:
-        self._stats = GenerationStats(prompt_tokens=len(prompt))
+    ) -> PieceStream:
+        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
+        return PieceStream(self._pieces(prompt, sampling, cancelled, constraint, key, stats), stats)
+
+    def _pieces(
+        self,
+        prompt: list[int],
+        sampling: Sampling,
+        cancelled: Cancelled,
+        constraint: str,
+        key: str,
+        stats: GenerationStats,
+    ) -> Generator[str, None, None]:
         if self._sock is None:
             self._attach()  # the engine died since the last request: a new one runs now
             raise EngineError(STOPPED)
@@ -255,7 +276,7 @@ class SharedEngine(GeneratesElsewhere):
                     continue
                 finished = True
                 if op == "done":
-                    self._stats = stats_from_wire(message.get("stats", {}))
+                    _fill(stats, stats_from_wire(message.get("stats", {})))
                     return
                 if op == "lost":
                     with contextlib.suppress(EngineError):
@@ -275,7 +296,7 @@ class SharedEngine(GeneratesElsewhere):
                     except queue.Empty:
                         break
                     if message.get("op") == "done":
-                        self._stats = stats_from_wire(message.get("stats", {}))
+                        _fill(stats, stats_from_wire(message.get("stats", {})))
                     if message.get("op") != "piece":
                         break
             with self._lock:
@@ -295,6 +316,12 @@ class SharedEngine(GeneratesElsewhere):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
         self._vocab.close()
+
+
+def _fill(stats: GenerationStats, figures: GenerationStats) -> None:
+    """The engine process's figures into the stream's own stats object."""
+    for field in dataclasses.fields(GenerationStats):
+        setattr(stats, field.name, getattr(figures, field.name))
 
 
 def describe(settings: Settings, model: Path | None) -> str:

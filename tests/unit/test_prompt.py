@@ -361,3 +361,14 @@ def test_a_prefix_only_prompt_gives_no_room_to_a_suffix_it_never_sends() -> None
     # counted line by line (the scripted vocab's implicit space counts once per line).
     assert len(alone.tokens) > budget * 2 // 3
     assert len(alone.window.prefix) > len(with_suffix.window.prefix) + 200
+
+
+def test_healing_candidates_come_in_vocabulary_order_longer_first_then_shorter_starts() -> None:
+    from codellama_ls.prompts.healing import Respellings
+
+    pieces = [b"", b"re", b"ret", b"return", b"r", b"x", b"retu"]
+    vocab = Vocab(encode=lambda text: [], bos=None, fim=None, adds_space_prefix=False)
+    healing = Respellings(vocab, pieces)
+    # Starting with all of "ret": ret, return, retu; then the shorter starts "r" and "re".
+    assert healing.candidates(b"ret") == [2, 3, 6, 4, 1]
+    assert healing.candidates(b"ret") is healing.candidates(b"ret")  # computed once

@@ -399,8 +399,10 @@ def test_token_healing_re_spells_an_indentation_as_the_tokenizer_does(models_dir
                 vocab = vocab_of(engine)
                 # "\n    " whole (never before code), "\n        " (deeper), "\n   " (then " x"): only the last.
                 whole, deeper, shorter = (vocab.encode(text)[0] for text in ("\n    ", "\n        ", "\n   "))
-                assert engine._natural_respellings([whole, deeper, shorter], b"\n    ") == [shorter]
-                assert engine._natural_respellings([whole], b"\n    ") == [whole]  # none left: all stay
+                healing = engine._healing()
+                assert [t for t in (whole, deeper, shorter) if healing.natural(t, b"\n    ")] == [shorter]
+                assert shorter in healing.natural_candidates(b"\n    ")
+                assert whole not in healing.natural_candidates(b"\n    ")
                 for text, local_result in zip(texts, expected, strict=True):
                     snap = snapshot(text, "file:///tmp/indent.py")
                     remote_result = complete(engine, snap, settings, lambda: False)  # type: ignore[arg-type]

@@ -210,6 +210,8 @@ def test_a_client_that_stops_reading_is_dropped_not_buffered_without_end(monkeyp
 class WarmingEngine(ScriptedEngine):
     """Warms (as `LlamaEngine.warm` does) until told to stop."""
 
+    warms = True
+
     def __init__(self) -> None:
         super().__init__("abc")
         self.warming = threading.Event()

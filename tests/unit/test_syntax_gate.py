@@ -93,3 +93,25 @@ def test_a_block_the_suffix_closes_passes_in_a_document_broken_at_the_cursor(
     assert check is not None
     assert check.added_errors(good) <= 0
     assert check.added_errors(bad) > 0
+
+
+@pytest.mark.parametrize(
+    ("new", "expected"),
+    [("return 'ü' * 2\n", 0), ("return (ü\n", 1)],
+)
+def test_an_actions_replacement_is_checked_from_the_documents_own_bytes(new: str, expected: int) -> None:
+    """The action's snapshot carries the document's bytes and one known byte offset: the same verdict
+    as encoding the text, with non-ASCII text before the range."""
+    from codellama_ls.completion.syntax_gate import replacement_errors
+    from codellama_ls.documents.languages import spec_by_name
+
+    text = "s = 'é€😀'\n\n\ndef f():\n    pass\n"
+    start = text.index("pass")
+    end = start + len("pass\n")
+    spec = spec_by_name("python")
+    assert spec is not None
+    source = text.encode("utf-8")
+    for anchor_at in (0, start, len(text)):
+        anchor = (anchor_at, len(text[:anchor_at].encode("utf-8")))
+        found = replacement_errors(spec, text, start, end, new, source=source, anchor=anchor)
+        assert found == replacement_errors(spec, text, start, end, new) == expected

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 
 import pytest
 from lsprotocol import types
@@ -16,7 +16,7 @@ from lsprotocol import types
 from codellama_ls.completion.lifecycle import Requests, Suggestion
 from codellama_ls.completion.records import RequestRecord
 from codellama_ls.documents.document import DocumentStore
-from codellama_ls.engine.base import Cancelled, Sampling
+from codellama_ls.engine.base import Cancelled, PieceStream, Sampling
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.engine.worker import EngineState, EngineWorker
 from codellama_ls.settings.config import Settings
@@ -38,10 +38,18 @@ class SteppedEngine(ScriptedEngine):
 
     def generate(
         self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> Iterator[str]:
-        for piece in super().generate(prompt, sampling, cancelled, constraint, key):
-            self._steps.acquire()
-            yield piece
+    ) -> PieceStream:
+        stream = super().generate(prompt, sampling, cancelled, constraint, key)
+
+        def stepped() -> Generator[str, None, None]:
+            try:
+                for piece in stream:
+                    self._steps.acquire()
+                    yield piece
+            finally:
+                stream.close()
+
+        return PieceStream(stepped(), stream.stats)
 
 
 class Harness:
@@ -259,7 +267,8 @@ async def test_the_engine_warms_after_an_empty_answer_too(harness: MakeHarness) 
         warmed.append(key)
         return 0
 
-    h.engine.warm = warm  # type: ignore[attr-defined]
+    h.engine.warm = warm  # type: ignore[method-assign]
+    h.engine.warms = True
     h.open("def f():\n    x = 1\n    \n")
     first = h.suggest(2, 4)
     h.engine.step(1000)
