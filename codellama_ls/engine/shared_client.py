@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import itertools
 import json
 import logging
 import os
 import queue
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -28,6 +26,7 @@ from typing import Any
 from codellama_ls import __version__
 from codellama_ls.engine.base import Cancelled, EngineError, GeneratesElsewhere, GenerationStats, ModelInfo, Sampling
 from codellama_ls.engine.endpoint import Endpoint, choose_transport, dial, same_secret
+from codellama_ls.engine.platforms import exclusive, start_detached
 from codellama_ls.engine.wire import (
     PROTOCOL,
     encode,
@@ -76,16 +75,6 @@ def _connect(endpoint: Endpoint) -> tuple[socket.socket, dict[str, Any]]:
     return sock, welcome
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _log_tail(path: Path) -> str:
     try:
         lines = path.read_text(errors="replace").strip().splitlines()
@@ -109,7 +98,7 @@ def connect_or_start(chosen: dict[str, Any], idle_s: int, endpoint: Endpoint) ->
         return _connect(endpoint)
     except ConnectionRefusedError:
         pass
-    with _locked(endpoint.lock):
+    with exclusive(endpoint.lock):
         try:  # another server may have started it while we waited for the lock
             return _connect(endpoint)
         except ConnectionRefusedError:
@@ -133,16 +122,7 @@ def connect_or_start(chosen: dict[str, Any], idle_s: int, endpoint: Endpoint) ->
         ]
         with open(log_path, "ab") as errors:
             os.chmod(log_path, 0o600)
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                start_new_session=True,  # not in the editor's process group: it outlives this server
-                close_fds=True,
-                cwd="/",  # holds no project folder open
-                env=_engine_env(),
-            )
+            process = start_detached(command, errors, _engine_env())
         # Reap it if it exits while we live; after we exit, init does.
         threading.Thread(target=process.wait, name="engine-reaper", daemon=True).start()
         log.info("started the shared engine (pid %d) on %s", process.pid, endpoint.path)

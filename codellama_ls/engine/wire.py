@@ -15,6 +15,7 @@ import os
 import socket
 import stat
 import struct
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import platformdirs
 from codellama_ls import __version__
 from codellama_ls.engine.base import EngineError, GenerationStats, ModelInfo
 from codellama_ls.engine.endpoint import Endpoint, Transport, endpoint_in
+from codellama_ls.engine.platforms import private_base
 from codellama_ls.prompts.fim import FimTokens
 from codellama_ls.settings.config import APP_NAME, Settings
 
@@ -70,9 +72,17 @@ def recv_message(sock: socket.socket) -> dict[str, Any]:
     return message
 
 
-def runtime_dir() -> Path:
+def runtime_dir(platform: str = sys.platform) -> Path:
     """A folder only this user can enter: $XDG_RUNTIME_DIR (or platformdirs') when it exists, else one
-    under the temporary folder; refused when someone else owns it or others can enter it."""
+    under the temporary folder; refused when someone else owns it or others can enter it. On Windows,
+    one in the user's local application data (`platforms.private_base`)."""
+    private = private_base(platform)
+    if private is not None:
+        try:
+            private.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EngineError(f"cannot create the shared engine's folder {private}: {exc}") from exc
+        return private
     base = os.environ.get("XDG_RUNTIME_DIR") or platformdirs.user_runtime_dir()
     parent = Path(base) if base and os.path.isdir(base) else Path(tempfile.gettempdir())
     folder = parent / (APP_NAME if parent != Path(tempfile.gettempdir()) else f"{APP_NAME}-{os.getuid()}")

@@ -145,6 +145,7 @@ PURE = (
     "actions.instructions",
     "prompts.families",
     "completion.repo_context",
+    "documents.uris",
 )
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")
