@@ -3,8 +3,8 @@
 Started by the first server that needs it (`python -m codellama_ls.engine.service --socket PATH
 --transport unix|tcp --settings JSON`); it loads the model, then listens on a Unix socket (mode 0600,
 in a 0700 folder, and only peers of the same uid are served) or on loopback TCP, serving only clients
-that send the token it wrote to a file only its user can read (`endpoint.py`). llama.cpp stays on the one engine thread
-(`EngineWorker`); the asyncio loop reads requests, keeps the queue (`FairQueue`: newest wins per
+that send the token it wrote to a file only its user can read (`endpoint.py`). llama.cpp stays on the
+one engine thread (`EngineWorker`); the asyncio loop reads requests, keeps the queue (`FairQueue`: newest wins per
 client and document, clients take turns) and streams pieces back. A cancel sets the request's
 token, which the engine checks before every decode step. It exits when no client has been attached
 for `--idle-s` seconds.
