@@ -290,11 +290,13 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from codellama_ls.documents.languages import grammar_status
     from codellama_ls.engine.llama import llama_cpp_version, supports_gpu_offload
+    from codellama_ls.install import detect as detect_install
     from codellama_ls.models.presets import PRESETS, resolve_model
 
     settings, problems = _settings(args)
     ok = True
     print(f"codellama-ls {__version__}, Python {sys.version.split()[0]}")
+    print(f"install: {detect_install()}")
     print(f"llama-cpp-python: {llama_cpp_version()}")
     print(f"GPU offload: {'yes' if supports_gpu_offload() else 'no (CPU build; see the README for CUDA/Metal)'}")
     cfg = config_path()

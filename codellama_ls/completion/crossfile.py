@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+
+from codellama_ls.documents.uris import uri_path
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 CHUNK_LINES = 20
@@ -69,7 +70,7 @@ def _index_of(doc: OtherDocument) -> list[tuple[int, str, frozenset[str]]]:
 
 
 def _label(uri: str) -> str:
-    path = unquote(urlsplit(uri).path) if "://" in uri else uri
+    path = uri_path(uri)
     return path.rsplit("/", 1)[-1] if path else uri
 
 

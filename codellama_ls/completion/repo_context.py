@@ -9,16 +9,12 @@ also names the repository.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import unquote, urlsplit
 
 from codellama_ls.completion.crossfile import Chunk
+from codellama_ls.documents.uris import uri_path
 from codellama_ls.prompts.fim import Repo
 
 _UNNAMED = "project"
-
-
-def _path_of(uri: str) -> str:
-    return unquote(urlsplit(uri).path) if "://" in uri else uri
 
 
 def _shared_folder(paths: Sequence[str]) -> list[str]:
@@ -33,12 +29,12 @@ def _shared_folder(paths: Sequence[str]) -> list[str]:
 
 def repository(current_uri: str, chunks: Sequence[Chunk]) -> Repo:
     """The chunks grouped by file in their (stable) order, the current file's path last."""
-    current = _path_of(current_uri)
+    current = uri_path(current_uri)
     by_file: dict[str, list[str]] = {}
     for chunk in chunks:
-        by_file.setdefault(_path_of(chunk.uri), []).append(chunk.text)
+        by_file.setdefault(uri_path(chunk.uri), []).append(chunk.text)
     root = _shared_folder([current, *by_file])
-    name = next((part for part in reversed(root) if part), _UNNAMED)
+    name = next((part for part in reversed(root) if part and not part.endswith(":")), _UNNAMED)  # not `c:`
 
     def relative(path: str) -> str:
         return "/".join(path.split("/")[len(root) :]) or path

@@ -11,9 +11,10 @@ import importlib
 import logging
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from urllib.parse import unquote, urlsplit
 
 import tree_sitter
+
+from codellama_ls.documents.uris import uri_path
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,7 @@ def spec_by_name(name: str) -> LanguageSpec | None:
 
 
 def _extension(uri: str) -> str:
-    path = unquote(urlsplit(uri).path) if "://" in uri or uri.startswith("file:") else uri
-    return PurePosixPath(path.replace("\\", "/")).suffix.lower()
+    return PurePosixPath(uri_path(uri)).suffix.lower()
 
 
 def language_for(language_id: str, uri: str = "") -> LanguageSpec | None:

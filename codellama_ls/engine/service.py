@@ -1,9 +1,10 @@
 """The shared engine process: one model for every language server of this user with these settings.
 
 Started by the first server that needs it (`python -m codellama_ls.engine.service --socket PATH
---settings JSON`); it loads the model, then listens on a Unix socket (mode 0600, in a 0700 folder,
-and only peers of the same uid are served). llama.cpp stays on the one engine thread
-(`EngineWorker`); the asyncio loop reads requests, keeps the queue (`FairQueue`: newest wins per
+--transport unix|tcp --settings JSON`); it loads the model, then listens on a Unix socket (mode 0600,
+in a 0700 folder, and only peers of the same uid are served) or on loopback TCP, serving only clients
+that send the token it wrote to a file only its user can read (`endpoint.py`). llama.cpp stays on the
+one engine thread (`EngineWorker`); the asyncio loop reads requests, keeps the queue (`FairQueue`: newest wins per
 client and document, clients take turns) and streams pieces back. A cancel sets the request's
 token, which the engine checks before every decode step. It exits when no client has been attached
 for `--idle-s` seconds.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -28,6 +28,7 @@ from typing import Any
 
 from codellama_ls import __version__
 from codellama_ls.engine.base import Engine, EngineError, Progress, Sampling
+from codellama_ls.engine.endpoint import Endpoint, Secrets, identity_of, listen, release, same_secret
 from codellama_ls.engine.fair_queue import FairQueue
 from codellama_ls.engine.wire import HEADER_SIZE, PROTOCOL, encode, info_to_wire, length_of
 from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
@@ -38,6 +39,9 @@ log = logging.getLogger("codellama_ls.engine.service")
 
 # Answers queued for one client beyond what its socket takes; far above a healthy client's backlog.
 SEND_BUFFER_LIMIT = 8 * 1024 * 1024
+# Before its hello a peer is a stranger (over TCP, any local process): it gets little room and time.
+HELLO_LIMIT = 64 * 1024
+HELLO_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -83,8 +87,10 @@ def peer_uid(sock: socket.socket) -> int | None:
 
 
 class Service:
-    def __init__(self, worker: EngineWorker, idle_s: float) -> None:
+    def __init__(self, worker: EngineWorker, idle_s: float, secrets: Secrets | None = None) -> None:
         self._worker = worker
+        self._secrets = secrets
+        """Over TCP: the token every hello must carry, and the answer the welcome proves us with."""
         self._idle_s = idle_s
         self._queue: FairQueue[Request] = FairQueue()
         self._wake = asyncio.Event()
@@ -107,13 +113,19 @@ class Service:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         sock = writer.get_extra_info("socket")
-        if sock is not None and peer_uid(sock) not in (None, os.getuid()):
+        unix = sock is not None and sock.family == getattr(socket, "AF_UNIX", None)
+        if unix and peer_uid(sock) not in (None, os.getuid()):
             log.warning("refused a connection from another user")
             writer.close()
             return
         client: Client | None = None
         try:
-            hello = await self._read(reader)
+            hello = await asyncio.wait_for(self._read(reader, HELLO_LIMIT), HELLO_TIMEOUT_S)
+            if self._secrets is not None and not same_secret(hello.get("token"), self._secrets.token):
+                log.warning("refused a connection without this engine's token")
+                writer.write(encode({"op": "refused", "message": "the shared engine refused a wrong or missing token"}))
+                await writer.drain()
+                return
             if hello.get("op") != "hello" or hello.get("protocol") != PROTOCOL:
                 writer.write(
                     encode(
@@ -137,11 +149,12 @@ class Service:
                     "version": __version__,
                     "pid": os.getpid(),
                     "info": info_to_wire(self.engine.info),
+                    **({"answer": self._secrets.answer} if self._secrets is not None else {}),
                 }
             )
             while True:
                 self._dispatch(client, await self._read(reader))
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError, json.JSONDecodeError):
+        except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError, ValueError, json.JSONDecodeError):
             pass
         except Exception:  # a malformed message: that client goes, the others stay
             log.exception("dropping client %s", client.number if client else "?")
@@ -150,8 +163,10 @@ class Service:
                 self._detach(client)
             writer.close()
 
-    async def _read(self, reader: asyncio.StreamReader) -> dict[str, Any]:
+    async def _read(self, reader: asyncio.StreamReader, limit: int | None = None) -> dict[str, Any]:
         size = length_of(await reader.readexactly(HEADER_SIZE))
+        if limit is not None and size > limit:
+            raise ValueError(f"a hello of {size} bytes")
         message = json.loads(await reader.readexactly(size))
         if not isinstance(message, dict):
             raise ValueError("a message that is not an object")
@@ -295,50 +310,36 @@ def load_model(settings: Settings, progress: Progress) -> Engine:
     )
 
 
-def _bind(path: Path) -> socket.socket:
-    """Listen at `path`, created 0600 (the umask covers the moment between bind and chmod)."""
-    path.unlink(missing_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)
-    try:
-        sock.bind(str(path))
-    finally:
-        os.umask(old)
-    os.chmod(path, 0o600)
-    sock.listen(64)
-    return sock
-
-
-async def serve(path: Path, settings: Settings, idle_s: float, factory: EngineFactory = load_model) -> int:
+async def serve(where: Endpoint | Path, settings: Settings, idle_s: float, factory: EngineFactory = load_model) -> int:
+    endpoint = where if isinstance(where, Endpoint) else Endpoint("unix", where)
     worker = EngineWorker(factory)
     await worker.load(settings, lambda message, done, total: log.info("%s", message))
     if worker.state is not EngineState.READY:
         # The client that started us reads this from our log and tells its user.
         print(f"codellama-ls engine: {worker.error}", file=sys.stderr, flush=True)
         return 1
-    service = Service(worker, idle_s)
-    sock = _bind(path)
-    bound = os.stat(path).st_ino
-    server = await asyncio.start_unix_server(service.handle, sock=sock)
+    sock, published = listen(endpoint)
+    identity = identity_of(endpoint, published)
+    service = Service(worker, idle_s, published)
+    server = await asyncio.start_server(service.handle, sock=sock)
     queue = asyncio.ensure_future(service.serve_queue())
     # Until the first client attaches, idle counts as well: the starter may have died meanwhile.
     service._idle_timer = asyncio.get_running_loop().call_later(idle_s, service._idle)
-    log.info("engine %d ready on %s", os.getpid(), path)
+    log.info("engine %d ready on %s", os.getpid(), endpoint.path)
     try:
         await service.finished.wait()
     finally:
         server.close()
         queue.cancel()
-        with contextlib.suppress(OSError):
-            if os.stat(path).st_ino == bound:  # not a successor's socket
-                path.unlink()
+        release(endpoint, identity)  # unless a successor's
         worker.close()
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="codellama-ls-engine", description=__doc__.splitlines()[0])
-    parser.add_argument("--socket", required=True, help="the Unix socket to listen on")
+    parser.add_argument("--socket", required=True, help="the Unix socket, or with tcp the file for port and token")
+    parser.add_argument("--transport", choices=("unix", "tcp"), default="unix")
     parser.add_argument("--settings", required=True, help="the model settings, a JSON object")
     parser.add_argument("--idle-s", type=float, default=300.0, help="exit after this long without clients")
     parser.add_argument("--log-level", default="info")
@@ -347,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("codellama_ls").setLevel(args.log_level.upper())
     chosen = json.loads(args.settings)
     settings = dataclasses.replace(Settings(), **chosen, engine="local")
-    return asyncio.run(serve(Path(args.socket), settings, args.idle_s))
+    return asyncio.run(serve(Endpoint(args.transport, Path(args.socket)), settings, args.idle_s))
 
 
 if __name__ == "__main__":

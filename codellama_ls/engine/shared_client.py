@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import itertools
 import json
 import logging
 import os
 import queue
 import socket
-import subprocess
 import sys
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +33,15 @@ from codellama_ls.engine.base import (
     PieceStream,
     Sampling,
 )
+from codellama_ls.engine.endpoint import Endpoint, choose_transport, dial, same_secret
+from codellama_ls.engine.platforms import exclusive, start_detached
 from codellama_ls.engine.wire import (
     PROTOCOL,
     encode,
+    endpoint_for,
     info_from_wire,
     model_settings,
     recv_message,
-    socket_path,
     stats_from_wire,
 )
 from codellama_ls.settings.config import Settings
@@ -56,30 +56,31 @@ _POLL_S = 0.005
 _LOST: dict[str, Any] = {"op": "lost"}
 
 
-def _connect(path: Path) -> tuple[socket.socket, dict[str, Any]]:
-    """Connect and say hello; OSError when nobody listens, EngineError when the engine refuses us."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _connect(endpoint: Endpoint) -> tuple[socket.socket, dict[str, Any]]:
+    """Connect and say hello; ConnectionRefusedError when no engine of ours is there, EngineError when
+    the engine refuses us."""
     try:
-        sock.connect(str(path))
-        sock.sendall(encode({"op": "hello", "protocol": PROTOCOL, "version": __version__, "pid": os.getpid()}))
+        sock, published = dial(endpoint)
+    except (OSError, ValueError):
+        raise ConnectionRefusedError(f"no engine at {endpoint.path}") from None
+    hello = {"op": "hello", "protocol": PROTOCOL, "version": __version__, "pid": os.getpid()}
+    if published is not None:
+        hello["token"] = published.token
+    try:
+        sock.sendall(encode(hello))
         welcome = recv_message(sock)
+        sock.settimeout(None)
     except (OSError, ValueError):
         sock.close()
-        raise ConnectionRefusedError(f"no engine at {path}") from None
+        raise ConnectionRefusedError(f"no engine at {endpoint.path}") from None
+    if published is not None and not same_secret(welcome.get("answer"), published.answer):
+        # Not the engine that wrote the file (it died, something else took its port): a stranger.
+        sock.close()
+        raise ConnectionRefusedError(f"no engine at {endpoint.path}")
     if welcome.get("op") != "welcome":
         sock.close()
         raise EngineError(str(welcome.get("message", "the shared engine refused the connection")))
     return sock, welcome
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _log_tail(path: Path) -> str:
@@ -99,28 +100,27 @@ def _engine_env() -> dict[str, str]:
     return env
 
 
-def connect_or_start(
-    chosen: dict[str, Any], idle_s: int, path: Path | None = None
-) -> tuple[socket.socket, dict[str, Any]]:
+def connect_or_start(chosen: dict[str, Any], idle_s: int, endpoint: Endpoint) -> tuple[socket.socket, dict[str, Any]]:
     """Attach to the engine for these model settings, starting it first when none runs."""
-    path = path or socket_path(chosen)
     try:
-        return _connect(path)
+        return _connect(endpoint)
     except ConnectionRefusedError:
         pass
-    with _locked(path.with_suffix(".lock")):
+    with exclusive(endpoint.lock):
         try:  # another server may have started it while we waited for the lock
-            return _connect(path)
+            return _connect(endpoint)
         except ConnectionRefusedError:
             pass
-        path.unlink(missing_ok=True)  # a dead engine's socket
-        log_path = path.with_suffix(".log")
+        endpoint.path.unlink(missing_ok=True)  # a dead engine's socket or secrets
+        log_path = endpoint.log
         command = [
             sys.executable,
             "-m",
             "codellama_ls.engine.service",
             "--socket",
-            str(path),
+            str(endpoint.path),
+            "--transport",
+            endpoint.transport,
             "--settings",
             json.dumps(chosen),
             "--idle-s",
@@ -130,26 +130,17 @@ def connect_or_start(
         ]
         with open(log_path, "ab") as errors:
             os.chmod(log_path, 0o600)
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                start_new_session=True,  # not in the editor's process group: it outlives this server
-                close_fds=True,
-                cwd="/",  # holds no project folder open
-                env=_engine_env(),
-            )
+            process = start_detached(command, errors, _engine_env())
         # Reap it if it exits while we live; after we exit, init does.
         threading.Thread(target=process.wait, name="engine-reaper", daemon=True).start()
-        log.info("started the shared engine (pid %d) on %s", process.pid, path)
+        log.info("started the shared engine (pid %d) on %s", process.pid, endpoint.path)
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if process.poll() is not None:
                 reason = _log_tail(log_path) or f"exit status {process.returncode}"
                 raise EngineError(f"the shared engine could not start: {reason} (log: {log_path})")
             try:
-                return _connect(path)
+                return _connect(endpoint)
             except ConnectionRefusedError:
                 if time.monotonic() > deadline:
                     raise EngineError(
@@ -166,7 +157,7 @@ class SharedEngine(GeneratesElsewhere):
 
         self._chosen = model_settings(settings, str(model))
         self._idle_s = settings.engine_idle_s
-        self._path = socket_path(self._chosen)
+        self._endpoint = endpoint_for(self._chosen, choose_transport(settings.engine_transport))
         try:
             self._vocab = LlamaVocab(model)
         except EngineError as exc:
@@ -188,10 +179,10 @@ class SharedEngine(GeneratesElsewhere):
             raise
 
     def _attach(self) -> None:
-        sock, welcome = connect_or_start(self._chosen, self._idle_s, self._path)
+        sock, welcome = connect_or_start(self._chosen, self._idle_s, self._endpoint)
         info = info_from_wire(welcome.get("info", {}))
         self.engine_pid = int(welcome.get("pid", 0))
-        where = f"shared engine process {self.engine_pid} ({self._path})"
+        where = f"shared engine process {self.engine_pid} ({self._endpoint.path})"
         self._info = dataclasses.replace(info, where=where)
         self._sock = sock
         threading.Thread(target=self._read, args=(sock,), name="engine-reader", daemon=True).start()
@@ -331,15 +322,17 @@ def describe(settings: Settings, model: Path | None) -> str:
         return "in the language server's own process (`engine = local`)"
     if model is None:
         return "in a shared engine process (which one depends on the model file, not found)"
+    transport = choose_transport(settings.engine_transport)
     try:
-        path = socket_path(model_settings(settings, str(model)))
+        endpoint = endpoint_for(model_settings(settings, str(model)), transport)
     except EngineError as exc:
         return f"in a shared engine process ({exc})"
+    where = f"{transport}: {endpoint.path}"
     try:
-        sock, welcome = _connect(path)
+        sock, welcome = _connect(endpoint)
     except ConnectionRefusedError:
-        return f"in a shared engine process, started by the first server that needs it (socket {path})"
+        return f"in a shared engine process, started by the first server that needs it ({where})"
     except EngineError as exc:
         return f"in a shared engine process that refuses this version: {exc}"
     sock.close()
-    return f"in the shared engine process {welcome.get('pid')} (socket {path})"
+    return f"in the shared engine process {welcome.get('pid')} ({where})"

@@ -1,8 +1,9 @@
-"""What the shared engine and its clients agree on: where the socket is, and how a message is framed.
+"""What the shared engine and its clients agree on: where the endpoint is, and how a message is framed.
 
 A message is a JSON object preceded by its length (4 bytes, big-endian). The client speaks first
-(`hello` with `PROTOCOL`); the engine answers `welcome` or `refused`. Then the client sends
-`generate` and `cancel`; the engine streams `piece`s and ends each request with `done` or `error`.
+(`hello` with `PROTOCOL`, and over TCP the token, `endpoint.py`); the engine answers `welcome` or
+`refused`. Then the client sends `generate` and `cancel`; the engine streams `piece`s and ends each
+request with `done` or `error`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import socket
 import stat
 import struct
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ import platformdirs
 
 from codellama_ls import __version__
 from codellama_ls.engine.base import EngineError, GenerationStats, ModelInfo
+from codellama_ls.engine.endpoint import Endpoint, Transport, endpoint_in
+from codellama_ls.engine.platforms import private_base
 from codellama_ls.prompts.fim import FimTokens
 from codellama_ls.settings.config import APP_NAME, Settings
 
@@ -30,8 +34,8 @@ _HEADER = struct.Struct(">I")
 MAX_MESSAGE = 64 * 1024 * 1024
 # Settings that do not change which model the engine process runs.
 _NOT_MODEL = frozenset(
-    {"engine", "engine_idle_s", "engine_url", "engine_api_key_env", "engine_model", "engine_timeout_ms"}
-    | {"model", "model_dir", "auto_download"}
+    {"engine", "engine_idle_s", "engine_transport", "engine_url", "engine_api_key_env", "engine_model"}
+    | {"engine_timeout_ms", "model", "model_dir", "auto_download"}
 )
 
 
@@ -68,9 +72,17 @@ def recv_message(sock: socket.socket) -> dict[str, Any]:
     return message
 
 
-def runtime_dir() -> Path:
+def runtime_dir(platform: str = sys.platform) -> Path:
     """A folder only this user can enter: $XDG_RUNTIME_DIR (or platformdirs') when it exists, else one
-    under the temporary folder; refused when someone else owns it or others can enter it."""
+    under the temporary folder; refused when someone else owns it or others can enter it. On Windows,
+    one in the user's local application data (`platforms.private_base`)."""
+    private = private_base(platform)
+    if private is not None:
+        try:
+            private.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise EngineError(f"cannot create the shared engine's folder {private}: {exc}") from exc
+        return private
     base = os.environ.get("XDG_RUNTIME_DIR") or platformdirs.user_runtime_dir()
     parent = Path(base) if base and os.path.isdir(base) else Path(tempfile.gettempdir())
     folder = parent / (APP_NAME if parent != Path(tempfile.gettempdir()) else f"{APP_NAME}-{os.getuid()}")
@@ -101,12 +113,20 @@ def _file_identity(path: str) -> list[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
 
 
-def socket_path(chosen: dict[str, Any], folder: Path | None = None) -> Path:
-    """One socket per version, model settings and model file: other settings, or the file replaced or
+def engine_name(chosen: dict[str, Any]) -> str:
+    """One engine per version, model settings and model file: other settings, or the file replaced or
     written over, get another engine process (the old one exits once its servers have moved on)."""
     identity = [PROTOCOL, __version__, chosen, _file_identity(str(chosen.get("model", "")))]
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-    return (folder or runtime_dir()) / f"engine-{digest}.sock"
+    return f"engine-{digest}"
+
+
+def endpoint_for(chosen: dict[str, Any], transport: Transport, folder: Path | None = None) -> Endpoint:
+    return endpoint_in(folder or runtime_dir(), engine_name(chosen), transport)
+
+
+def socket_path(chosen: dict[str, Any], folder: Path | None = None) -> Path:
+    return endpoint_for(chosen, "unix", folder).path
 
 
 def info_to_wire(info: ModelInfo) -> dict[str, Any]:

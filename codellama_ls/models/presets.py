@@ -234,8 +234,7 @@ def load_llama_engine(settings: Settings, progress: Progress) -> Engine:
     """The server's and the CLI's engine factory, as the `engine` setting chooses: the model file
     (downloaded if need be) in llama.cpp in this process or in the per-user shared engine process, or a
     remote server."""
-    # No named-pipe transport yet: on Windows `shared` runs the model here, as `local` does.
-    if settings.engine == "shared" and os.name != "nt":
+    if settings.engine == "shared":
         from codellama_ls.engine.shared_client import SharedEngine
 
         path = resolve_model(settings, progress)

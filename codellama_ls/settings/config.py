@@ -36,11 +36,14 @@ FimFormat = Literal["auto", "psm", "spm", "line", "none"]
 LogLevel = Literal["error", "warning", "info", "debug"]
 # Where the model runs.
 EngineKind = Literal["shared", "local", "llama-server", "openai"]
+# How servers reach the shared engine process.
+EngineTransport = Literal["auto", "unix", "tcp"]
 # Fields typed with one of these aliases accept only its values (annotations are strings here).
 _CHOICES: dict[str, tuple[str, ...]] = {
     "FimFormat": get_args(FimFormat),
     "LogLevel": get_args(LogLevel),
     "EngineKind": get_args(EngineKind),
+    "EngineTransport": get_args(EngineTransport),
 }
 
 
@@ -87,13 +90,13 @@ class Settings:
     engine: EngineKind = setting(
         "shared",
         "where completions are computed: `shared` in one engine process per user and model settings, which every"
-        " editor's server attaches to (on Windows, as `local`); `local` in this process; `llama-server` and"
+        " editor's server attaches to; `local` in this process; `llama-server` and"
         " `openai` send token-exact prompts to the server at `engineUrl` (nothing leaves the machine otherwise)",
         reload=True,
         scope="machine",
         choice_docs=(
             "One engine process for all of this user's editors (started by the first server that needs it,"
-            " over a Unix socket only the user can open); the model is loaded once.",
+            " over a channel only the user can open, `engineTransport`); the model is loaded once.",
             "llama.cpp inside the language server (the model file is loaded here).",
             "llama.cpp's own HTTP server (`/completion`), local or a team's GPU box: per-document slots,"
             " prompt cache, token healing when the model file is also here.",
@@ -105,6 +108,19 @@ class Settings:
         "a `shared` engine process with no server attached exits after this many seconds",
         range=(1, 86_400),
         scope="machine",
+    )
+    engine_transport: EngineTransport = setting(
+        "auto",
+        "how servers reach the `shared` engine process: `unix`, a socket file only the user can open; `tcp`, a"
+        " loopback port whose per-user token is in a file only the user can read; `auto` is `tcp` on Windows and"
+        " `unix` elsewhere. Servers with different transports do not share an engine",
+        reload=True,
+        scope="machine",
+        choice_docs=(
+            "`tcp` on Windows, `unix` elsewhere.",
+            "A Unix socket (mode 0600, in a folder only the user can enter); peers of another user are refused.",
+            "127.0.0.1 only; every client sends the token the engine wrote to a 0600 file, compared in constant time.",
+        ),
     )
     engine_url: str = setting(
         "",

@@ -1,4 +1,5 @@
-"""End to end: three language servers over stdio with `engine = shared` on one generated GGUF."""
+"""End to end: three language servers over stdio with `engine = shared` on one generated GGUF, over each
+transport (the Unix socket, and loopback TCP with a token as on Windows)."""
 
 from __future__ import annotations
 
@@ -85,12 +86,14 @@ async def suggestion(client: LanguageClient, uri: str) -> list[str]:
     return [item.insert_text for item in (await inline(client, uri, line, character)).items]  # type: ignore[misc]
 
 
+@pytest.mark.parametrize("transport", ["unix", "tcp"])
 async def test_three_servers_share_one_engine_that_survives_clients_and_comes_back(
-    wide_gguf: Path, runtime: Path
+    wide_gguf: Path, runtime: Path, transport: str
 ) -> None:
     env = server_env(
         CODELLAMA_LS_MODEL=str(wide_gguf),
         CODELLAMA_LS_ENGINE="shared",
+        CODELLAMA_LS_ENGINE_TRANSPORT=transport,
         CODELLAMA_LS_ENGINE_IDLE_S="2",
         XDG_RUNTIME_DIR=str(runtime),
     )
@@ -105,6 +108,8 @@ async def test_three_servers_share_one_engine_that_survives_clients_and_comes_ba
         assert len(engines) == 1, engines
         (engine,) = engines
         assert all(f"shared engine process {engine}" in state["computed"] for state in states), states
+        suffix = "-tcp.json" if transport == "tcp" else ".sock"
+        assert all(state["computed"].endswith(f"{suffix})") for state in states), states
 
         text, _, _ = cursor(SOURCE)
         for n, client in enumerate(clients):
@@ -125,7 +130,8 @@ async def test_three_servers_share_one_engine_that_survives_clients_and_comes_ba
             *REAL_SERVER, "doctor", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
         )
         out, _ = await doctor.communicate()
-        assert f"completions computed: in the shared engine process {engine} " in out.decode(), out.decode()
+        said = f"completions computed: in the shared engine process {engine} ({transport}: "
+        assert said in out.decode(), out.decode()
         # Decoding on every physical core by default, as llama-server (llama-cpp-python's own default
         # decodes on half the logical CPUs), shown by `doctor` and by the engine's status.
         from codellama_ls.engine.threads import choose_threads
@@ -166,7 +172,7 @@ async def test_three_servers_share_one_engine_that_survives_clients_and_comes_ba
     while engine_pids(runtime) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert engine_pids(runtime) == []
-    assert not list((runtime / "codellama-ls").glob("*.sock"))
+    assert not list((runtime / "codellama-ls").glob("*.sock")) + list((runtime / "codellama-ls").glob("*.json"))
 
 
 def anon_kb_safe(pid: int) -> int:

@@ -21,6 +21,7 @@ import typing
 import zipfile
 from dataclasses import MISSING, fields
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -123,6 +124,39 @@ def test_package_vsix(npm: str, tmp_path: Path) -> None:
     assert not [
         n for n in names if n.startswith(("extension/node_modules/typescript/", "extension/node_modules/@vscode/"))
     ]
+    _check_manifest(zipfile.ZipFile(vsix))
+
+
+def _check_manifest(vsix: zipfile.ZipFile) -> None:
+    """What VS Code reads from the built package, not from the source tree: `code --install-extension`
+    installs exactly this."""
+    from codellama_ls.documents.languages import LANGUAGES
+
+    manifest = json.loads(vsix.read("extension/package.json"))
+    assert f"extension/{manifest['main'].removeprefix('./')}" in vsix.namelist()
+    # It activates for every language the server completes (one of the language's VS Code ids).
+    activation = set(manifest["activationEvents"])
+    for spec in LANGUAGES:
+        assert {f"onLanguage:{i}" for i in spec.language_ids} & activation, spec.name
+    # Every server setting, and the setting that finds the server program.
+    properties = manifest["contributes"]["configuration"]["properties"]
+    assert {f"codellama.{_camel(f.name)}" for f in fields(Settings)} <= set(properties)
+    server_path = properties["codellama.serverPath"]
+    assert (server_path["type"], server_path["scope"]) == ("string", "machine")
+    commands = {c["command"] for c in manifest["contributes"]["commands"]}
+    assert {"codellama.restartServer", "codellama.showStatus"} <= commands
+    # The marketplace manifest that `code --install-extension` checks first.
+    ns = {"vsx": "http://schemas.microsoft.com/developer/vsx-schema/2011"}
+    root = ElementTree.fromstring(vsix.read("extension.vsixmanifest"))
+    identity = root.find("vsx:Metadata/vsx:Identity", ns)
+    assert identity is not None
+    assert (identity.get("Id"), identity.get("Version"), identity.get("Publisher")) == (
+        manifest["name"],
+        manifest["version"],
+        manifest["publisher"],
+    )
+    engine = root.find("vsx:Metadata/vsx:Properties/vsx:Property[@Id='Microsoft.VisualStudio.Code.Engine']", ns)
+    assert engine is not None and engine.get("Value") == manifest["engines"]["vscode"]
 
 
 def _server_command() -> list[str]:

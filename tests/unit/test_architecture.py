@@ -87,7 +87,7 @@ def test_the_package_was_read() -> None:
 # The floors, lowest first: a folder (or a top-level module) imports only from floors below its own.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("__init__",),
-    ("settings", "documents", "prompts"),
+    ("settings", "documents", "prompts", "install"),
     ("engine",),
     ("jobs",),
     ("completion", "models"),
@@ -148,6 +148,7 @@ PURE = (
     "prompts.families",
     "completion.repo_context",
     "completion.block_rules",
+    "documents.uris",
 )
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")

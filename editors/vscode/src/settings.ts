@@ -19,7 +19,7 @@ export const RESTART_KEYS: readonly string[] = ['serverPath', 'serverArgs'];
 
 /** Server settings that make it load the model again (it does so by itself). */
 export const RELOAD_KEYS: readonly string[] = [
-  'model', 'modelDir', 'engine', 'engineUrl', 'engineApiKeyEnv', 'engineModel', 'engineTimeoutMs',
+  'model', 'modelDir', 'engine', 'engineTransport', 'engineUrl', 'engineApiKeyEnv', 'engineModel', 'engineTimeoutMs',
   'nGpuLayers', 'nCtx', 'nThreads', 'nBatch', 'stateCacheMb',
 ];
 
