@@ -1,0 +1,14 @@
+; Definitions and imports for the workspace index (codellama_ls/workspace/definitions.py).
+; Captures are documented in ../README.md.
+
+(function_definition name: (identifier) @name body: (block) @body) @definition.function
+(class_definition name: (identifier) @name body: (block) @body) @definition.class
+; Module and class constants: only those whose parent is the module or a class body are kept.
+(expression_statement (assignment left: (identifier) @name)) @definition.constant
+
+(import_statement name: (dotted_name) @import.module) @import
+(import_statement name: (aliased_import name: (dotted_name) @import.module alias: (identifier) @import.alias)) @import
+(import_from_statement module_name: (_) @import.module name: (dotted_name) @import.name) @import
+(import_from_statement
+  module_name: (_) @import.module
+  name: (aliased_import name: (dotted_name) @import.name alias: (identifier) @import.alias)) @import
