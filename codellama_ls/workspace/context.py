@@ -40,6 +40,24 @@ def filters_of(settings: Settings) -> Filters:
     )
 
 
+def workspace_root(path: Path) -> Path:
+    """The folder a file's repository context comes from, without an editor: its git work tree,
+    else its own folder."""
+    folder = path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return folder
+
+
+def index_folder(folder: Path, settings: Settings, timeout: float = 600.0) -> WorkspaceIndex:
+    """One folder indexed now, for the command line (the server indexes in the background)."""
+    index = WorkspaceIndex(filters_of(settings))
+    index.set_folders([folder])
+    index.wait_idle(timeout)
+    return index
+
+
 class RepositoryContext:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.repository_context

@@ -5,6 +5,9 @@ The scripted engine echoes the prompt (SCRIPTED_ECHO=hex), so a completion shows
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -124,3 +127,41 @@ async def test_a_saved_open_document_feeds_another_documents_prompt(client: tupl
         return "def tidy(rows, *, keep_empty=False):" in await _prompt(lsp, main, text)
 
     await _until(shows)
+
+
+def _workspace(root: Path) -> Path:
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "config.py").write_text("def parse_config(path, strict=False):\n    return {}\n")
+    (root / "pkg" / "main.py").write_text(MAIN + "\n")
+    return root / "pkg" / "main.py"
+
+
+def test_the_index_command_prints_what_the_index_holds(tmp_path: Path) -> None:
+    _workspace(tmp_path)
+    run = [sys.executable, "-m", "codellama_ls", "index", str(tmp_path)]
+    out = subprocess.run([*run, "--json"], capture_output=True, text=True, env=server_env(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    assert shown["files"] == 3 and shown["definitions"] == 2 and shown["languages"] == {"python": 3}
+    assert shown["seconds"] >= 0 and not shown["capped"]
+    listing = subprocess.run([*run, "--files"], capture_output=True, text=True, env=server_env(), timeout=60)
+    assert "config.py: parse_config (function)" in listing.stdout and "indexed in" in listing.stdout
+
+
+def test_show_prompt_lists_the_context_with_its_reasons(codellama_gguf: Path, tmp_path: Path) -> None:
+    main = _workspace(tmp_path)
+    run = [sys.executable, "-m", "codellama_ls", "complete", f"{main}:5:29", "--model", str(codellama_gguf)]
+    out = subprocess.run([*run, "--show-prompt"], capture_output=True, text=True, env=server_env(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "# context: 1 chunk(s) before the prefix" in out.stdout
+    assert "config.py:1 (score 1.00): the call being written: imported parse_config" in out.stdout
+    assert "def parse_config(path, strict=False):" in out.stdout
+    off = subprocess.run(
+        [*run, "--show-prompt"],
+        capture_output=True,
+        text=True,
+        env=server_env(CODELLAMA_LS_REPOSITORY_CONTEXT="false"),
+        timeout=120,
+    )
+    assert "# context: 0 chunk(s)" in off.stdout and "def parse_config" not in off.stdout
