@@ -18,6 +18,10 @@ from codellama_ls.workspace.retrieval import retrieve
 
 log = logging.getLogger(__name__)
 
+# The server's first scan waits this long: the model loads first, and a short session (a test, a
+# one-off edit) costs no index.
+SCAN_DELAY_S = 2.0
+
 
 def path_of(uri: str) -> Path | None:
     """The local path of a `file:` URI; None for any other scheme (nothing to read on disk)."""
@@ -61,7 +65,7 @@ def index_folder(folder: Path, settings: Settings, timeout: float = 600.0) -> Wo
 class RepositoryContext:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.repository_context
-        self.index = WorkspaceIndex(filters_of(settings))
+        self.index = WorkspaceIndex(filters_of(settings), SCAN_DELAY_S)
         self._folders: list[Path] = []
         self._live: dict[str, str] = {}
         """Open documents edited since the index last had their text (queued when another asks)."""
@@ -72,7 +76,7 @@ class RepositoryContext:
         if filters != self.index.filters or enabled != self.enabled:
             # Other files to index: built again from scratch, in the background.
             self.index.close()
-            self.index = WorkspaceIndex(filters)
+            self.index = WorkspaceIndex(filters, SCAN_DELAY_S)
             self.enabled = enabled
             if enabled:
                 self.index.set_folders(self._folders)

@@ -42,8 +42,10 @@ def known_languages() -> frozenset[str]:
 
 
 class WorkspaceIndex:
-    def __init__(self, filters: Filters | None = None) -> None:
+    def __init__(self, filters: Filters | None = None, scan_delay_s: float = 0.0) -> None:
         self.filters = filters if filters is not None else Filters(known=known_languages())
+        self._scan_after = time.monotonic() + scan_delay_s
+        """Scans wait until then (the server's start: the model loads first); live texts do not."""
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._folders: list[Path] = []
@@ -188,10 +190,10 @@ class WorkspaceIndex:
     def _run(self) -> None:
         while True:
             with self._wake:
-                while not (self._pending or self._scans or self._stopped):
-                    self._busy = False
+                while not (self._pending or self._stopped or (self._scans and time.monotonic() >= self._scan_after)):
+                    self._busy = bool(self._scans)
                     self._wake.notify_all()
-                    self._wake.wait()
+                    self._wake.wait(max(self._scan_after - time.monotonic(), 0.01) if self._scans else None)
                 if self._stopped:
                     return
                 self._busy = True
