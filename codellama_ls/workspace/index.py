@@ -50,7 +50,8 @@ class WorkspaceIndex:
         self._wake = threading.Condition(self._lock)
         self._folders: list[Path] = []
         self._files: dict[str, FileFacts] = {}
-        self._by_name: dict[str, set[str]] = {}
+        self._by_name: dict[str, dict[str, tuple[Definition, ...]]] = {}
+        """A name -> the files defining it -> those definitions: a request's look-ups cost no scan."""
         self._by_file_name: dict[str, set[str]] = {}
         self._by_dir: dict[str, set[str]] = {}
         self._pending: dict[str, str | None] = {}
@@ -132,12 +133,24 @@ class WorkspaceIndex:
     def named(self, name: str) -> list[tuple[str, Definition]]:
         """Every indexed definition called `name`, as (path, definition), by path."""
         with self._lock:
-            paths = sorted(self._by_name.get(name, ()))
-            return [(p, d) for p in paths for d in self._files[p].definitions if d.name == name]
+            held = self._by_name.get(name)
+            found = [(p, d) for p, ds in held.items() for d in ds] if held else []
+        return sorted(found, key=lambda item: (item[0], item[1].line))
+
+    def named_count(self, name: str) -> int:
+        """How many files define `name`."""
+        with self._lock:
+            return len(self._by_name.get(name, ()))
+
+    def named_in(self, name: str, paths: Iterable[str]) -> list[tuple[str, Definition]]:
+        """The definitions called `name` in these files only."""
+        with self._lock:
+            held = self._by_name.get(name) or {}
+            return [(p, d) for p in paths for d in held.get(p, ())]
 
     def paths_named(self, file_name: str) -> list[str]:
         with self._lock:
-            return sorted(self._by_file_name.get(file_name, ()))
+            return list(self._by_file_name.get(file_name, ()))
 
     def exists(self, path: str) -> bool:
         with self._lock:
@@ -271,8 +284,11 @@ class WorkspaceIndex:
             self._files[key] = facts
             self._counts[0] += len(facts.definitions)
             self._counts[1] += len(facts.imports)
+            grouped: dict[str, list[Definition]] = {}
             for definition in facts.definitions:
-                self._by_name.setdefault(definition.name, set()).add(key)
+                grouped.setdefault(definition.name, []).append(definition)
+            for name, definitions in grouped.items():
+                self._by_name.setdefault(name, {})[key] = tuple(definitions)
             self._by_file_name.setdefault(path.name, set()).add(key)
             self._by_dir.setdefault(str(path.parent), set()).add(key)
             self.generation += 1
@@ -289,7 +305,7 @@ class WorkspaceIndex:
         for definition in old.definitions:
             paths = self._by_name.get(definition.name)
             if paths is not None:
-                paths.discard(key)
+                paths.pop(key, None)
                 if not paths:
                     del self._by_name[definition.name]
         directory, _, name = key.rpartition("/")

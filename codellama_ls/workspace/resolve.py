@@ -44,7 +44,8 @@ def _existing(lookup: Lookup, candidates: list[str]) -> tuple[str, ...]:
 def _ending(lookup: Lookup, tail: str) -> list[str]:
     """Indexed files whose path ends with `/tail`."""
     name = tail.rsplit("/", 1)[-1]
-    return [p for p in lookup.paths_named(name) if p.endswith("/" + tail)]
+    ending = "/" + tail
+    return sorted(p for p in lookup.paths_named(name) if p.endswith(ending))
 
 
 def _pairs(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:

@@ -184,9 +184,8 @@ def _candidates(
 ) -> list[tuple[str, Definition, float, str]]:
     out: list[tuple[str, Definition, float, str]] = []
     if want.qualifier and want.qualifier in imports.modules:
-        modules = set(imports.modules[want.qualifier])
-        for where, definition in index.named(want.name):
-            if where in modules and not definition.container:
+        for where, definition in index.named_in(want.name, imports.modules[want.qualifier]):
+            if not definition.container:
                 out.append((where, definition, want.weight, f"{want.reason}: {want.qualifier}.{want.name}"))
         return out
     if want.qualifier:
@@ -197,15 +196,17 @@ def _candidates(
         return out
     if want.name in imports.names:
         files, original = imports.names[want.name]
-        for where, definition in index.named(original):
-            if where in files and not definition.container:
+        for where, definition in index.named_in(original, files):
+            if not definition.container:
                 out.append((where, definition, want.weight, f"{want.reason}: imported {want.name}"))
         if out:
             return out
-    everywhere = [(w, d) for w, d in index.named(want.name) if w != path and not d.container]
-    imported = [(w, d) for w, d in everywhere if w in imports.files]
+    imported = [(w, d) for w, d in index.named_in(want.name, imports.files) if not d.container]
     if imported:
         return [(w, d, want.weight, f"{want.reason}: from an imported file") for w, d in imported]
+    if not 0 < index.named_count(want.name) <= _AMBIGUOUS + 1:
+        return out  # defined nowhere, or in too many places to choose
+    everywhere = [(w, d) for w, d in index.named(want.name) if w != path and not d.container]
     if 0 < len(everywhere) <= _AMBIGUOUS:
         near = str(Path(path).parent)
         return [

@@ -3,8 +3,10 @@
 
 (function_definition name: (identifier) @name body: (block) @body) @definition.function
 (class_definition name: (identifier) @name body: (block) @body) @definition.class
-; Module and class constants: only those whose parent is the module or a class body are kept.
-(expression_statement (assignment left: (identifier) @name)) @definition.constant
+; Module and class constants, not every assignment in every function (rooted at the module on
+; purpose: the index reads whole files, and this keeps the matches few).
+(module (expression_statement (assignment left: (identifier) @name)) @definition.constant)
+(class_definition body: (block (expression_statement (assignment left: (identifier) @name)) @definition.constant))
 
 (import_statement name: (dotted_name) @import.module) @import
 (import_statement name: (aliased_import name: (dotted_name) @import.module alias: (identifier) @import.alias)) @import
