@@ -185,7 +185,8 @@ def _candidates(
     out: list[tuple[str, Definition, float, str]] = []
     if want.qualifier and want.qualifier in imports.modules:
         for where, definition in index.named_in(want.name, imports.modules[want.qualifier]):
-            if not definition.container:
+            # A module's function, or a static member of a class imported by name (`Widget.of(`).
+            if definition.container in ("", want.qualifier):
                 out.append((where, definition, want.weight, f"{want.reason}: {want.qualifier}.{want.name}"))
         return out
     if want.qualifier:

@@ -346,3 +346,69 @@ def test_typing_with_repository_context_evaluates_a_few_tokens_per_keystroke(
         assert max(evaluated[1:]) <= 3, evaluated
     finally:
         engine.close()
+
+
+# (language, the workspace's files, the current file, its text up to the cursor, a line the first chunk shows)
+LANGUAGES = [
+    (
+        "typescript",
+        {
+            "src/util.ts": "export function clamp(value: number, low: number, high: number): number {\n"
+            "  return value;\n}\n"
+        },
+        "src/app.ts",
+        'import { clamp } from "./util";\n\nexport function draw(x: number) {\n  const y = clamp(',
+        "export function clamp(value: number, low: number, high: number): number {",
+    ),
+    (
+        "go",
+        {"util/strings.go": "package util\n\nfunc Pad(s string, width int) string {\n\treturn s\n}\n"},
+        "cmd/main.go",
+        'package main\n\nimport "example.com/m/util"\n\nfunc main() {\n\tx := util.Pad(',
+        "func Pad(s string, width int) string {",
+    ),
+    (
+        "rust",
+        {"src/shapes.rs": "pub fn area(width: f64, height: f64) -> f64 {\n    width * height\n}\n"},
+        "src/lib.rs",
+        "mod shapes;\nuse crate::shapes::area;\n\npub fn total() -> f64 {\n    area(",
+        "pub fn area(width: f64, height: f64) -> f64 {",
+    ),
+    (
+        "java",
+        {
+            "src/com/acme/Widget.java": "package com.acme;\n\npublic class Widget {\n"
+            "  public static Widget of(String name, int size) {\n    return null;\n  }\n}\n"
+        },
+        "src/com/acme/app/Main.java",
+        "package com.acme.app;\n\nimport com.acme.Widget;\n\nclass Main {\n  void run() {\n    Widget w = Widget.of(",
+        "  public static Widget of(String name, int size) {",
+    ),
+    (
+        "c",
+        {"include/vec.h": "struct vec { int n; };\nint vec_push(struct vec *v, int item);\n"},
+        "src/main.c",
+        '#include "../include/vec.h"\n\nint main(void) {\n  struct vec v;\n  vec_push(',
+        "int vec_push(struct vec *v, int item);",
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "files", "current", "text", "shown"), LANGUAGES, ids=[r[0] for r in LANGUAGES])
+def test_retrieval_per_language(
+    tmp_path: Path, language: str, files: dict[str, str], current: str, text: str, shown: str
+) -> None:
+    for name, content in {**files, current: text}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content)
+    index = WorkspaceIndex()
+    try:
+        index.set_folders([tmp_path])
+        assert index.wait_idle(30)
+        doc = Document((tmp_path / current).as_uri(), language, 1, text)
+        chunks = retrieve(index, snapshot_of(doc, len(text)))
+        assert chunks, "nothing retrieved"
+        assert shown in chunks[0].text.split("\n"), chunks[0]
+        assert chunks[0].reason.startswith("the call being written")
+    finally:
+        index.close()
