@@ -17,7 +17,7 @@ from codellama_ls import __version__
 from codellama_ls.engine.base import EngineError
 from codellama_ls.settings.config import Settings, SettingsLayers, choices, config_path, normalize, resolve
 
-COMMANDS = ("serve", "complete", "models", "doctor")
+COMMANDS = ("serve", "complete", "models", "doctor", "index")
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("--json", action="store_true", help="print a JSON object with the text and statistics")
     complete.add_argument("--show-prompt", action="store_true", help="print the prompt (text and token ids) only")
     complete.add_argument("--language", help="LSP languageId of the file (default: from its extension)")
+    complete.add_argument(
+        "--workspace",
+        type=Path,
+        help="the folder whose files give repository context (default: the file's git work tree, else its folder)",
+    )
     _add_settings_options(complete)
+
+    index = sub.add_parser("index", help="index FOLDER as the server would; print what it holds and how long it took")
+    index.add_argument("folder", type=Path)
+    index.add_argument("--files", action="store_true", help="also list every file with its definitions")
+    index.add_argument("--json", action="store_true", help="print a JSON object")
 
     models = sub.add_parser("models", help="list the model presets and where they are cached")
     models.add_argument("--download", metavar="PRESET", help="download a preset now")
@@ -202,6 +212,8 @@ def cmd_complete(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"codellama-ls: {problem}", file=sys.stderr)
     snapshot = snapshot_of(doc, offset, invoked=True)
+    if settings.repository_context:
+        snapshot = _with_repository(snapshot, path, args.workspace, settings)
     engine = _load_engine(settings)
     try:
         if args.show_prompt:
@@ -231,6 +243,79 @@ def cmd_complete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_repository(snapshot: Any, path: Path, workspace: Path | None, settings: Any) -> Any:
+    from codellama_ls.workspace.context import index_folder, workspace_root
+    from codellama_ls.workspace.retrieval import retrieve
+
+    folder = workspace or workspace_root(path)
+    index = index_folder(folder, settings)
+    try:
+        return dataclasses.replace(snapshot, repository=retrieve(index, snapshot))
+    finally:
+        index.close()
+
+
+def _context_lines(the_plan: Any) -> list[str]:
+    chunks = the_plan.sticky.cross if the_plan.sticky is not None else ()
+    lines = [f"# context: {len(chunks)} chunk(s) before the prefix"]
+    for chunk in chunks:
+        lines.append(f"#   {chunk.uri}:{chunk.first_line + 1} (score {chunk.score:.2f}): {chunk.reason or 'chosen'}")
+    return lines
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    import resource
+
+    from codellama_ls.workspace.context import index_folder
+
+    _setup_logging("warning")
+    folder = args.folder
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder")
+    settings, problems = _settings(args)
+    for problem in problems:
+        print(f"codellama-ls: {problem}", file=sys.stderr)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    index = index_folder(folder, settings)
+    try:
+        stats = index.stats
+        facts = index.all_facts()
+    finally:
+        index.close()
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    languages: dict[str, int] = {}
+    for item in facts:
+        languages[item.language] = languages.get(item.language, 0) + 1
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "folder": str(folder.resolve()),
+                    "files": stats.files,
+                    "definitions": stats.definitions,
+                    "imports": stats.imports,
+                    "languages": languages,
+                    "seconds": stats.seconds,
+                    "capped": stats.capped,
+                    "memory_mb": round(grown_mb, 1),
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(f"{folder.resolve()}: {stats.files} files, {stats.definitions} definitions, {stats.imports} imports")
+    print("languages: " + (", ".join(f"{name} {count}" for name, count in sorted(languages.items())) or "none"))
+    capped = f" (capped at {settings.repository_max_files} files)" if stats.capped else ""
+    print(f"indexed in {stats.seconds:.2f} s, peak memory grew {grown_mb:.0f} MB{capped}")
+    if args.files:
+        for item in facts:
+            names = ", ".join(
+                f"{d.container + '.' if d.container else ''}{d.name} ({d.kind})" for d in item.definitions
+            )
+            print(f"{item.path}: {names}")
+    return 0
+
+
 def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
     from codellama_ls.prompts.fim import describe
 
@@ -246,6 +331,10 @@ def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
                     "unit": the_plan.unit.value,
                     "text": "".join(pieces),
                     "tokens": the_plan.tokens,
+                    "context": [
+                        {"uri": c.uri, "line": c.first_line + 1, "score": c.score, "reason": c.reason}
+                        for c in (the_plan.sticky.cross if the_plan.sticky is not None else ())
+                    ],
                 },
                 indent=2,
             )
@@ -253,6 +342,7 @@ def _print_prompt(engine: Any, the_plan: Any, as_json: bool) -> int:
         return 0
     print(f"# model: {family}; layout: {layout}")
     print(f"# mode: {the_plan.mode.value}, unit: {the_plan.unit.value}, {len(the_plan.tokens)} tokens")
+    print("\n".join(_context_lines(the_plan)))
     print("# text:")
     print("".join(pieces))
     print("# token ids:")
@@ -363,7 +453,13 @@ def _threads_line(setting: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    handlers = {"serve": cmd_serve, "complete": cmd_complete, "models": cmd_models, "doctor": cmd_doctor}
+    handlers = {
+        "serve": cmd_serve,
+        "complete": cmd_complete,
+        "models": cmd_models,
+        "doctor": cmd_doctor,
+        "index": cmd_index,
+    }
     try:
         return handlers[args.command](args)
     except UsageError as exc:

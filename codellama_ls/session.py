@@ -26,6 +26,7 @@ from codellama_ls.models.workers import Models, needs_reload
 from codellama_ls.progress import LoadProgress, PartialStream
 from codellama_ls.prompts.families import without_fim_message
 from codellama_ls.settings.config import Settings, SettingsLayers, normalize, resolve
+from codellama_ls.workspace.context import RepositoryContext
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
@@ -41,7 +42,10 @@ class Session:
         self._overrides, problems = normalize(overrides, "command line")
         self.settings = Settings()
         self.models = Models(factory, self.tell)
-        self.requests = Requests(self.documents, self.models.worker_for, self.tell, self._stream)
+        self.repository = RepositoryContext(self.settings)
+        self.requests = Requests(
+            self.documents, self.models.worker_for, self.tell, self._stream, self.repository.retrieve
+        )
         self.models.before_python_swap = self.requests.cancel_all
         self.actions = CodeActions(server, self)
         self._told: set[str] = set()
@@ -68,6 +72,7 @@ class Session:
         reload = needs_reload(self.settings, new)
         self.settings = new
         self.documents.max_bytes = new.max_file_bytes
+        self.repository.apply(new)
         logging.getLogger("codellama_ls").setLevel(new.log_level.upper())
         return reload
 
@@ -161,6 +166,11 @@ class Session:
     def open(self, uri: str, language_id: str, version: int, text: str) -> None:
         self.documents.open(uri, language_id, version, text)
         self.requests.opened(uri)
+        self.repository.opened(uri, text)
+
+    def save(self, uri: str) -> None:
+        doc = self.documents.get(uri) if uri in self.documents else None
+        self.repository.saved_or_closed(uri, doc.text if doc is not None else None)
 
     def change(self, uri: str, version: int, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
         self.requests.keystroke(uri)
@@ -174,12 +184,14 @@ class Session:
             return
         self.requests.changed(doc, self.settings)
         self.actions.document_changed(uri)
+        self.repository.edited(uri, doc.text)
 
     def close(self, uri: str) -> None:
         # The work for the document stops before it goes: nothing answers for a closed document.
         self.requests.closed(uri)
         self.actions.document_closed(uri)
         self.documents.close(uri)
+        self.repository.saved_or_closed(uri)
 
     # -- completion ---------------------------------------------------------------
 
@@ -227,6 +239,7 @@ class Session:
             "model_file_reloads": self.model_file_reloads,
             "position_encoding": self.documents.encoding.value,
             "documents": len(self.documents),
+            "repository": self.repository.status(),
             "settings": dataclasses.asdict(self.settings),
             "recent": self.requests.log.recent_json(),
         }
@@ -253,3 +266,4 @@ class Session:
         if self._load_task is not None:
             self._load_task.cancel()
         self.models.close()
+        self.repository.close()

@@ -34,6 +34,8 @@ class Chunk:
     first_line: int
     text: str
     score: float
+    reason: str = ""
+    """Why it was chosen (`complete --show-prompt`): shared names, or what the workspace index resolved."""
 
 
 def identifiers(text: str) -> frozenset[str]:
@@ -91,10 +93,20 @@ def render(chunks: Sequence[Chunk], comment: str | None) -> str:
     return "".join(f"{marker} {_label(c.uri)}\n{c.text}\n\n" for c in chunks)
 
 
-def still_open(chunks: Sequence[Chunk], others: Sequence[OtherDocument]) -> bool:
-    """Every chunk is still, word for word, in the open document it came from."""
+def still_open(chunks: Sequence[Chunk], others: Sequence[OtherDocument], retrieved: Sequence[Chunk] = ()) -> bool:
+    """Every chunk is still, word for word, in the open document it came from, or among the
+    definitions the workspace index retrieved for this request."""
     texts = {doc.uri: doc.text for doc in others}
-    return all(chunk.text in texts.get(chunk.uri, "") for chunk in chunks)
+    definitions = {(c.uri, c.text) for c in retrieved}
+    return all((chunk.uri, chunk.text) in definitions or chunk.text in texts.get(chunk.uri, "") for chunk in chunks)
+
+
+def _overlap(a: Chunk, b: Chunk) -> bool:
+    if a.uri != b.uri:
+        return False
+    a_end = a.first_line + a.text.count("\n")
+    b_end = b.first_line + b.text.count("\n")
+    return a.first_line <= b_end and b.first_line <= a_end
 
 
 def select_chunks(
@@ -103,25 +115,27 @@ def select_chunks(
     budget: int,
     count: Callable[[str], int],
     max_chunks: int = 4,
+    retrieved: Sequence[Chunk] = (),
 ) -> tuple[Chunk, ...]:
-    if budget <= 0 or max_chunks <= 0 or not others:
+    """The chunks to show, from the open documents and the definitions `retrieved` from the
+    workspace (scored by how much the cursor needs them, 0.3-1.0), ranked together."""
+    if budget <= 0 or max_chunks <= 0 or not (others or retrieved):
         return ()
     wanted = identifiers(around_cursor)
-    if not wanted:
-        return ()
-    scored: list[Chunk] = []
-    for doc in others[:MAX_DOCUMENTS]:
+    scored: list[Chunk] = list(retrieved)
+    for doc in others[:MAX_DOCUMENTS] if wanted else ():
         for first, text, names in _index_of(doc):
             shared = wanted & names
             if shared:
-                scored.append(Chunk(doc.uri, first, text, len(shared) / (len(wanted) + 1)))
+                reason = "shares " + ", ".join(sorted(shared)[:4])
+                scored.append(Chunk(doc.uri, first, text, len(shared) / (len(wanted) + 1), reason))
     scored.sort(key=lambda c: (-c.score, c.uri, c.first_line))
     chosen: list[Chunk] = []
     used = 0
     for chunk in scored:
         if len(chosen) >= max_chunks:
             break
-        if any(c.uri == chunk.uri and abs(c.first_line - chunk.first_line) < CHUNK_LINES for c in chosen):
+        if any(_overlap(c, chunk) for c in chosen):
             continue  # overlaps a chunk already chosen
         cost = count(chunk.text) + 8
         if used + cost > budget:

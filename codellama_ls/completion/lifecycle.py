@@ -16,6 +16,7 @@ open document has one `DocumentState` holding what its requests remember.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
-from codellama_ls.completion.crossfile import OtherDocument
+from codellama_ls.completion.crossfile import Chunk, OtherDocument
 from codellama_ls.completion.pipeline import Completion, complete
 from codellama_ls.completion.postprocess import indentation
 from codellama_ls.completion.prefetch import Prefetched, accepted_at
@@ -191,8 +192,17 @@ class DocumentState:
 class Requests:
     """The completion requests of every open document (event loop)."""
 
-    def __init__(self, documents: DocumentStore, workers: Workers, tell: Tell, stream: StreamFactory) -> None:
+    def __init__(
+        self,
+        documents: DocumentStore,
+        workers: Workers,
+        tell: Tell,
+        stream: StreamFactory,
+        repository: Callable[[Snapshot], tuple[Chunk, ...]] | None = None,
+    ) -> None:
         self._documents = documents
+        self._repository = repository
+        """The workspace definitions a snapshot's cursor needs (`workspace/context.py`)."""
         self._workers = workers
         self._tell = tell
         self._stream = stream
@@ -382,6 +392,8 @@ class Requests:
                 sticky_start=state.sticky_start,
                 sticky=state.sticky,
             )
+            if self._repository is not None and settings.repository_context:
+                snapshot = dataclasses.replace(snapshot, repository=self._repository(snapshot))
             run = self._jobs.start(Generation(doc, snapshot, settings, stream, arrived, background))
             if not await run.debounce(delay_ms) or not run.still_current(self._documents):
                 return None

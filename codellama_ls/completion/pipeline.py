@@ -50,6 +50,8 @@ from codellama_ls.settings.config import Settings
 _PROMPT_OVERHEAD = 8
 # Lines around the cursor whose identifiers pick the cross-file chunks.
 _QUERY_LINES = 20
+# Workspace definitions a prompt may hold beside the open documents' chunks.
+_REPOSITORY_CHUNKS = 4
 # Lines below the cursor that a suggestion must not repeat.
 _FOLLOWING_LINES = 8
 # LINE prompts in a window trimmed above: the suffix at most this part of the lines above the cursor
@@ -198,9 +200,13 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     comment = snapshot.language.line_comment if snapshot.language else None
     chunks: tuple[Chunk, ...] = ()
     window: Window | None = None
-    if settings.cross_file and snapshot.others and sticky is not None and sticky.cross:
-        # The previous chunks stay while the window does: a move within it keeps the prompt's start.
-        if still_open(sticky.cross, snapshot.others):
+    retrieved = snapshot.repository if settings.repository_context else ()
+    others = snapshot.others if settings.cross_file else ()
+    wanted = tuple((c.uri, c.first_line) for c in retrieved)
+    if (others or retrieved) and sticky is not None and sticky.cross and sticky.wanted == wanted:
+        # The previous chunks stay while the window does and the workspace definitions wanted are
+        # the same: a move within it, or typing within a statement, keeps the prompt's start.
+        if still_open(sticky.cross, others, retrieved):
             window = _cut(snapshot, budget, count, share, render(sticky.cross, comment), mode)
             if window.start == sticky.start:
                 chunks = sticky.cross
@@ -244,7 +250,7 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
         line_after,
         following,
         constraint=constraint,
-        sticky=Sticky(window.start, head, chunks, text_after(text, offset)),
+        sticky=Sticky(window.start, head, chunks, text_after(text, offset), wanted),
         body_rest=body_rest,
     )
 
@@ -261,16 +267,16 @@ def _build(
 def _choose_chunks(
     snapshot: Snapshot, settings: Settings, budget: int, count: Callable[[str], int]
 ) -> tuple[Chunk, ...]:
-    if not settings.cross_file or not snapshot.others:
+    others = snapshot.others if settings.cross_file else ()
+    retrieved = snapshot.repository if settings.repository_context else ()
+    if not others and not retrieved:
         return ()
+    share = max(settings.cross_file_share if others else 0.0, settings.repository_context_share if retrieved else 0.0)
+    most = settings.max_cross_file_chunks + (_REPOSITORY_CHUNKS if retrieved else 0)
     # The lines above the cursor line pick the chunks: unlike the line being typed, they stay
     # the same keystroke after keystroke, and so do the chunks and the KV cache behind them.
     return select_chunks(
-        snapshot.others,
-        _lines_above(snapshot.text, snapshot.offset),
-        int(budget * settings.cross_file_share),
-        count,
-        settings.max_cross_file_chunks,
+        others, _lines_above(snapshot.text, snapshot.offset), int(budget * share), count, most, retrieved
     )
 
 

@@ -33,6 +33,9 @@ class Sticky:
     """The cross-file chunks chosen."""
     after: tuple[str, int] = ("", -1)
     """The text after the cursor (its beginning and length): unchanged while the user types."""
+    wanted: tuple[tuple[str, int], ...] = ()
+    """The workspace definitions retrieved for it (file, line): the chunks are chosen again only
+    when this set changes."""
 
 
 def text_after(text: str, offset: int) -> tuple[str, int]:
@@ -51,6 +54,8 @@ class Snapshot:
     language: LanguageSpec | None = None
     others: tuple[OtherDocument, ...] = ()
     """Other open documents of the same language, most recently edited first."""
+    repository: tuple[Chunk, ...] = ()
+    """Definitions from the workspace index that the cursor needs, best first (`workspace/retrieval.py`)."""
     sticky_start: int | None = None
     """Where this document's previous prompt window started (see `cut_window`)."""
     sticky: Sticky | None = None

@@ -51,24 +51,24 @@ _INHERITS = re.compile(r"^;+\s*inherits\s*:\s*([\w,\s]+?)\s*$")
 _QUERIES: dict[str, tree_sitter.Query | None] = {}
 
 
-def _read_query_file(name: str) -> str | None:
+def _read_query_file(name: str, query_file: str = _QUERY_FILE) -> str | None:
     # Installed wheels ship the folder as the package codellama_ls.grammars; a
     # source checkout (editable install) has it at the top of the repository.
     try:
-        return (files("codellama_ls.grammars") / name / _QUERY_FILE).read_text(encoding="utf-8")
+        return (files("codellama_ls.grammars") / name / query_file).read_text(encoding="utf-8")
     except (ImportError, OSError, TypeError):
         pass
-    path = Path(__file__).resolve().parents[2] / "grammars" / name / _QUERY_FILE
+    path = Path(__file__).resolve().parents[2] / "grammars" / name / query_file
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
 
 
-def _query_source(name: str, seen: frozenset[str] = frozenset()) -> str | None:
+def _query_source(name: str, seen: frozenset[str] = frozenset(), query_file: str = _QUERY_FILE) -> str | None:
     """The query text with the files it inherits from (``; inherits: a, b`` on a
     leading comment line, as nvim-treesitter writes it) put in front."""
-    text = _read_query_file(name)
+    text = _read_query_file(name, query_file)
     if text is None:
         return None
     parents: list[str] = []
@@ -82,7 +82,7 @@ def _query_source(name: str, seen: frozenset[str] = frozenset()) -> str | None:
     for parent in parents:
         if parent in seen or parent == name:
             continue  # a cycle in the inherits lines must not recurse forever
-        inherited = _query_source(parent, seen | {name})
+        inherited = _query_source(parent, seen | {name}, query_file)
         if inherited is not None:
             parts.append(inherited)
     parts.append(text)
@@ -115,7 +115,9 @@ def _split_patterns(source: str) -> list[str]:
     return [source[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def _compile(language: tree_sitter.Language, name: str, source: str) -> tree_sitter.Query | None:
+def _compile(
+    language: tree_sitter.Language, name: str, source: str, query_file: str = _QUERY_FILE
+) -> tree_sitter.Query | None:
     try:
         return tree_sitter.Query(language, source)
     except tree_sitter.QueryError as exc:
@@ -128,17 +130,25 @@ def _compile(language: tree_sitter.Language, name: str, source: str) -> tree_sit
         try:
             tree_sitter.Query(language, pattern)
         except tree_sitter.QueryError as exc:
-            log.warning("grammars/%s/%s: dropping a pattern the grammar rejects: %s", name, _QUERY_FILE, exc)
+            log.warning("grammars/%s/%s: dropping a pattern the grammar rejects: %s", name, query_file, exc)
         else:
             good.append(pattern)
     if not good:
-        log.warning("grammars/%s/%s is unusable: %s", name, _QUERY_FILE, first_error)
+        log.warning("grammars/%s/%s is unusable: %s", name, query_file, first_error)
         return None
     try:
         return tree_sitter.Query(language, "\n".join(good))
     except tree_sitter.QueryError as exc:
-        log.warning("grammars/%s/%s is unusable: %s", name, _QUERY_FILE, exc)
+        log.warning("grammars/%s/%s is unusable: %s", name, query_file, exc)
         return None
+
+
+def load_query(spec: LanguageSpec, query_file: str) -> tree_sitter.Query | None:
+    """Another query file of a language (`definitions.scm`), compiled; None without a grammar or file.
+    Not cached: its user keeps it."""
+    language = load_language(spec)
+    source = _query_source(spec.name, query_file=query_file) if language is not None else None
+    return _compile(language, spec.name, source, query_file) if language is not None and source else None
 
 
 def queries_for(spec: LanguageSpec) -> tree_sitter.Query | None:

@@ -15,6 +15,7 @@ from codellama_ls import __version__
 from codellama_ls.actions.commands import COMMANDS, KINDS, PROMPT_COMMAND, CodeActions
 from codellama_ls.actions.instructions import ActionKind
 from codellama_ls.completion.lifecycle import Suggestion
+from codellama_ls.documents.languages import LANGUAGES
 from codellama_ls.engine.worker import EngineFactory
 from codellama_ls.lsp.capabilities import ClientCapabilities
 from codellama_ls.lsp.completion_item import completion_item
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "codellama/status"
 STATS_REQUEST = "codellama/stats"
+# The files the workspace index reads, as one watcher's pattern.
+WATCHED_GLOB = "**/*.{" + ",".join(sorted({e.lstrip(".") for s in LANGUAGES for e in s.extensions})) + "}"
 
 
 class _Protocol(LspProtocol):
@@ -80,10 +83,26 @@ def initialize(ls: CodeLlamaServer, params: types.InitializeParams) -> None:
     ls.session.initialize(
         params.initialization_options, ls.workspace.position_encoding, progress=ls.client.work_done_progress
     )
+    ls.session.repository.set_folders(_folder_uris(params))
 
 
 def initialized(ls: CodeLlamaServer, params: types.InitializedParams) -> None:
     ls.session.start_loading()
+    if ls.client.watched_files:
+        # Files changed on disk (a `git checkout`, a generator) reach the workspace index.
+        watcher = types.FileSystemWatcher(glob_pattern=WATCHED_GLOB)
+        registration = types.Registration(
+            id="codellama-ls-watched-files",
+            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]),
+        )
+        ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
+
+
+def _folder_uris(params: types.InitializeParams) -> list[str]:
+    if params.workspace_folders:
+        return [folder.uri for folder in params.workspace_folders]
+    return [params.root_uri] if params.root_uri else []
 
 
 def did_open(ls: CodeLlamaServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -97,6 +116,21 @@ def did_change(ls: CodeLlamaServer, params: types.DidChangeTextDocumentParams) -
 
 def did_close(ls: CodeLlamaServer, params: types.DidCloseTextDocumentParams) -> None:
     ls.session.close(params.text_document.uri)
+
+
+def did_save(ls: CodeLlamaServer, params: types.DidSaveTextDocumentParams) -> None:
+    ls.session.save(params.text_document.uri)
+
+
+def did_change_watched_files(ls: CodeLlamaServer, params: types.DidChangeWatchedFilesParams) -> None:
+    ls.session.repository.files_changed(
+        (change.uri, change.type == types.FileChangeType.Deleted) for change in params.changes
+    )
+
+
+def did_change_workspace_folders(ls: CodeLlamaServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+    event = params.event
+    ls.session.repository.folders_changed((f.uri for f in event.added), (f.uri for f in event.removed))
 
 
 def did_change_configuration(ls: CodeLlamaServer, params: types.DidChangeConfigurationParams) -> None:
@@ -175,6 +209,9 @@ FEATURES: tuple[tuple[str, Any, Callable[..., Any]], ...] = (
     (types.TEXT_DOCUMENT_DID_CHANGE, None, did_change),
     (types.TEXT_DOCUMENT_DID_CLOSE, None, did_close),
     (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, did_change_configuration),
+    (types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False), did_save),
+    (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, None, did_change_watched_files),
+    (types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, None, did_change_workspace_folders),
     (types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions(), inline_completion),
     (types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False), completion),
     (

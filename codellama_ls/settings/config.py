@@ -227,6 +227,34 @@ class Settings:
     )
     cross_file_share: float = setting(0.2, "part of the prompt budget for cross-file chunks", range=(0.0, 0.5))
     max_cross_file_chunks: int = setting(4, "most cross-file chunks in one prompt", range=(0, 32))
+    repository_context: bool = setting(
+        True,
+        "put the definitions the cursor needs (the call being written, the names around it, the file's imports)"
+        " from the workspace's files, open or not, before the prefix; the files are indexed in the background",
+    )
+    repository_context_share: float = setting(
+        0.25,
+        "part of the prompt budget for repository context and cross-file chunks together, when the workspace"
+        " index found definitions the cursor needs",
+        range=(0.0, 0.5),
+    )
+    repository_include: str = setting(
+        "",
+        "comma-separated globs (a path relative to the workspace folder, or a file name): when set, only"
+        " matching files are indexed",
+        default_doc="(every file)",
+        examples=("src/**, *.py",),
+    )
+    repository_exclude: str = setting(
+        "",
+        "comma-separated globs of files the index leaves out, besides the generated, minified, vendored,"
+        " huge and binary ones it always skips",
+        default_doc="(none)",
+        examples=("tests/**, *_pb2.py",),
+    )
+    repository_max_files: int = setting(
+        10_000, "most files indexed per workspace folder; the rest are left out, with a log line", range=(0, 1_000_000)
+    )
     syntax_check: bool = setting(True, "cut or drop a suggestion that would add syntax errors to the document")
     debounce_ms: int = setting(
         -1,

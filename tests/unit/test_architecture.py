@@ -91,6 +91,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("engine",),
     ("jobs",),
     ("completion", "models"),
+    ("workspace",),
     ("actions",),
     ("progress",),
     ("session",),

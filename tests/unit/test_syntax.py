@@ -373,7 +373,9 @@ def test_a_pattern_the_grammar_rejects_is_dropped_not_the_file(monkeypatch: pyte
     good = syntax._read_query_file("python")
     assert good is not None
     monkeypatch.setattr(
-        syntax, "_read_query_file", lambda name: "(no_such_node) @scope\n" + good if name == "python" else None
+        syntax,
+        "_read_query_file",
+        lambda name, query_file="context.scm": "(no_such_node) @scope\n" + good if name == "python" else None,
     )
     monkeypatch.setattr(syntax, "_QUERIES", {})
     query = syntax.queries_for(spec)
@@ -384,7 +386,7 @@ def test_a_pattern_the_grammar_rejects_is_dropped_not_the_file(monkeypatch: pyte
 
 def test_missing_query_file_means_no_syntax_facts(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = spec_of("python")
-    monkeypatch.setattr(syntax, "_read_query_file", lambda name: None)
+    monkeypatch.setattr(syntax, "_read_query_file", lambda name, query_file="context.scm": None)
     monkeypatch.setattr(syntax, "_QUERIES", {})
     assert syntax.queries_for(spec) is None
     _spec, tree, _source, at = parse("python", "def f():\n    # c‸\n")
