@@ -25,6 +25,7 @@ import numpy as np
 from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
+    GenerationRequest,
     GenerationStats,
     ModelInfo,
     Sampling,
@@ -308,10 +309,6 @@ class LlamaEngine(TimedGeneration):
     def info(self) -> ModelInfo:
         return self._info
 
-    @property
-    def last_stats(self) -> GenerationStats:
-        return self._stats
-
     def tokenize(self, text: str) -> list[int]:
         if not text:
             return []
@@ -334,20 +331,14 @@ class LlamaEngine(TimedGeneration):
     def _is_end(self, token: int) -> bool:
         return token in self._info.end_tokens or bool(self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token))
 
-    def _generate(
-        self,
-        prompt: list[int],
-        sampling: Sampling,
-        cancelled: Cancelled,
-        constraint: str,
-        key: str,
-        stats: GenerationStats,
-        started: float,
-    ) -> Iterator[str]:
+    def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        started = time.perf_counter()
+        prompt, sampling, cancelled = request.prompt, request.sampling, request.cancelled
+        constraint = request.constraint
         llm = self._llm
         if not prompt:
             return
-        self._switch_document(key)
+        self._switch_document(request.key)
         if len(prompt) + sampling.max_tokens > self._info.n_ctx:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
         taken = self._kv_body.take(prompt, llm.input_ids[: llm.n_tokens], sampling.max_tokens)

@@ -20,6 +20,7 @@ from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
     GeneratesElsewhere,
+    GenerationRequest,
     GenerationStats,
     ModelInfo,
     NoWarming,
@@ -212,16 +213,11 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
             return "/completion"
         return "/completions" if self._endpoint.url.endswith("/v1") else "/v1/completions"
 
-    def _generate(
-        self,
-        prompt: list[int],
-        sampling: Sampling,
-        cancelled: Cancelled,
-        constraint: str,
-        key: str,
-        stats: GenerationStats,
-        started: float,
-    ) -> Iterator[str]:
+    def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        started = time.perf_counter()
+        prompt, sampling, cancelled = request.prompt, request.sampling, request.cancelled
+        constraint = request.constraint
+        key = request.key
         if not prompt:
             return
         if self._facts is None:

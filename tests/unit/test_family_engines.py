@@ -21,7 +21,7 @@ from codellama_ls.completion.pipeline import complete, plan
 from codellama_ls.completion.snapshot import Snapshot, snapshot_of
 from codellama_ls.documents.document import Document
 from codellama_ls.documents.positions import PositionEncoding
-from codellama_ls.engine.base import Engine, Sampling, vocab_of
+from codellama_ls.engine.base import Engine, GenerationRequest, Sampling, vocab_of
 from codellama_ls.engine.llama import LlamaEngine
 from codellama_ls.engine.wire import info_from_wire, info_to_wire
 from codellama_ls.settings.config import Settings
@@ -66,7 +66,7 @@ def test_a_stop_token_ends_the_suggestion_and_never_reaches_the_editor(tmp_path:
         result = complete(engine, snapshot(), SETTINGS, lambda: False)
         assert result.text == "return x"
         assert result.stats.stop_reason == "eot"
-        pieces = list(engine.generate(result.plan.tokens, Sampling(max_tokens=8), lambda: False))
+        pieces = list(engine.generate(GenerationRequest(result.plan.tokens, Sampling(max_tokens=8), lambda: False)))
         assert "".join(pieces).strip() == "return x"
     finally:
         engine.close()

@@ -49,7 +49,7 @@ def test_lines_end_is_the_suffix_token_of_line_and_psm_prompts_only() -> None:
     assert lines_end(prompt, FIM, BOS) == 4 and prompt[4] == FIM.suffix
     assert lines_end([BOS, FIM.suffix, 30, FIM.prefix, 20], FIM, BOS) == 0  # SPM: suffix first
     assert lines_end([BOS, 20, 21], None, BOS) == 0  # no FIM
-    repo = [REPO.repo_name, 50, REPO.file_sep, 51, REPO.prefix, 20, REPO.suffix, 30, REPO.middle]
+    repo = [7, 50, 8, 51, REPO.prefix, 20, REPO.suffix, 30, REPO.middle]  # <repo_name> 50 <file_sep> 51 ...
     assert lines_end(repo, REPO, None) == 6  # the repository header is part of the lines
 
 

@@ -21,7 +21,7 @@ from codellama_ls.completion.pipeline import complete, plan
 from codellama_ls.completion.snapshot import snapshot_of
 from codellama_ls.documents.document import Document
 from codellama_ls.documents.positions import PositionEncoding
-from codellama_ls.engine.base import EngineError, Sampling, vocab_of
+from codellama_ls.engine.base import EngineError, GenerationRequest, Sampling, vocab_of
 from codellama_ls.engine.http import Endpoint
 from codellama_ls.engine.remote import RemoteEngine
 from codellama_ls.models.presets import load_llama_engine
@@ -206,19 +206,27 @@ def test_pieces_stream_one_by_one_and_a_cancel_closes_the_connection(server: Lla
     try:
         prompt = [1, *engine.tokenize("foo")]
         # Any token but ▁return and ▁x is followed by ▁return, then ▁x, then ▁<EOT>.
-        pieces = list(engine.generate(prompt, Sampling(max_tokens=16), lambda: False))
+        pieces = list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: False)))
         assert pieces == [" return", " x"]
         seen: list[str] = []
-        for piece in engine.generate([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen)):
+        for piece in engine.generate(
+            GenerationRequest([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen))
+        ):
             seen.append(piece)
         assert seen == [" return"] and engine.last_stats.stop_reason == "cancelled"
         # Cancelled before anything arrived: nothing, quickly; the server stays usable.
         started = time.perf_counter()
-        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: True)) == []
+        assert list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: True))) == []
         assert time.perf_counter() - started < 2
-        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: False)) == [" return", " x"]
+        assert list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: False))) == [
+            " return",
+            " x",
+        ]
         # The token healing request is cancelled the same way.
-        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: True, constraint=" ret")) == []
+        assert (
+            list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: True, constraint=" ret")))
+            == []
+        )
         assert engine.last_stats.stop_reason == "cancelled"
     finally:
         engine.close()
@@ -288,7 +296,9 @@ def test_the_openai_kind_through_llama_servers_v1_completions(server: LlamaServe
         assert result.text == "return x"
         assert result.stats.reused_tokens + result.stats.evaluated_tokens == len(result.plan.tokens)
         seen: list[str] = []
-        for piece in engine.generate([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen)):
+        for piece in engine.generate(
+            GenerationRequest([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen))
+        ):
             seen.append(piece)
         assert seen == [" return"]
     finally:
