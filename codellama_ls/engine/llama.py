@@ -334,24 +334,21 @@ class LlamaEngine(TimedGeneration):
     def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
         started = time.perf_counter()
         prompt, sampling, cancelled = request.prompt, request.sampling, request.cancelled
-        constraint = request.constraint
+        constraint, key = request.constraint, request.key
         llm = self._llm
         if not prompt:
             return
-        self._switch_document(request.key)
+        self._switch_document(key)
         if len(prompt) + sampling.max_tokens > self._info.n_ctx:
             raise EngineError(f"prompt of {len(prompt)} tokens leaves no room to generate in n_ctx={self._info.n_ctx}")
-        taken = self._kv_body.take(prompt, llm.input_ids[: llm.n_tokens], sampling.max_tokens)
-        if taken:
-            llm.input_ids[:taken] = prompt[:taken]
-            llm.n_tokens = taken
+        self._take_body(prompt, sampling.max_tokens)
         reuse = self._reusable_prefix(prompt)
         if reuse < _SCATTERED and len(prompt) - reuse > 4 * _SCATTERED:
             reuse = self._start_afresh()
         stats.reused_tokens = reuse
         finished = self._eval_prompt(prompt, reuse, cancelled)
         if finished:
-            self._kv_body.keep(prompt)
+            self._keep_body(prompt)
         # Counted also when cancelled: a superseded request's evaluation is kept for the next one.
         stats.evaluated_tokens = self._llm.n_tokens - reuse
         if not finished:
@@ -643,6 +640,18 @@ class LlamaEngine(TimedGeneration):
             lc.llama_set_n_threads(ctx, *threads)
 
     # -- the window's body: KV sequence 1 (`engine/kv_body.py` keeps its bookkeeping) ---------------
+
+    def _take_body(self, prompt: list[int], max_tokens: int) -> None:
+        """Start sequence 0 from the body when the body holds more of this prompt (`KvBody.take`)."""
+        llm = self._llm
+        taken = self._kv_body.take(prompt, llm.input_ids[: llm.n_tokens], max_tokens)
+        if taken:
+            llm.input_ids[:taken] = prompt[:taken]
+            llm.n_tokens = taken
+
+    def _keep_body(self, prompt: list[int]) -> None:
+        """After `prompt` is evaluated, its lines become the body's beginning (`KvBody.keep`)."""
+        self._kv_body.keep(prompt)
 
     def _enable_body_sequence(self) -> bool:
         """Recreate the context with two sequences in one unified KV cache (llama-cpp-python's
