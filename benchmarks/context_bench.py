@@ -33,7 +33,7 @@ from codellama_ls.completion.pipeline import complete
 from codellama_ls.completion.snapshot import snapshot_of
 from codellama_ls.documents.document import Document
 from codellama_ls.documents.languages import language_for, new_parser
-from codellama_ls.engine.base import GenerationStats, PieceStream
+from codellama_ls.engine.base import GenerationRequest, GenerationStats, PieceStream
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.settings.config import Settings
 from tests.support.lsp_support import SCRIPTED_SERVER, inline, open_doc, server_env, start, status, wait_ready
@@ -56,9 +56,9 @@ def function_{i}(values, limit={i}):
 class CannedEngine(ScriptedEngine):
     """Answers a fixed text without reading the prompt: the model's cost is not ours to measure here."""
 
-    def generate(self, prompt, sampling, cancelled, constraint="", key=""):  # type: ignore[no-untyped-def,override]
-        pieces = (piece for piece in (constraint + self._canned).splitlines(keepends=True))
-        return PieceStream(pieces, GenerationStats(prompt_tokens=len(prompt)))
+    def generate(self, request: GenerationRequest) -> PieceStream:
+        pieces = (piece for piece in (request.constraint + self._canned).splitlines(keepends=True))
+        return PieceStream(pieces, GenerationStats(prompt_tokens=len(request.prompt)))
 
     def __init__(self, text: str) -> None:
         super().__init__(text, n_ctx=4096)

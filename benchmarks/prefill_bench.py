@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import llama_cpp
 
-from codellama_ls.engine.base import Sampling
+from codellama_ls.engine.base import GenerationRequest, Sampling
 from codellama_ls.engine.llama import LlamaEngine
 from codellama_ls.engine.speculative import NoDrafts, PromptLookup
 from tests.support.gguf_models import smollm2_gguf_path
@@ -75,7 +75,7 @@ def thread_args(threads: int) -> dict[str, int]:
 
 def engine_prompt(engine: LlamaEngine, tokens: list[int], run: int) -> float:
     # A new document key empties the KV cache (state_cache_mb=0 keeps no copy): a cold prompt.
-    list(engine.generate(tokens, Sampling(max_tokens=1), lambda: False, key=f"cold-{run}"))
+    list(engine.generate(GenerationRequest(tokens, Sampling(max_tokens=1), lambda: False, key=f"cold-{run}")))
     return engine.last_stats.prompt_ms / 1000
 
 
@@ -181,7 +181,7 @@ def cancel_latency(path: Path, size: int, trials: int, n_batch: int, threads: in
         done = threading.Event()
 
         def work(run: int = trial, cancel: threading.Event = cancel, done: threading.Event = done) -> None:
-            list(engine.generate(tokens, Sampling(max_tokens=1), cancel.is_set, key=f"cancel-{run}"))
+            list(engine.generate(GenerationRequest(tokens, Sampling(max_tokens=1), cancel.is_set, key=f"cancel-{run}")))
             done.set()
 
         worker = threading.Thread(target=work)
@@ -301,7 +301,7 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int, repeats: 
         prompt = [1, *engine.tokenize(text)[-1500:]]
         # The prompt once; every run below reuses it and decodes only its last token (one row),
         # so all start from the same KV cache and the prompt is out of the generation's time.
-        list(engine.generate(prompt, Sampling(max_tokens=1), lambda: False, key=label))
+        list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=1), lambda: False, key=label)))
         outputs: dict[str, str] = {}
         seconds: dict[str, list[float]] = {name: [] for name in configs}
         order = [*(["plain", "spec"] * repeats), "sampler", "ref2", "spec2"]
@@ -309,7 +309,9 @@ def speculative(count: int, max_tokens: int, draft: int, threads: int, repeats: 
             sampling, drafter, min_rows = configs[name]
             engine.drafter, engine.min_rows = drafter, min_rows
             calls.clear()
-            outputs[name] = suggestion(engine.generate(prompt, sampling, lambda: False, key=label), max_lines)
+            outputs[name] = suggestion(
+                engine.generate(GenerationRequest(prompt, sampling, lambda: False, key=label)), max_lines
+            )
             stats = engine.last_stats
             seconds[name].append((stats.total_ms - stats.prompt_ms) / 1000)
             if len(seconds[name]) == 1:

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from codellama_ls.completion.pipeline import complete  # noqa: E402
 from codellama_ls.completion.snapshot import snapshot_of  # noqa: E402
 from codellama_ls.documents.document import Document  # noqa: E402
 from codellama_ls.documents.positions import PositionEncoding  # noqa: E402
-from codellama_ls.engine.remote import RemoteEngine  # noqa: E402
+from codellama_ls.engine.remote import RemoteEngine, SlotPolicy, server_chooses  # noqa: E402
 from codellama_ls.models.presets import load_llama_engine  # noqa: E402
 from codellama_ls.settings.config import Settings  # noqa: E402
 from tests.support.llama_server import LlamaServer, missing_reason  # noqa: E402
@@ -109,26 +110,28 @@ def _load(settings: Settings, progress: Any) -> RemoteEngine:
     return engine
 
 
-class _Hashed(RemoteEngine):
+def _hashed(user: str) -> SlotPolicy:
     """A stable hash of user and document over the server's slots."""
 
-    user = ""
+    def slot(key: str, slots: int) -> int:
+        digest = hashlib.sha256(f"{user}\0{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % max(slots, 1)
 
-    def slot(self, key: str) -> int:
-        digest = hashlib.sha256(f"{self.user}\0{key}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") % max(self._slots, 1)
+    return slot
 
 
-class _Pinned(RemoteEngine):
+def _pinned(user: str) -> SlotPolicy:
     """What llama.vim and llama.vscode do: every request on slot 0."""
-
-    def slot(self, key: str) -> int:
-        return 0
+    return lambda key, slots: 0
 
 
-# `server` is codellama-ls' own choice: id_slot -1, llama-server picks an idle slot, preferring the one whose
-# cache shares most of the prompt.
-POLICIES: dict[str, type[RemoteEngine]] = {"hash": _Hashed, "server": RemoteEngine, "pinned": _Pinned}
+# `server` is codellama-ls' own choice (`server_chooses`): id_slot -1, llama-server picks an idle slot,
+# preferring the one whose cache shares most of the prompt.
+POLICIES: dict[str, Callable[[str], SlotPolicy]] = {
+    "hash": _hashed,
+    "server": lambda user: server_chooses,
+    "pinned": _pinned,
+}
 
 
 def _user(
@@ -155,9 +158,7 @@ def four_users(settings: Settings, policy: str, lines: int, users: int = 4) -> d
     engines: list[RemoteEngine] = []
     for user in range(users):
         engine = _load(settings, lambda *_: None)
-        engine.__class__ = POLICIES[policy]
-        if isinstance(engine, _Hashed):
-            engine.user = f"dev{user}@laptop{user}"  # four people, four machines
+        engine.slot_policy = POLICIES[policy](f"dev{user}@laptop{user}")  # four people, four machines
         engines.append(engine)
     results: list[list[tuple[float, int]]] = [[] for _ in engines]
     threads = []
@@ -166,7 +167,7 @@ def four_users(settings: Settings, policy: str, lines: int, users: int = 4) -> d
         # Each user edits a different file, so no prompt is a prefix of another's.
         text, target = make_source("python", lines + 7 * user)
         text = text.replace("process_", f"user{user}_step_")
-        slots.append(engine.slot(f"file:///bench/user{user}.py"))
+        slots.append(engine.slot_policy(f"file:///bench/user{user}.py", engine.slots))
         threads.append(
             threading.Thread(target=_user, args=(engine, text, target, settings, user, results[user]), daemon=True)
         )

@@ -24,7 +24,15 @@ from codellama_ls.actions.instructions import (
 )
 from codellama_ls.completion.syntax_gate import replacement_errors
 from codellama_ls.documents.languages import LanguageSpec
-from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, ModelInfo, Sampling, vocab_of
+from codellama_ls.engine.base import (
+    Cancelled,
+    Engine,
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    Sampling,
+    vocab_of,
+)
 from codellama_ls.prompts.chat import ChatError, ChatStyle, ChatVocab, Message, chat_prompt, style_of
 
 log = logging.getLogger(__name__)
@@ -117,7 +125,7 @@ def generate_chat(
             GenerationStats(),
         )
     text = ""
-    pieces = engine.generate(tokens, sampling, cancelled, key=key)
+    pieces = engine.generate(GenerationRequest(tokens, sampling, cancelled, key=key))
     try:
         for piece in pieces:
             text += piece

@@ -33,7 +33,7 @@ from codellama_ls.completion.repo_context import repository
 from codellama_ls.completion.snapshot import Snapshot, Sticky, text_after
 from codellama_ls.completion.syntax_gate import ErrorCheck
 from codellama_ls.completion.window import Window, cut_window, reach_below
-from codellama_ls.engine.base import Cancelled, Engine, GenerationStats, Sampling, vocab_of
+from codellama_ls.engine.base import Cancelled, Engine, GenerationRequest, GenerationStats, Sampling, vocab_of
 from codellama_ls.prompts.fim import (
     PromptMode,
     Repo,
@@ -411,7 +411,9 @@ def complete(
         below=not the_plan.line_after.strip(),
     )
     planned = time.perf_counter()
-    pieces = engine.generate(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
+    pieces = engine.generate(
+        GenerationRequest(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
+    )
     stats = pieces.stats
     pending = the_plan.constraint
     deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None

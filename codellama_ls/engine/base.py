@@ -1,10 +1,11 @@
 """The contract between the completion pipeline and whatever runs the model.
 
-The whole contract is the `Engine` Protocol below (its model's `info`, `tokenize`,
-`token_text`, `piece`, `generate` returning a `PieceStream` that carries its own stats, `close`, and one
-optional ability it declares: `warms`); `ScriptedEngine` implements it for tests, `LlamaEngine` with
-llama.cpp in process, `SharedEngine` with the per-user engine process, `RemoteEngine` with a llama-server
-or an OpenAI-compatible server. An engine is used from one thread at a time (the engine worker); nothing
+The whole contract is the `Engine` Protocol below (its model's `info`, `tokenize`, `token_text`,
+`piece`, `generate` taking one `GenerationRequest` and returning a `PieceStream` that carries its own
+stats, `close`, and one optional ability it declares: `warms`); `ScriptedEngine` implements it for
+tests, `LlamaEngine` with llama.cpp in process, `SharedEngine` with the per-user engine process,
+`RemoteEngine` with a llama-server or an OpenAI-compatible server. Each writes `_generate(request,
+stats)` under `Generates`. An engine is used from one thread at a time (the engine worker); nothing
 here is thread-safe by itself.
 """
 
@@ -83,6 +84,27 @@ class GenerationStats:
 
 Cancelled = Callable[[], bool]
 
+
+def never() -> bool:
+    """A cancel check for work nobody cancels (tests, benchmarks, the command line)."""
+    return False
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generation: everything `Engine.generate` is asked."""
+
+    prompt: list[int]
+    sampling: Sampling = Sampling()
+    cancelled: Cancelled = never
+    """Checked before every decode step (and inside a prompt's evaluation where the engine can)."""
+    constraint: str = ""
+    """Token healing: the first tokens must spell this out; each one's text is a prefix of what is
+    left of it, or starts with all of it."""
+    key: str = ""
+    """The document, so an engine can keep a KV cache per document."""
+
+
 Progress = Callable[[str, int, int | None], None]
 """(message, done, total) while the model downloads or loads; total None when unknown."""
 
@@ -129,14 +151,9 @@ class Engine(Protocol):
         """The text a token adds to generated output (special tokens add nothing)."""
         ...
 
-    def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> PieceStream:
-        """Decoded text pieces, one per sampled token, until an end token, the
-        token limit, or `cancelled()` turns true (checked before every decode step).
-        With `constraint`, the first tokens must spell it out (token healing): each one's text is a
-        prefix of what is left of it, or starts with all of it.
-        `key` names the document, so an engine can keep a KV cache per document."""
+    def generate(self, request: GenerationRequest) -> PieceStream:
+        """Decoded text pieces, one per sampled token, until an end token, the token limit, or
+        `request.cancelled()` turns true; the first ones spell out `request.constraint`."""
         ...
 
     def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
@@ -169,45 +186,37 @@ def vocab_of(engine: Engine) -> Vocab:
     )
 
 
-class TimedGeneration:
-    """`generate` for an engine that writes `_generate`: fresh stats per request, carried by the
-    stream, whose total time is set however the generation ends (done, cancelled, closed early, failed).
-    `_stats` keeps the last one for the engine's own figures (benchmarks)."""
+class Generates:
+    """`generate` for an engine that writes `_generate(request, stats)`: fresh stats per request,
+    carried by the stream; `last_stats` keeps the last one for the engine's own figures (benchmarks)."""
 
     _stats: GenerationStats
 
-    def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> PieceStream:
-        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
-        return PieceStream(self._timed(prompt, sampling, cancelled, constraint, key, stats), stats)
+    @property
+    def last_stats(self) -> GenerationStats:
+        return self._stats
 
-    def _timed(
-        self,
-        prompt: list[int],
-        sampling: Sampling,
-        cancelled: Cancelled,
-        constraint: str,
-        key: str,
-        stats: GenerationStats,
-    ) -> Generator[str, None, None]:
+    def generate(self, request: GenerationRequest) -> PieceStream:
+        stats = self._stats = GenerationStats(prompt_tokens=len(request.prompt))
+        return PieceStream(self._run(request, stats), stats)
+
+    def _run(self, request: GenerationRequest, stats: GenerationStats) -> Generator[str, None, None]:
+        yield from self._generate(request, stats)
+
+    def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        raise NotImplementedError
+
+
+class TimedGeneration(Generates):
+    """`Generates`, with the stats' total time set however the generation ends (done, cancelled,
+    closed early, failed)."""
+
+    def _run(self, request: GenerationRequest, stats: GenerationStats) -> Generator[str, None, None]:
         started = time.perf_counter()
         try:
-            yield from self._generate(prompt, sampling, cancelled, constraint, key, stats, started)
+            yield from self._generate(request, stats)
         finally:
             stats.total_ms = (time.perf_counter() - started) * 1000
-
-    def _generate(
-        self,
-        prompt: list[int],
-        sampling: Sampling,
-        cancelled: Cancelled,
-        constraint: str,
-        key: str,
-        stats: GenerationStats,
-        started: float,
-    ) -> Iterator[str]:
-        raise NotImplementedError
 
 
 class Vocabulary(Protocol):
@@ -232,15 +241,10 @@ class GeneratesElsewhere:
 
     _vocab: Vocabulary
     _info: ModelInfo
-    _stats: GenerationStats
 
     @property
     def info(self) -> ModelInfo:
         return self._info
-
-    @property
-    def last_stats(self) -> GenerationStats:
-        return self._stats
 
     def tokenize(self, text: str) -> list[int]:
         return self._vocab.tokenize(text)

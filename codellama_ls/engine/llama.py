@@ -25,17 +25,19 @@ import numpy as np
 from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
+    GenerationRequest,
     GenerationStats,
     ModelInfo,
     Sampling,
     TimedGeneration,
     vocab_of,
 )
+from codellama_ls.engine.kv_body import BODY, KvBody
 from codellama_ls.engine.kv_states import SavedStates
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
 from codellama_ls.engine.threads import choose_threads
 from codellama_ls.prompts.families import CODE_LLAMA, Lookup, declared_ids, recognise, spelled_as
-from codellama_ls.prompts.fim import FimTokens, fim_tokens_of
+from codellama_ls.prompts.fim import fim_tokens_of
 from codellama_ls.prompts.healing import Respellings
 
 log = logging.getLogger(__name__)
@@ -262,8 +264,8 @@ class LlamaEngine(TimedGeneration):
         # default decodes on half the logical CPUs (one thread of two on a 2-core machine).
         self._threads, self._threads_reason = choose_threads(n_threads)
         kwargs["n_threads"] = kwargs["n_threads_batch"] = self._threads
-        # Room for the window's body (sequence 1) beside the prompt: see `_take_body`.
-        kwargs["n_ctx"] = self._cells = n_ctx + n_ctx // 2
+        # Room for the window's body (KV sequence 1, `KvBody`) beside the prompt.
+        kwargs["n_ctx"] = cells = n_ctx + n_ctx // 2
         chatter = io.StringIO()
         try:
             # Llama(verbose=True) print()s its banner; keep it out of the user's terminal.
@@ -278,10 +280,9 @@ class LlamaEngine(TimedGeneration):
         self._llm.verbose = False  # no per-request print()s from Llama.generate
         self._llama_cpp = llama_cpp
         self._n_ctx = n_ctx
-        self._body: list[int] = []
-        self._shared = 0
-        self._body_enabled = self._enable_body_sequence()
+        two_sequences = self._enable_body_sequence()
         self._info = self._read_info(path, gpu_layers)
+        self._kv_body = KvBody(self._llm._ctx, cells, self._info.fim, self._info.bos, enabled=two_sequences)
         # One decode now pages the weights in and sizes the compute buffers, so the first
         # completion does not pay for it.
         self._llm.eval([self._info.bos if self._info.bos is not None else 0])
@@ -308,10 +309,6 @@ class LlamaEngine(TimedGeneration):
     def info(self) -> ModelInfo:
         return self._info
 
-    @property
-    def last_stats(self) -> GenerationStats:
-        return self._stats
-
     def tokenize(self, text: str) -> list[int]:
         if not text:
             return []
@@ -334,16 +331,10 @@ class LlamaEngine(TimedGeneration):
     def _is_end(self, token: int) -> bool:
         return token in self._info.end_tokens or bool(self._llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token))
 
-    def _generate(
-        self,
-        prompt: list[int],
-        sampling: Sampling,
-        cancelled: Cancelled,
-        constraint: str,
-        key: str,
-        stats: GenerationStats,
-        started: float,
-    ) -> Iterator[str]:
+    def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        started = time.perf_counter()
+        prompt, sampling, cancelled = request.prompt, request.sampling, request.cancelled
+        constraint, key = request.constraint, request.key
         llm = self._llm
         if not prompt:
             return
@@ -440,8 +431,7 @@ class LlamaEngine(TimedGeneration):
         anywhere by a restored state or the body (`llama_memory_clear` resets where llama.cpp looks
         for free cells; removing the sequences does not). Kept, they made a far move's evaluation
         15-40 % slower than the same prompt in a new context."""
-        self._body = []
-        self._shared = 0
+        self._kv_body.forget()
         self._llama_cpp.llama_memory_clear(self._llm._ctx.memory, False)
         self._llm.n_tokens = 0
         return 0
@@ -649,11 +639,19 @@ class LlamaEngine(TimedGeneration):
         finally:
             lc.llama_set_n_threads(ctx, *threads)
 
-    # -- the window's body: KV sequence 1 ------------------------------------------------------
-    # A LINE prompt is [BOS, PRE] + the lines above the cursor line + [SUF] + ...  Sequence 1 holds
-    # [BOS, PRE] + the lines of the whole window, so a request on any line of the window finds the
-    # lines above it there, also below the previous cursor. It shares its KV cells with sequence 0
-    # where they agree (llama.cpp's unified cache), and `warm` fills the rest while the user reads.
+    # -- the window's body: KV sequence 1 (`engine/kv_body.py` keeps its bookkeeping) ---------------
+
+    def _take_body(self, prompt: list[int], max_tokens: int) -> None:
+        """Start sequence 0 from the body when the body holds more of this prompt (`KvBody.take`)."""
+        llm = self._llm
+        taken = self._kv_body.take(prompt, llm.input_ids[: llm.n_tokens], max_tokens)
+        if taken:
+            llm.input_ids[:taken] = prompt[:taken]
+            llm.n_tokens = taken
+
+    def _keep_body(self, prompt: list[int]) -> None:
+        """After `prompt` is evaluated, its lines become the body's beginning (`KvBody.keep`)."""
+        self._kv_body.keep(prompt)
 
     def _enable_body_sequence(self) -> bool:
         """Recreate the context with two sequences in one unified KV cache (llama-cpp-python's
@@ -676,107 +674,27 @@ class LlamaEngine(TimedGeneration):
             llm._ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
             return False
 
-    @staticmethod
-    def _common(cached: list[int] | np.ndarray, prompt: list[int]) -> int:
-        n = min(len(cached), len(prompt))
-        a = np.asarray(cached[:n], dtype=np.int64)
-        differ = np.flatnonzero(a != np.asarray(prompt[:n], dtype=np.int64))
-        return int(differ[0]) if differ.size else n
-
-    def _trim_body(self, keep: int) -> None:
-        keep = max(keep, 0)
-        if keep < len(self._body):
-            self._llm._ctx.kv_cache_seq_rm(1, keep, -1)
-            del self._body[keep:]
-        self._shared = min(self._shared, keep)
-
-    def _take_body(self, prompt: list[int], max_tokens: int) -> None:
-        """Start sequence 0 from the body when the body holds more of this prompt, and make sure
-        the prompt and its generation fit beside the body."""
-        if not self._body_enabled:
-            return
-        llm = self._llm
-        own = self._common(llm.input_ids[: llm.n_tokens], prompt)
-        from_body = min(self._common(self._body, prompt), len(prompt) - 1)
-        if from_body < self._lines_end(prompt, self._info.fim, self._info.bos):
-            # The prompt's lines part from the body's: its rest was made from other text (another
-            # window, lines edited since), which no prompt of this text can use, and its cells would
-            # lengthen every attention row of this evaluation (a far move then took twice as long).
-            self._trim_body(from_body)
-        if from_body > own:
-            ctx = llm._ctx
-            ctx.kv_cache_seq_rm(0, 0, -1)
-            ctx.kv_cache_seq_cp(1, 0, 0, from_body)
-            llm.input_ids[:from_body] = prompt[:from_body]
-            llm.n_tokens = from_body
-            self._shared = from_body
-        else:
-            self._shared = min(self._shared, own)
-        excess = len(prompt) + max_tokens + 1 + len(self._body) - self._shared - self._cells
-        if excess > 0:
-            self._trim_body(len(self._body) - excess)
-
-    @staticmethod
-    def _lines_end(prompt: list[int], fim: FimTokens | None, bos: int | None) -> int:
-        """Where the lines above the head end in a LINE (or PSM) prompt: its <SUF>; 0 for others."""
-        if fim is None:
-            return 0
-        first = 1 if bos is not None and prompt[:1] == [bos] else 0
-        if fim.repo_name is not None and prompt[first : first + 1] == [fim.repo_name]:
-            # A repository-level header (the other files) comes before the prefix token.
-            first = prompt.index(fim.prefix, first) if fim.prefix in prompt else first
-        if prompt[first : first + 1] != [fim.prefix]:
-            return 0
-        try:
-            return prompt.index(fim.suffix, first + 1)
-        except ValueError:
-            return 0
-
-    def _keep_body(self, prompt: list[int]) -> None:
-        """After a prompt is evaluated, its lines become the body's beginning (a copy, no compute)."""
-        end = self._lines_end(prompt, self._info.fim, self._info.bos) if self._body_enabled else 0
-        if end <= 2:
-            return
-        common = self._common(self._body, prompt[:end])
-        if common < min(len(self._body), end):
-            self._trim_body(common)
-        if len(self._body) < end:
-            self._llm._ctx.kv_cache_seq_cp(0, 1, len(self._body), end)
-            if self._shared >= len(self._body):
-                self._shared = end
-            self._body = list(prompt[:end])
-
     def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
         """Evaluate the window's lines that the body lacks (the engine is otherwise idle); stops
         when `cancelled()`. Returns the tokens evaluated."""
-        if not self._body_enabled or key != self._current_key or not body:
+        if not self._kv_body.enabled or key != self._current_key or not body:
             return 0
         llm, lc = self._llm, self._llama_cpp
-        common = self._common(self._body, body)
-        self._trim_body(common)
-        # Cells: sequence 0, its generation, and the body's own cells.
-        room = self._cells - llm.n_tokens - 1 + self._shared - len(self._body)
-        end = min(len(body), len(self._body) + max(room, 0))
-        done = 0
         size = llm.n_batch
         batch = lc.llama_batch_init(size, 0, 1)
+
+        def decode(part: list[int], start: int) -> bool:
+            batch.n_tokens = len(part)
+            for i, token in enumerate(part):
+                batch.token[i], batch.pos[i] = token, start + i
+                batch.n_seq_id[i], batch.seq_id[i][0] = 1, BODY
+                batch.logits[i] = i == len(part) - 1
+            return int(lc.llama_decode(llm._ctx.ctx, batch)) == 0
+
         try:
             # Whole batches, aborted inside llama_decode when the next request arrives.
             with self._abortable(cancelled):
-                for start in range(len(self._body), end, size):
-                    if cancelled():
-                        break
-                    part = body[start : min(start + size, end)]
-                    batch.n_tokens = len(part)
-                    for i, token in enumerate(part):
-                        batch.token[i], batch.pos[i] = token, start + i
-                        batch.n_seq_id[i], batch.seq_id[i][0] = 1, 1
-                        batch.logits[i] = i == len(part) - 1
-                    if lc.llama_decode(llm._ctx.ctx, batch) != 0:
-                        llm._ctx.kv_cache_seq_rm(1, start, -1)  # an aborted batch keeps part of itself
-                        break
-                    self._body.extend(part)
-                    done += len(part)
+                done = self._kv_body.warm(body, llm.n_tokens, size, decode, cancelled)
         finally:
             lc.llama_batch_free(batch)
         # The logits are the body's now: the next request must decode before it samples.

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
     GeneratesElsewhere,
+    GenerationRequest,
     GenerationStats,
     ModelInfo,
     NoWarming,
@@ -127,6 +128,19 @@ class ServerVocab:
         pass
 
 
+SlotPolicy = Callable[[str, int], int]
+"""Which of llama-server's slots (`id_slot`) a document's requests go to, given its key and the slot
+count (0: unknown); -1 lets the server choose."""
+
+
+def server_chooses(key: str, slots: int) -> int:
+    """llama-server takes the idle slot whose cache shares most of the prompt (`--slot-prompt-similarity`),
+    so each user's document goes back to its own slot and its KV cache. A stable hash of user and
+    document over the slots was measured worse: with four users on four slots it put two on one slot,
+    which thrash and wait while another slot idles (benchmarks/README.md, `remote_bench.py` compares)."""
+    return -1
+
+
 class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
     def __init__(
         self,
@@ -134,10 +148,12 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
         endpoint: Endpoint,
         vocab: Vocabulary,
         facts: tuple[int, int, str] | None,
+        slot_policy: SlotPolicy = server_chooses,
     ) -> None:
         """`facts` is what the server said about itself (`_server_facts`); None when it was not
         reachable yet: asked again before the next request."""
         self.kind = settings.engine
+        self.slot_policy = slot_policy
         self._settings = settings
         self._endpoint = endpoint
         self._vocab = vocab
@@ -165,12 +181,10 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
         where = f"{self.kind} at {url}" + (f" ({self._slots} slot{plural})" if self._slots else "")
         self._info = dataclasses.replace(self._info, n_ctx=n_ctx, where=where)
 
-    def slot(self, key: str) -> int:
-        """-1: llama-server's choice, which takes the idle slot whose cache shares most of the prompt
-        (`--slot-prompt-similarity`), so each user's document goes back to its own slot and its KV cache.
-        A stable hash of user and document over the slots was measured worse: with four users on four
-        slots it put two on one slot, which thrash and wait while another slot idles (benchmarks/README.md)."""
-        return -1
+    @property
+    def slots(self) -> int:
+        """llama-server's slot count; 0 when unknown (not reached yet, or an OpenAI-compatible server)."""
+        return self._slots
 
     # -- requests -------------------------------------------------------------------
 
@@ -182,7 +196,7 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
                 "stream": stream,
                 "cache_prompt": True,
                 "return_tokens": True,
-                "id_slot": self.slot(key),
+                "id_slot": self.slot_policy(key, self._slots),
                 "temperature": sampling.temperature,
                 "top_k": sampling.top_k,
                 "top_p": sampling.top_p,
@@ -212,16 +226,11 @@ class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
             return "/completion"
         return "/completions" if self._endpoint.url.endswith("/v1") else "/v1/completions"
 
-    def _generate(
-        self,
-        prompt: list[int],
-        sampling: Sampling,
-        cancelled: Cancelled,
-        constraint: str,
-        key: str,
-        stats: GenerationStats,
-        started: float,
-    ) -> Iterator[str]:
+    def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        started = time.perf_counter()
+        prompt, sampling, cancelled = request.prompt, request.sampling, request.cancelled
+        constraint = request.constraint
+        key = request.key
         if not prompt:
             return
         if self._facts is None:

@@ -7,10 +7,10 @@ decodes back to the exact prefix and suffix the pipeline chose.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from codellama_ls.engine.base import Cancelled, GenerationStats, ModelInfo, NoWarming, PieceStream, Sampling
+from codellama_ls.engine.base import GenerationRequest, GenerationStats, ModelInfo, NoWarming, TimedGeneration
 from codellama_ls.prompts.fim import FimTokens
 
 OFFSET = 16
@@ -67,7 +67,7 @@ def parse_prompt(tokens: list[int], adds_space_prefix: bool) -> ScriptedPrompt:
     return ScriptedPrompt(strip_space(_decode(body)), "", "none", tuple(tokens))
 
 
-class ScriptedEngine(NoWarming):
+class ScriptedEngine(TimedGeneration, NoWarming):
     def __init__(
         self,
         script: Script | str = "",
@@ -112,10 +112,6 @@ class ScriptedEngine(NoWarming):
     def info(self) -> ModelInfo:
         return self._info
 
-    @property
-    def last_stats(self) -> GenerationStats:
-        return self._stats
-
     def tokenize(self, text: str) -> list[int]:
         if self._adds_space_prefix and text:
             text = SPACE_PREFIX + text
@@ -143,24 +139,17 @@ class ScriptedEngine(NoWarming):
     def piece(self, token: int) -> str:
         return "" if token < OFFSET else chr(token - OFFSET)
 
-    def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> PieceStream:
-        stats = self._stats = GenerationStats(prompt_tokens=len(prompt), evaluated_tokens=len(prompt))
-        return PieceStream(self._pieces(prompt, sampling, cancelled, constraint, stats), stats)
-
-    def _pieces(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str, stats: GenerationStats
-    ) -> Generator[str, None, None]:
+    def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        constraint, sampling, cancelled = request.constraint, request.sampling, request.cancelled
+        stats.evaluated_tokens = len(request.prompt)
         # The script answers what comes after the cursor; a healed prompt lacks the last typed
         # characters, which the first piece then spells out again, as a model would.
-        parsed = parse_prompt(prompt, self._adds_space_prefix)
+        parsed = parse_prompt(request.prompt, self._adds_space_prefix)
         self.last_constraint = constraint
         if constraint:
             parsed = ScriptedPrompt(parsed.prefix + constraint, parsed.suffix, parsed.mode, parsed.tokens)
         self.prompts.append(parsed)
         output = constraint + self._script(parsed)
-        started = time.perf_counter()
         pieces = [output[i : i + self.chunk] for i in range(0, len(output), self.chunk)]
         for piece in pieces[: sampling.max_tokens]:
             if cancelled():
@@ -172,7 +161,6 @@ class ScriptedEngine(NoWarming):
             yield piece
         else:
             stats.stop_reason = "eot" if len(pieces) <= sampling.max_tokens else "max_tokens"
-        stats.total_ms = (time.perf_counter() - started) * 1000
 
     def close(self) -> None:
         pass

@@ -22,15 +22,15 @@ import socket
 import struct
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codellama_ls import __version__
-from codellama_ls.engine.base import Engine, EngineError, Progress, Sampling
+from codellama_ls.engine.base import Engine, EngineError, GenerationRequest, Progress
 from codellama_ls.engine.endpoint import Endpoint, Secrets, identity_of, listen, release, same_secret
 from codellama_ls.engine.fair_queue import FairQueue
-from codellama_ls.engine.wire import HEADER_SIZE, PROTOCOL, encode, info_to_wire, length_of
+from codellama_ls.engine.wire import HEADER_SIZE, PROTOCOL, encode, info_to_wire, length_of, request_from_wire
 from codellama_ls.engine.worker import CancelToken, EngineFactory, EngineState, EngineWorker
 from codellama_ls.settings.config import Settings
 
@@ -46,13 +46,16 @@ HELLO_TIMEOUT_S = 10.0
 
 @dataclass
 class Request:
+    """A client's `generate`: the engine's request, its cancel token and whom to answer."""
+
     client: Client
     id: int
-    key: str
-    prompt: list[int]
-    sampling: Sampling
-    constraint: str
-    token: CancelToken = field(default_factory=CancelToken)
+    generation: GenerationRequest
+    token: CancelToken
+
+    @property
+    def key(self) -> str:
+        return self.generation.key
 
 
 class Client:
@@ -204,15 +207,8 @@ class Service:
             # Background work never makes a request wait: warming stops inside its llama_decode.
             self._warming.cancel()
             self._warm_next = None
-            sampling = Sampling(**message.get("sampling", {}))
-            request = Request(
-                client,
-                int(message["id"]),
-                str(message.get("key", "")),
-                [int(t) for t in message["prompt"]],
-                sampling,
-                str(message.get("constraint", "")),
-            )
+            token = CancelToken()
+            request = Request(client, int(message["id"]), request_from_wire(message, token), token)
             client.requests[request.id] = request
             # Newest wins: the same client's older request for this document stops, queued or running.
             replaced = self._queue.put(client.number, request.key, request)
@@ -273,7 +269,7 @@ class Service:
         client, number = request.client, request.id
 
         def work(engine: Engine) -> dict[str, Any]:
-            pieces = engine.generate(request.prompt, request.sampling, request.token, request.constraint, request.key)
+            pieces = engine.generate(request.generation)
             try:
                 for piece in pieces:
                     loop.call_soon_threadsafe(client.send, {"op": "piece", "id": number, "text": piece})

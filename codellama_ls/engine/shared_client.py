@@ -19,7 +19,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,11 @@ from codellama_ls import __version__
 from codellama_ls.engine.base import (
     Cancelled,
     EngineError,
+    Generates,
     GeneratesElsewhere,
+    GenerationRequest,
     GenerationStats,
     ModelInfo,
-    PieceStream,
-    Sampling,
 )
 from codellama_ls.engine.endpoint import Endpoint, choose_transport, dial, same_secret
 from codellama_ls.engine.platforms import exclusive, start_detached
@@ -42,6 +42,7 @@ from codellama_ls.engine.wire import (
     info_from_wire,
     model_settings,
     recv_message,
+    request_to_wire,
     stats_from_wire,
 )
 from codellama_ls.settings.config import Settings
@@ -149,7 +150,7 @@ def connect_or_start(chosen: dict[str, Any], idle_s: int, endpoint: Endpoint) ->
                 time.sleep(0.05)
 
 
-class SharedEngine(GeneratesElsewhere):
+class SharedEngine(GeneratesElsewhere, Generates):
     """The `Engine` contract over the socket; used from this server's engine thread only."""
 
     def __init__(self, settings: Settings, model: Path) -> None:
@@ -218,21 +219,9 @@ class SharedEngine(GeneratesElsewhere):
 
     warms = True
 
-    def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> PieceStream:
-        stats = self._stats = GenerationStats(prompt_tokens=len(prompt))
-        return PieceStream(self._pieces(prompt, sampling, cancelled, constraint, key, stats), stats)
-
-    def _pieces(
-        self,
-        prompt: list[int],
-        sampling: Sampling,
-        cancelled: Cancelled,
-        constraint: str,
-        key: str,
-        stats: GenerationStats,
-    ) -> Generator[str, None, None]:
+    def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
+        """The engine process's pieces and figures (its times, not this side's: `Generates`)."""
+        cancelled = request.cancelled
         if self._sock is None:
             self._attach()  # the engine died since the last request: a new one runs now
             raise EngineError(STOPPED)
@@ -240,18 +229,10 @@ class SharedEngine(GeneratesElsewhere):
         answers: queue.Queue[dict[str, Any]] = queue.Queue()
         with self._lock:
             self._pending[number] = answers
-        request = {
-            "op": "generate",
-            "id": number,
-            "key": key,
-            "prompt": prompt,
-            "sampling": dataclasses.asdict(sampling),
-            "constraint": constraint,
-        }
         finished = False
         cancel_sent = False
         try:
-            if not self._send(request):
+            if not self._send(request_to_wire(number, request)):
                 answers.put(_LOST)
             while True:
                 if not cancel_sent and cancelled():

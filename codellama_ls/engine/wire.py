@@ -23,7 +23,7 @@ from typing import Any
 import platformdirs
 
 from codellama_ls import __version__
-from codellama_ls.engine.base import EngineError, GenerationStats, ModelInfo
+from codellama_ls.engine.base import Cancelled, EngineError, GenerationRequest, GenerationStats, ModelInfo, Sampling
 from codellama_ls.engine.endpoint import Endpoint, Transport, endpoint_in
 from codellama_ls.engine.platforms import private_base
 from codellama_ls.prompts.fim import FimTokens
@@ -147,3 +147,25 @@ def info_from_wire(data: dict[str, Any]) -> ModelInfo:
 def stats_from_wire(data: dict[str, Any]) -> GenerationStats:
     known = {f.name for f in dataclasses.fields(GenerationStats)}
     return GenerationStats(**{k: v for k, v in data.items() if k in known})
+
+
+def request_to_wire(number: int, request: GenerationRequest) -> dict[str, Any]:
+    """A `generate` message: the request, all but its cancel check (a `cancel` message instead)."""
+    return {
+        "op": "generate",
+        "id": number,
+        "key": request.key,
+        "prompt": request.prompt,
+        "sampling": dataclasses.asdict(request.sampling),
+        "constraint": request.constraint,
+    }
+
+
+def request_from_wire(message: dict[str, Any], cancelled: Cancelled) -> GenerationRequest:
+    return GenerationRequest(
+        prompt=[int(t) for t in message["prompt"]],
+        sampling=Sampling(**message.get("sampling", {})),
+        cancelled=cancelled,
+        constraint=str(message.get("constraint", "")),
+        key=str(message.get("key", "")),
+    )

@@ -67,14 +67,14 @@ async def test_model_file_changed_on_disk_is_loaded_again(tmp_path: Path) -> Non
 ENGINE_AFTER_TRUNCATION = """
 import os, sys
 from pathlib import Path
-from codellama_ls.engine.base import Sampling
+from codellama_ls.engine.base import GenerationRequest, Sampling
 from codellama_ls.engine.llama import LlamaEngine
 path = Path(sys.argv[1])
 engine = LlamaEngine(path, n_ctx=256)
 prompt = engine.tokenize("def add(a, b): return")
-before = "".join(engine.generate(prompt, Sampling(max_tokens=4), lambda: False))
+before = "".join(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=4), lambda: False)))
 os.truncate(path, 0)  # between two requests, or during one: no check beforehand can close that race
-after = "".join(engine.generate(prompt + prompt, Sampling(max_tokens=4), lambda: False))
+after = "".join(engine.generate(GenerationRequest(prompt + prompt, Sampling(max_tokens=4), lambda: False)))
 print(repr(before), repr(after))
 """
 

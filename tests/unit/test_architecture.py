@@ -137,6 +137,7 @@ PURE = (
     "prompts.fim",
     "prompts.healing",
     "engine.kv_states",
+    "engine.kv_body",
     "completion.postprocess",
     "completion.crossfile",
     "completion.reuse",

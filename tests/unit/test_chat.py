@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from codellama_ls.actions.pipeline import chat_vocab_of
-from codellama_ls.engine.base import Sampling
+from codellama_ls.engine.base import GenerationRequest, Sampling
 from codellama_ls.engine.scripted import ScriptedEngine, render
 from codellama_ls.prompts.chat import (
     ChatError,
@@ -209,7 +209,7 @@ def test_smollm2_template_prompt_matches_its_rendered_text() -> None:
         if info.bos is not None and expected[:1] != [info.bos]:
             expected.insert(0, info.bos)
         assert ours == expected
-        out = "".join(engine.generate(ours, Sampling(max_tokens=8), lambda: False))
+        out = "".join(engine.generate(GenerationRequest(ours, Sampling(max_tokens=8), lambda: False)))
         assert isinstance(out, str)
     finally:
         engine.close()

@@ -21,7 +21,7 @@ from codellama_ls.completion.pipeline import complete, plan
 from codellama_ls.completion.snapshot import Snapshot, snapshot_of
 from codellama_ls.documents.document import Document
 from codellama_ls.documents.positions import PositionEncoding
-from codellama_ls.engine.base import Engine, Sampling, vocab_of
+from codellama_ls.engine.base import Engine, GenerationRequest, Sampling, vocab_of
 from codellama_ls.engine.llama import LlamaEngine
 from codellama_ls.engine.wire import info_from_wire, info_to_wire
 from codellama_ls.settings.config import Settings
@@ -66,7 +66,7 @@ def test_a_stop_token_ends_the_suggestion_and_never_reaches_the_editor(tmp_path:
         result = complete(engine, snapshot(), SETTINGS, lambda: False)
         assert result.text == "return x"
         assert result.stats.stop_reason == "eot"
-        pieces = list(engine.generate(result.plan.tokens, Sampling(max_tokens=8), lambda: False))
+        pieces = list(engine.generate(GenerationRequest(result.plan.tokens, Sampling(max_tokens=8), lambda: False)))
         assert "".join(pieces).strip() == "return x"
     finally:
         engine.close()
@@ -231,6 +231,7 @@ def test_the_window_body_keeps_a_repository_header(tmp_path: Path) -> None:
     """Cursor moves: the body (KV sequence 1) starts with everything before <SUF>, the repository
     header of the other files included, as it starts with [BOS, PRE] for Code Llama."""
     from codellama_ls.completion.crossfile import OtherDocument
+    from codellama_ls.engine.kv_body import lines_end
 
     engine = LlamaEngine(scripted(tmp_path / "m.gguf", "qwen2.5-coder", "<|file_sep|>"), n_ctx=1024)
     try:
@@ -241,9 +242,9 @@ def test_the_window_body_keeps_a_repository_header(tmp_path: Path) -> None:
         result = complete(engine, snapshot_of(doc, len(text), others=[other]), settings, lambda: False)
         fim, tokens = engine.info.fim, result.plan.tokens
         assert fim is not None and tokens[0] == fim.repo_name and result.text == "return x"
-        end = engine._lines_end(tokens, fim, engine.info.bos)
+        end = lines_end(tokens, fim, engine.info.bos)
         assert end > 0 and tokens[end] == fim.suffix
-        assert engine._body[:end] == tokens[:end]
+        assert engine._kv_body.tokens[:end] == tokens[:end]
         assert result.plan.body_tokens(vocab_of(engine))[:end] == tokens[:end]
     finally:
         engine.close()

@@ -16,7 +16,7 @@ from lsprotocol import types
 from codellama_ls.completion.lifecycle import Requests, Suggestion
 from codellama_ls.completion.records import RequestRecord
 from codellama_ls.documents.document import DocumentStore
-from codellama_ls.engine.base import Cancelled, PieceStream, Sampling
+from codellama_ls.engine.base import Cancelled, GenerationRequest, PieceStream
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.engine.worker import EngineState, EngineWorker
 from codellama_ls.settings.config import Settings
@@ -36,10 +36,8 @@ class SteppedEngine(ScriptedEngine):
         for _ in range(pieces):
             self._steps.release()
 
-    def generate(
-        self, prompt: list[int], sampling: Sampling, cancelled: Cancelled, constraint: str = "", key: str = ""
-    ) -> PieceStream:
-        stream = super().generate(prompt, sampling, cancelled, constraint, key)
+    def generate(self, request: GenerationRequest) -> PieceStream:
+        stream = super().generate(request)
 
         def stepped() -> Generator[str, None, None]:
             try:

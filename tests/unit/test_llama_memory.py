@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from codellama_ls.engine.base import Sampling
+from codellama_ls.engine.base import GenerationRequest, Sampling
 from tests.conftest import needs_llama
 
 HEAD = "def step(values, limit=0):\n    total = 0\n    for value in values:\n" * 8
@@ -25,7 +25,9 @@ def _request(engine: Any, number: int) -> None:
     typed = engine.tokenize("x") if number % 2 else []
     prompt = [info.bos, info.fim.prefix, *engine.tokenize(HEAD), *typed, info.fim.suffix, info.fim.middle]
     sampling = Sampling(max_tokens=4, temperature=0.7 if number % 3 == 0 else 0.0)
-    for _ in engine.generate(prompt, sampling, lambda: False, "to" if number % 4 == 1 else "", "file:///a.py"):
+    for _ in engine.generate(
+        GenerationRequest(prompt, sampling, lambda: False, "to" if number % 4 == 1 else "", "file:///a.py")
+    ):
         pass
 
 

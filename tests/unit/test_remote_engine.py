@@ -21,9 +21,9 @@ from codellama_ls.completion.pipeline import complete, plan
 from codellama_ls.completion.snapshot import snapshot_of
 from codellama_ls.documents.document import Document
 from codellama_ls.documents.positions import PositionEncoding
-from codellama_ls.engine.base import EngineError, Sampling, vocab_of
+from codellama_ls.engine.base import EngineError, GenerationRequest, Sampling, vocab_of
 from codellama_ls.engine.http import Endpoint
-from codellama_ls.engine.remote import RemoteEngine
+from codellama_ls.engine.remote import RemoteEngine, server_chooses
 from codellama_ls.models.presets import load_llama_engine
 from codellama_ls.settings.config import Settings
 from tests.conftest import needs_llama
@@ -206,19 +206,27 @@ def test_pieces_stream_one_by_one_and_a_cancel_closes_the_connection(server: Lla
     try:
         prompt = [1, *engine.tokenize("foo")]
         # Any token but ▁return and ▁x is followed by ▁return, then ▁x, then ▁<EOT>.
-        pieces = list(engine.generate(prompt, Sampling(max_tokens=16), lambda: False))
+        pieces = list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: False)))
         assert pieces == [" return", " x"]
         seen: list[str] = []
-        for piece in engine.generate([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen)):
+        for piece in engine.generate(
+            GenerationRequest([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen))
+        ):
             seen.append(piece)
         assert seen == [" return"] and engine.last_stats.stop_reason == "cancelled"
         # Cancelled before anything arrived: nothing, quickly; the server stays usable.
         started = time.perf_counter()
-        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: True)) == []
+        assert list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: True))) == []
         assert time.perf_counter() - started < 2
-        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: False)) == [" return", " x"]
+        assert list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: False))) == [
+            " return",
+            " x",
+        ]
         # The token healing request is cancelled the same way.
-        assert list(engine.generate(prompt, Sampling(max_tokens=16), lambda: True, constraint=" ret")) == []
+        assert (
+            list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=16), lambda: True, constraint=" ret")))
+            == []
+        )
         assert engine.last_stats.stop_reason == "cancelled"
     finally:
         engine.close()
@@ -288,7 +296,9 @@ def test_the_openai_kind_through_llama_servers_v1_completions(server: LlamaServe
         assert result.text == "return x"
         assert result.stats.reused_tokens + result.stats.evaluated_tokens == len(result.plan.tokens)
         seen: list[str] = []
-        for piece in engine.generate([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen)):
+        for piece in engine.generate(
+            GenerationRequest([1, *engine.tokenize("foo")], Sampling(max_tokens=16), lambda: bool(seen))
+        ):
             seen.append(piece)
         assert seen == [" return"]
     finally:
@@ -429,5 +439,21 @@ def test_likely_tokens_are_read_from_either_answer_format(codellama_gguf: Path) 
         texts = {"choices": [{"logprobs": {"top_logprobs": [{engine.piece(x): -2.0, engine.piece(ret): -0.5}]}}]}
         assert engine._listed_in(texts) == [ret, x]
         assert engine._listed_in({"choices": [{"text": "a"}]}) == []
+    finally:
+        engine.close()
+
+
+@needs_llama
+def test_the_slot_policy_names_each_requests_slot(codellama_gguf: Path) -> None:
+    """The server chooses by default (`id_slot` -1); a policy (remote_bench.py compares three) decides per document."""
+    settings = dataclasses.replace(
+        SETTINGS, engine="llama-server", engine_url=f"http://127.0.0.1:{free_port()}", model=str(codellama_gguf)
+    )
+    engine = _load(settings, _quiet)  # the server is not reached yet: asked again before the first request
+    try:
+        assert engine.slot_policy is server_chooses and engine.slots == 0
+        assert engine._body([1, 2], Sampling(), 4, "file:///a.py", stream=True)["id_slot"] == -1
+        engine.slot_policy = lambda key, slots: len(key) % 3
+        assert engine._body([1, 2], Sampling(), 4, "file:///ab.py", stream=True)["id_slot"] == len("file:///ab.py") % 3
     finally:
         engine.close()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from codellama_ls.engine.base import Sampling
+from codellama_ls.engine.base import GenerationRequest, Sampling
 from codellama_ls.engine.speculative import MIN_MATCH, DraftLength, NoDrafts, PromptLookup
 from tests.conftest import HAVE_LLAMA
 
@@ -100,7 +100,7 @@ def _greedy(engine: Any, prompt: list[int], drafter: type[PromptLookup], draft: 
 
     engine._greedy = recorded
     try:
-        list(engine.generate(prompt, Sampling(max_tokens=24, draft_tokens=draft), lambda: False))
+        list(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=24, draft_tokens=draft), lambda: False)))
     finally:
         del engine._greedy
     return tokens, engine.last_stats.accepted_tokens
@@ -173,11 +173,17 @@ def test_speculation_keeps_plain_greedy_output_where_kernels_agree(models_dir: P
     try:
         prompt = [1, *engine.tokenize("def f(x, y): return x + y")]
         for constraint in ("", " re"):
-            plain = "".join(engine.generate(prompt, Sampling(max_tokens=30), lambda: False, constraint))
+            plain = "".join(
+                engine.generate(GenerationRequest(prompt, Sampling(max_tokens=30), lambda: False, constraint))
+            )
             # llama-cpp-python's sampler loop, top-k 1: an independent check of the engine's own greedy loop.
             sampled = Sampling(max_tokens=30, temperature=1e-3, top_k=1)
-            assert "".join(engine.generate(prompt, sampled, lambda: False, constraint)) == plain
-            fast = "".join(engine.generate(prompt, Sampling(max_tokens=30, draft_tokens=8), lambda: False, constraint))
+            assert "".join(engine.generate(GenerationRequest(prompt, sampled, lambda: False, constraint))) == plain
+            fast = "".join(
+                engine.generate(
+                    GenerationRequest(prompt, Sampling(max_tokens=30, draft_tokens=8), lambda: False, constraint)
+                )
+            )
             assert fast == plain and plain.count("return") >= 6
             assert engine.last_stats.accepted_tokens > 10
             assert engine.last_stats.generated_tokens == 30
