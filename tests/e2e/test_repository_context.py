@@ -51,7 +51,7 @@ async def _prompt(client: LanguageClient, uri: str, text: str) -> str:
     assert len(result.items) == 1
     insert = result.items[0].insert_text
     assert isinstance(insert, str)
-    return bytes.fromhex(insert.split(":")[0]).decode()
+    return bytes.fromhex(insert.split("/")[0]).decode()
 
 
 async def _until(check: Callable[[], object], timeout: float = 20.0) -> None:
