@@ -156,36 +156,33 @@ def encode(vocab: Vocab, text: str) -> list[int]:
 
 
 _suffixes: dict[tuple[object, str], list[int]] = {}
+_lines: dict[tuple[object, str], list[int]] = {}
+
+
+def _remembered(
+    cache: dict[tuple[object, str], list[int]], encoder: Callable[[Vocab, str], list[int]], vocab: Vocab, text: str
+) -> list[int]:
+    """`encoder(vocab, text)`, the last few long texts remembered (per keystroke, they rarely change)."""
+    if len(text) < 256:
+        return encoder(vocab, text)
+    key = (vocab.encode, text)
+    tokens = cache.get(key)
+    if tokens is None:
+        if len(cache) >= 8:
+            cache.clear()
+        tokens = cache[key] = encoder(vocab, text)
+    return tokens
 
 
 def _suffix_tokens(vocab: Vocab, suffix: str) -> list[int]:
     """encode_infilling(suffix), remembered: while the user types, the text after the cursor stays the same."""
-    if len(suffix) < 256:
-        return encode_infilling(vocab, suffix)
-    key = (vocab.encode, suffix)
-    tokens = _suffixes.get(key)
-    if tokens is None:
-        if len(_suffixes) >= 8:
-            _suffixes.clear()
-        tokens = _suffixes[key] = encode_infilling(vocab, suffix)
-    return tokens
-
-
-_lines: dict[tuple[object, str], list[int]] = {}
+    return _remembered(_suffixes, encode_infilling, vocab, suffix)
 
 
 def _lines_tokens(vocab: Vocab, text: str) -> list[int]:
     """encode(text) for the whole lines before a LINE prompt's head, remembered: they stay the same
     while the user types on the line below them."""
-    if len(text) < 256:
-        return encode(vocab, text)
-    key = (vocab.encode, text)
-    tokens = _lines.get(key)
-    if tokens is None:
-        if len(_lines) >= 8:
-            _lines.clear()
-        tokens = _lines[key] = encode(vocab, text)
-    return tokens
+    return _remembered(_lines, encode, vocab, text)
 
 
 def head_start(prefix: str) -> int:
