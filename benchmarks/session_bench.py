@@ -6,9 +6,11 @@ Run (from the repository root, after the README's test install):
     .venv/bin/python benchmarks/session_bench.py --shape small    # a quick run (512 wide, 6 layers)
     .venv/bin/python benchmarks/session_bench.py --model x.gguf   # any GGUF
 
-Two real files, `textwrap.py` and `json/encoder.py` of the running Python's standard library, are
-edited the way a session goes: open a file and add a line in a function, accept a suggestion, move to
-another function nearby and far away, delete a block and type it again, switch to the other file and
+Two real files of the running Python's standard library are edited (`--files`: the `develop` pair,
+`textwrap.py` and `json/encoder.py`, is the one the window was tuned on; the `report` pair, `pprint.py`
+and `email/feedparser.py`, was never looked at while tuning and is the one to record) the way a
+session goes: open a file and add a line in a function, accept a suggestion, move to another function
+nearby and far away, delete a block and type it again, switch to the other file and
 back. Keystrokes come 30-120 ms apart, each a didChange and an automatic inlineCompletion request that
 is not waited for; after a move, a file switch or an accept, the request is waited for (a move or a
 switch comes 0.5-1 s after the last answer: the user reads before going elsewhere). Reported per
@@ -42,8 +44,11 @@ from benchmarks.typing_bench import find_llama_server, percentile, start_llama_s
 from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
 from tests.support.shaped_model import cached
 
-FILES = {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"}
-A, B = list(FILES)
+# Tuned on `develop`; figures are recorded on `report`, which nothing was tuned on.
+FILE_SETS = {
+    "develop": {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"},
+    "report": {"file:///bench/pprint.py": "pprint.py", "file:///bench/feedparser.py": "email/feedparser.py"},
+}
 KINDS = ("open", "typing", "move", "far move", "switch", "accept")
 # Every Nth keystroke's document is replayed to the baselines (each of them evaluates a whole prompt).
 BASELINE_EVERY = 20
@@ -76,6 +81,7 @@ class Editor:
     keystrokes: int = 0
     threads: int = 0
     """The threads the server's engine computes with (`codellama/status`); the baselines get as many."""
+    files: dict[str, str] = field(default_factory=lambda: dict(FILE_SETS["report"]))
 
     def position(self, uri: str, offset: int) -> types.Position:
         text = self.texts[uri]
@@ -83,7 +89,7 @@ class Editor:
         return types.Position(line, offset - (text.rfind("\n", 0, offset) + 1))  # ASCII sources
 
     def open(self, uri: str) -> None:
-        self.texts[uri] = (Path(sysconfig.get_paths()["stdlib"]) / FILES[uri]).read_text()
+        self.texts[uri] = (Path(sysconfig.get_paths()["stdlib"]) / self.files[uri]).read_text()
         self.versions[uri] = 1
         open_doc(self.client, uri, self.texts[uri])
 
@@ -247,6 +253,7 @@ async def add_line(editor: Editor, uri: str, line: int, kind: str) -> int:
 
 
 async def session(editor: Editor) -> None:
+    A, B = list(editor.files)
     editor.open(A)
     line = near(editor.texts[A], editor.texts[A].count("\n") * 3 // 5, 0)
     cursor = await add_line(editor, A, line, "open")
@@ -281,9 +288,9 @@ async def session(editor: Editor) -> None:
     await editor.accept(A, cursor)
 
 
-async def run_server(model: Path, options: dict[str, Any], seed: int) -> Editor:
+async def run_server(model: Path, options: dict[str, Any], seed: int, files: str = "report") -> Editor:
     client, _ = await start(REAL_SERVER, server_env(CODELLAMA_LS_MODEL=str(model)), init_options=options)
-    editor = Editor(client, random.Random(seed))
+    editor = Editor(client, random.Random(seed), files=dict(FILE_SETS[files]))
     try:
         state = await wait_ready(client, timeout=600)
         if state["state"] != "ready":
@@ -449,6 +456,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-baselines", action="store_true", help="only the session through codellama-ls")
     parser.add_argument("--gpu", action="store_true", help="every layer on the GPU, for every system")
+    parser.add_argument(
+        "--files", default="report", choices=tuple(FILE_SETS), help="report (recorded) or develop (tuned on)"
+    )
     parser.add_argument("--fresh-per-kind", type=int, default=1, help="states of each kind for the fresh baseline")
     args = parser.parse_args()
     model = args.model or cached(args.shape, Path(tempfile.gettempdir()) / "codellama-ls-bench")
@@ -457,8 +467,9 @@ def main() -> None:
     # Every layer on the GPU for every system (the server's default nGpuLayers -1 does so in a GPU build).
     options["nGpuLayers"] = -1 if args.gpu else 0
     started = time.perf_counter()
-    editor = asyncio.run(run_server(model, options, args.seed))
-    print(f"model {model.name}, n_ctx {args.n_ctx}, {editor.threads} threads for every system", flush=True)
+    editor = asyncio.run(run_server(model, options, args.seed, args.files))
+    files = ", ".join(editor.files.values())
+    print(f"files {args.files}: {files}; model {model.name}, n_ctx {args.n_ctx}, {editor.threads} threads", flush=True)
     print("codellama-ls (the baselines follow)", flush=True)
     for kind, row in summarize(editor.requests).items():
         print(f"  {kind:10} " + "  ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
@@ -476,6 +487,7 @@ def main() -> None:
     summary: dict[str, Any] = {
         "model": str(model),
         "n_ctx": args.n_ctx,
+        "files": list(editor.files.values()),
         "threads": editor.threads,
         "codellama-ls": summarize(editor.requests),
         "llama-server /infill (llama.vim)": server if isinstance(server, str) else summarize(server),

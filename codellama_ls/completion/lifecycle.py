@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from lsprotocol import types
 
 from codellama_ls.completion.crossfile import Chunk, OtherDocument
-from codellama_ls.completion.pipeline import Completion, complete
+from codellama_ls.completion.pipeline import Completion, complete, context_refresh_affordable
 from codellama_ls.completion.postprocess import indentation
 from codellama_ls.completion.prefetch import Prefetched, accepted_at
 from codellama_ls.completion.records import CacheHit, RequestLog, RequestRecord
@@ -394,6 +394,8 @@ class Requests:
             )
             if self._repository is not None and settings.repository_context:
                 snapshot = dataclasses.replace(snapshot, repository=self._repository(snapshot))
+            if not context_refresh_affordable(self.log.prompt_speed()):
+                snapshot = dataclasses.replace(snapshot, refresh_context=False)
             run = self._jobs.start(Generation(doc, snapshot, settings, stream, arrived, background))
             if not await run.debounce(delay_ms) or not run.still_current(self._documents):
                 return None

@@ -62,6 +62,8 @@ _LINE_SUFFIX_CAP = 0.3
 # llama.vim's 256 lines before and 64 after (about 2,000 tokens of Python); the window then grows,
 # its start kept, as the user moves down and types, up to the whole context.
 _FRESH_WINDOW = 1792
+# The longest a changed cross-file block may make a keystroke's request wait (its whole prompt).
+_CONTEXT_REFRESH_MS = 400
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.
 _LINE_REACH = 4096
@@ -203,13 +205,19 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
     retrieved = snapshot.repository if settings.repository_context else ()
     others = snapshot.others if settings.cross_file else ()
     wanted = tuple((c.uri, c.first_line) for c in retrieved)
-    if (others or retrieved) and sticky is not None and sticky.cross and sticky.wanted == wanted:
+    same = sticky is not None and sticky.wanted == wanted
+    slow = not snapshot.refresh_context
+    if sticky is not None and ((sticky.cross and same) or (slow and (sticky.cross or others or retrieved))):
         # The previous chunks stay while the window does and the workspace definitions wanted are
-        # the same: a move within it, or typing within a statement, keeps the prompt's start.
-        if still_open(sticky.cross, others, retrieved):
-            window = _cut(snapshot, budget, count, share, render(sticky.cross, comment), mode)
+        # the same: a move within it, or typing within a statement, keeps the prompt's start. Where a
+        # new block would cost more than a keystroke may (a model slow at prompts), the old one stays
+        # however the wanted set changed, until the window is cut afresh anyway.
+        kept = retrieved if same else tuple(c for c in sticky.cross if (c.uri, c.first_line) in sticky.wanted)
+        if still_open(sticky.cross, others, kept):
+            cross_text = render(sticky.cross, comment) if sticky.cross else ""
+            window = _cut(snapshot, budget, count, share, cross_text, mode)
             if window.start == sticky.start:
-                chunks = sticky.cross
+                chunks, wanted = sticky.cross, sticky.wanted
             else:
                 window = None
     if window is None:
@@ -253,6 +261,13 @@ def plan(vocab: Vocab, n_ctx: int, snapshot: Snapshot, settings: Settings) -> Pl
         sticky=Sticky(window.start, head, chunks, text_after(text, offset), wanted),
         body_rest=body_rest,
     )
+
+
+def context_refresh_affordable(prompt_speed: float | None) -> bool:
+    """Whether the cross-file block may change under a kept window start: the prompt after it is
+    then evaluated whole, so only where that costs about a keystroke's wait (a GPU), or before the
+    model's prompt speed is known. Elsewhere the block changes where the window is cut afresh."""
+    return prompt_speed is None or _FRESH_WINDOW / prompt_speed * 1000 <= _CONTEXT_REFRESH_MS
 
 
 def _build(

@@ -60,6 +60,9 @@ class CacheHit:
 
 
 Record = RequestRecord | CacheHit
+# Prompts of at least this many tokens time the model's prompt speed; the last few of them are averaged.
+_TIMED_PROMPT = 64
+_TIMED_REQUESTS = 8
 
 
 class RequestLog:
@@ -74,6 +77,18 @@ class RequestLog:
             self.cache_hits[record.cache] = self.cache_hits.get(record.cache, 0) + 1
         self.recent.append(record)
         log.info("completion %s", record.to_json())
+
+    def prompt_speed(self) -> float | None:
+        """Prompt tokens evaluated per second over the last few requests that evaluated a long
+        prompt (short ones time llama.cpp's overhead, not its speed); None before any."""
+        long = [
+            r
+            for r in reversed(self.recent)
+            if isinstance(r, RequestRecord) and r.evaluated_tokens >= _TIMED_PROMPT and r.prompt_ms > 0
+        ][:_TIMED_REQUESTS]
+        if not long:
+            return None
+        return sum(r.evaluated_tokens for r in long) / sum(r.prompt_ms for r in long) * 1000
 
     def recent_json(self) -> list[dict[str, Any]]:
         return [record.to_json() for record in self.recent]

@@ -60,6 +60,9 @@ class Snapshot:
     """Where this document's previous prompt window started (see `cut_window`)."""
     sticky: Sticky | None = None
     """This document's previous prompt, when known; its `start` wins over `sticky_start`."""
+    refresh_context: bool = True
+    """Whether the cross-file block may be chosen again while the window keeps its start: it is
+    the prompt's beginning, so a new one costs a whole fresh prompt (`context_refresh_affordable`)."""
     # What the syntax tree says; the defaults when the document has no grammar.
     in_comment_or_string: bool = False
     scopes: tuple[tuple[int, int], ...] = ()

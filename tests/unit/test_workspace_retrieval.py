@@ -319,6 +319,48 @@ def test_a_finished_name_that_resolves_changes_the_context_once(workspace: tuple
     assert any("def parse_config(path: str" in c.text for c in crosses[-1])
 
 
+def test_a_model_slow_at_prompts_keeps_the_block_until_the_window_is_cut_afresh(
+    workspace: tuple[WorkspaceIndex, Path],
+) -> None:
+    """Where a new block costs a whole prompt more than a keystroke may wait (a 1.3B model on a CPU
+    took 20-60 s), the finished name that resolves leaves the block and the prompt's start alone."""
+    index, root = workspace
+    vocab = vocab_of(ScriptedEngine(n_ctx=2048))
+    settings = Settings(max_tokens=16)
+    base = MAIN_HEAD + "    client = Client('h')\n    "
+    typed = "conf = parse_config(path, stri"
+    sticky = None
+    results = []
+    for i in range(len(typed) + 1):
+        snapshot = _snapshot(root, base + typed[:i])
+        snapshot = Snapshot(
+            **{**snapshot.__dict__, "repository": retrieve(index, snapshot), "sticky": sticky, "refresh_context": False}
+        )
+        result = plan(vocab, 2048, snapshot, settings)
+        sticky = result.sticky
+        results.append(result)
+    first = results[0].sticky
+    assert first is not None and first.cross
+    for result in results[1:]:
+        assert result.sticky is not None
+        assert result.sticky.cross == first.cross and result.sticky.wanted == first.wanted
+        assert result.window.start == results[0].window.start
+        assert result.tokens[: len(results[0].tokens) - 4] == results[0].tokens[: len(results[0].tokens) - 4]
+
+
+@pytest.mark.parametrize(
+    ("speed", "affordable"),
+    [(None, True), (20_000.0, True), (4_500.0, True), (3_000.0, False), (90.0, False)],
+    ids=["unknown", "gpu", "fast", "small-cpu", "1.3b-cpu"],
+)
+def test_a_new_block_is_chosen_under_a_kept_start_only_where_it_costs_a_keystroke(
+    speed: float | None, affordable: bool
+) -> None:
+    from codellama_ls.completion.pipeline import context_refresh_affordable
+
+    assert context_refresh_affordable(speed) is affordable
+
+
 @needs_llama
 def test_typing_with_repository_context_evaluates_a_few_tokens_per_keystroke(
     workspace: tuple[WorkspaceIndex, Path], codellama_gguf: Path
