@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codellama_ls.completion.pipeline import plan
+from codellama_ls.completion.pipeline import Plan, plan
 from codellama_ls.completion.snapshot import Snapshot, snapshot_of
 from codellama_ls.documents.document import Document
 from codellama_ls.engine.base import vocab_of
@@ -299,21 +299,25 @@ def test_the_context_stays_put_while_typing_a_statement(workspace: tuple[Workspa
         assert len(after.tokens) - shared <= 4, (len(after.tokens), shared)
 
 
-def test_a_finished_name_that_resolves_changes_the_context_once(workspace: tuple[WorkspaceIndex, Path]) -> None:
-    index, root = workspace
+def _typed_plans(index: WorkspaceIndex, root: Path, typed: str, refresh_context: bool = True) -> list[Plan]:
+    """A plan per keystroke of `typed` on a new line of main.py, each keeping the one before's."""
     vocab = vocab_of(ScriptedEngine(n_ctx=2048))
-    settings = Settings(max_tokens=16)
     base = MAIN_HEAD + "    client = Client('h')\n    "
-    typed = "conf = parse_config(path, stri"
     sticky = None
-    crosses = []
+    results = []
     for i in range(len(typed) + 1):
         snapshot = _snapshot(root, base + typed[:i])
-        snapshot = Snapshot(**{**snapshot.__dict__, "repository": retrieve(index, snapshot), "sticky": sticky})
-        result = plan(vocab, 2048, snapshot, settings)
+        extra = {"repository": retrieve(index, snapshot), "sticky": sticky, "refresh_context": refresh_context}
+        result = plan(vocab, 2048, Snapshot(**{**snapshot.__dict__, **extra}), Settings(max_tokens=16))
         sticky = result.sticky
         assert sticky is not None
-        crosses.append(sticky.cross)
+        results.append(result)
+    return results
+
+
+def test_a_finished_name_that_resolves_changes_the_context_once(workspace: tuple[WorkspaceIndex, Path]) -> None:
+    typed = "conf = parse_config(path, stri"
+    crosses = [result.sticky.cross for result in _typed_plans(*workspace, typed) if result.sticky is not None]
     changes = [i for i in range(1, len(crosses)) if crosses[i] != crosses[i - 1]]
     assert changes == [typed.index("(") + 1]
     assert any("def parse_config(path: str" in c.text for c in crosses[-1])
@@ -324,21 +328,7 @@ def test_a_model_slow_at_prompts_keeps_the_block_until_the_window_is_cut_afresh(
 ) -> None:
     """Where a new block costs a whole prompt more than a keystroke may wait (a 1.3B model on a CPU
     took 20-60 s), the finished name that resolves leaves the block and the prompt's start alone."""
-    index, root = workspace
-    vocab = vocab_of(ScriptedEngine(n_ctx=2048))
-    settings = Settings(max_tokens=16)
-    base = MAIN_HEAD + "    client = Client('h')\n    "
-    typed = "conf = parse_config(path, stri"
-    sticky = None
-    results = []
-    for i in range(len(typed) + 1):
-        snapshot = _snapshot(root, base + typed[:i])
-        snapshot = Snapshot(
-            **{**snapshot.__dict__, "repository": retrieve(index, snapshot), "sticky": sticky, "refresh_context": False}
-        )
-        result = plan(vocab, 2048, snapshot, settings)
-        sticky = result.sticky
-        results.append(result)
+    results = _typed_plans(*workspace, "conf = parse_config(path, stri", refresh_context=False)
     first = results[0].sticky
     assert first is not None and first.cross
     for result in results[1:]:
