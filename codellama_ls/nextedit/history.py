@@ -224,8 +224,15 @@ class EditHistory:
     def _extends(self, previous: Hunk, change: LineChange, at: float, kind: EditKind) -> bool:
         if kind is not previous.kind or kind is not EditKind.TYPED or at - previous.at > COALESCE_S:
             return False
-        # The change touches the lines the previous one left (adjacent counts: typing on past a line end).
-        return change.start <= previous.start + len(previous.new) and change.start + len(change.old) >= previous.start
+        # The change rewrites lines the previous one left, or inserts lines at their edge (typing on
+        # past a line end); an edit of the line next to them is an edit of its own.
+        s, a = previous.start, len(previous.new)
+        t, c = change.start, len(change.old)
+        if c == 0:
+            return s <= t <= s + a
+        if a == 0:
+            return t <= s <= t + c
+        return t < s + a and t + c > s
 
     def _merged(
         self, previous: Hunk, change: LineChange, before: list[str], after: list[str], lines: list[str], at: float
