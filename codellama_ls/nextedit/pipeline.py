@@ -78,10 +78,15 @@ def predict(engine: Engine, request: NextEditRequest, cancelled: Cancelled) -> P
     vocab = next_edit_vocab(engine)
     fmt = choose_format(request.format_setting, vocab)
     if fmt is None:
-        possible = ", ".join(f.value for f in formats_for(vocab)) or "none"
+        possible = ", ".join(f.value for f in formats_for(vocab))
+        if not possible:
+            return Prediction(
+                error=f"next edit: {engine.info.name} has neither fill-in-the-middle tokens nor a chat format,"
+                " so it cannot predict edits"
+            )
         return Prediction(
-            error=f"next edit: {engine.info.name} cannot take the `{request.format_setting}` format"
-            f" (it can take: {possible})"
+            error=f"next edit: {engine.info.name} cannot take the `{request.format_setting}` format; it can take"
+            f" {possible}"
         )
     if cancelled():
         return Prediction(format=fmt, dropped="cancelled")
