@@ -10,6 +10,7 @@ from codellama_ls.nextedit.history import (
     EditKind,
     Hunk,
     LineChange,
+    _lines_between,
     classify,
     hunks_between,
     line_change,
@@ -41,7 +42,32 @@ LINE_CHANGES: list[tuple[str, str, str, LineChange | None]] = [
     ("before", "after", "expected"), [c[1:] for c in LINE_CHANGES], ids=[c[0] for c in LINE_CHANGES]
 )
 def test_line_change(before: str, after: str, expected: LineChange | None) -> None:
-    assert line_change(before, after) == expected
+    change = line_change(before, after)
+    if change is None or expected is None:
+        assert change is expected
+        return
+    assert (change.start, change.old, change.new) == (expected.start, expected.old, expected.new)
+    assert change.offset == sum(len(line) + 1 for line in before.split("\n")[: change.start])
+
+
+@pytest.mark.parametrize(
+    ("text", "lo", "hi", "expected"),
+    [
+        ("a\nb\nc\n", 0, 9, ["a", "b", "c"]),
+        ("a\nb\nc", 1, 9, ["b", "c"]),
+        ("a\nb\nc\n", -3, 1, ["a"]),
+        ("a\nb\nc\n", 2, 2, []),
+        ("", 0, 3, [""]),
+        ("\n", 0, 3, [""]),
+        ("a\n\nb\n", 0, 9, ["a", "", "b"]),
+    ],
+)
+def test_lines_between_walks_from_any_line(text: str, lo: int, hi: int, expected: list[str]) -> None:
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    for line, offset in enumerate(starts):
+        if offset == len(text) and text and line:
+            continue  # no line starts after the final newline
+        assert _lines_between(text, line, offset, lo, hi) == expected, (line, offset)
 
 
 def _type(history: EditHistory, text: str, at: int, typed: str, clock: float = 0.0, step: float = 0.1) -> str:
@@ -186,3 +212,18 @@ def test_a_new_line_typed_after_enter_is_one_hunk() -> None:
     assert text == "a = 1\nc = 3\nb = 2\n"
     [hunk] = history.hunks()
     assert (hunk.start, hunk.old, hunk.new) == (1, (), ("c = 3",))
+
+
+def test_a_rename_in_a_long_file_has_the_same_hunk() -> None:
+    history = EditHistory()
+    head = "".join(f"x{i} = {i}\n" for i in range(50_000))
+    text = _type(history, head + FILE + head, len(head) + FILE.index("rate"), "tax_")
+    [hunk] = history.hunks()
+    assert (hunk.start, hunk.old, hunk.new) == (
+        50_000,
+        ("def total(prices, rate):",),
+        ("def total(prices, tax_rate):",),
+    )
+    assert hunk.above == ("x49997 = 49997", "x49998 = 49998", "x49999 = 49999")
+    assert hunk.below == ("    subtotal = sum(prices)", "    return subtotal * rate", "x0 = 0")
+    assert "tax_rate" in text
