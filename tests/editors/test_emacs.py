@@ -277,6 +277,7 @@ def test_emacs_next_edit_is_drawn_jumped_to_accepted_and_dismissed(tmp_path: Pat
         SCRIPTED_NEXT_EDIT_DELAY="1.0",
     )
     env["CODELLAMA_LS_TEST_SERVER"] = json.dumps(NEXT_EDIT_SERVER)
+    assert EMACS is not None
     command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(NEXT_EDIT_SCRIPT)]
     run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
     output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")

@@ -47,7 +47,9 @@ def install(server: CodeLlamaServer) -> None:
             return {"edits": []}
         # Computed on the text of the request, answered later: as a model would.
         document = documents.get(uri)
-        version = document.version
+        # The version asked about: an answer that comes after a change is for the older text.
+        asked = _field(params, "textDocument", "version")
+        version = asked if isinstance(asked, int) else document.version
         match = re.search(rf"\b{re.escape(rule['old'])}\b", document.text)
         start = document.position_at(match.start()) if match else (0, 0)
         end = document.position_at(match.end()) if match else (0, 0)
