@@ -263,7 +263,7 @@ def test_emacs_next_edit_is_drawn_jumped_to_accepted_and_dismissed(tmp_path: Pat
     dismisses (Rejected reaches the server); a buffer that changed since is never edited."""
     import json
 
-    from tests.editors.test_nvim_ui import NEXT_EDIT_SERVER, NEXT_EDIT_SOURCE
+    from tests.editors.test_nvim_ui import NEXT_EDIT_RULE, NEXT_EDIT_SERVER, NEXT_EDIT_SOURCE
 
     _needs_emacs_30()
     source = tmp_path / "project" / "area.py"
@@ -273,7 +273,8 @@ def test_emacs_next_edit_is_drawn_jumped_to_accepted_and_dismissed(tmp_path: Pat
         tmp_path,
         source,
         SCRIPTED_OUTPUT="",
-        SCRIPTED_NEXT_EDIT=json.dumps({"old": "width", "new": "w"}),
+        SCRIPTED_LOG_LEVEL="info",
+        SCRIPTED_NEXT_EDIT=json.dumps(NEXT_EDIT_RULE),
         SCRIPTED_NEXT_EDIT_DELAY="1.0",
     )
     env["CODELLAMA_LS_TEST_SERVER"] = json.dumps(NEXT_EDIT_SERVER)

@@ -4,11 +4,11 @@
 
 ;; emacs --batch -Q -l editors/emacs/codellama-ls.el -l tests/editors/emacs/test-next-edit.el
 ;; with CODELLAMA_LS_TEST_FILE the Python file NEXT_EDIT_SOURCE of tests/editors/test_nvim_ui.py
-;; and CODELLAMA_LS_TEST_SERVER the server's command as JSON; the server proposes `width' ->
-;; `w' at the next use and logs the notifications it gets.  After the parameter is renamed on
-;; the first line, the change on the next use is drawn with overlays; TAB jumps there, TAB
-;; applies it; the following one is dismissed with C-g (Rejected reaches the server, the buffer
-;; stays); an edit is never applied to, nor an answer shown in, a buffer that changed since.
+;; and CODELLAMA_LS_TEST_SERVER the real server with the scripted engine of
+;; tests/support/next_edit_server.py, whose model renames `width' to `size' at its next use.
+;; After the parameter is renamed on the first line, the change on the next use is drawn with
+;; overlays; TAB jumps there, TAB applies it; an edit is never applied to, nor an answer shown in, a buffer that changed since;
+;; C-g dismisses one (Rejected reaches the server, the buffer stays).
 ;; Prints PASS or FAIL lines; exits with status 1 on any failure.
 
 ;;; Code:
@@ -88,26 +88,26 @@ Batch Emacs is never idle, so idle timers do not fire by themselves."
     ;; 1. Rename the parameter on the first line.
     (goto-char (point-min))
     (re-search-forward "\\_<width\\_>")
-    (replace-match "w")
-    (cls-test-check "the renamed line" (equal "def area(w, height):" (ctn-line 1)) (ctn-line 1))
+    (replace-match "size")
+    (cls-test-check "the renamed line" (equal "def area(size, height):" (ctn-line 1)) (ctn-line 1))
     (ctn-fire)
     (let ((edit (ctn-wait-shown)))
       (cls-test-check "the proposed edit is shown" edit)
-      (cls-test-check "it replaces `width' on line 2 with `w'"
-                      (and edit (equal (list (ctn-pos 2 12) (ctn-pos 2 17) "w" "width")
+      (cls-test-check "it replaces `width' on line 2 with `size'"
+                      (and edit (equal (list (ctn-pos 2 12) (ctn-pos 2 17) "size" "width")
                                        (list (marker-position (plist-get edit :beg))
                                              (marker-position (plist-get edit :end))
                                              (plist-get edit :text) (plist-get edit :old))))
                       edit)
-      (cls-test-check "drawn as a diff: `width' struck, `w' after it"
+      (cls-test-check "drawn as a diff: `width' struck, `size' after it"
                       (equal (list (list (ctn-pos 2 12) (ctn-pos 2 17) 'codellama-ls-next-edit-deleted-face nil)
-                                   (list (ctn-pos 2 17) (ctn-pos 2 17) nil "w"))
+                                   (list (ctn-pos 2 17) (ctn-pos 2 17) nil "size"))
                              (ctn-overlays))
                       (ctn-overlays))
       (cls-test-check "showing changes nothing"
                       (equal (ctn-line 2) "    total = width * height") (ctn-line 2))
       (cls-test-check "Shown reached the server"
-                      (cls-test-wait (lambda () (ctn-server-said (format "next edit shown: %s" (plist-get edit :id)))) 10))
+                      (cls-test-wait (lambda () (ctn-server-said (format "next edit %s shown" (plist-get edit :id)))) 10))
 
       ;; 2. TAB jumps there; TAB again applies it.
       (execute-kbd-macro (kbd "TAB"))
@@ -115,18 +115,53 @@ Batch Emacs is never idle, so idle timers do not fire by themselves."
       (cls-test-check "the jump changed nothing" (equal (ctn-line 2) "    total = width * height") (ctn-line 2))
       (cls-test-check "still shown after the jump" codellama-ls--next-edit-showing)
       (execute-kbd-macro (kbd "TAB"))
-      (cls-test-check "TAB applied it" (equal (ctn-line 2) "    total = w * height") (ctn-line 2))
-      (cls-test-check "point after the new text" (= (point) (ctn-pos 2 13)) (point))
+      (cls-test-check "TAB applied it" (equal (ctn-line 2) "    total = size * height") (ctn-line 2))
+      (cls-test-check "point after the new text" (= (point) (ctn-pos 2 16)) (point))
       (cls-test-check "no overlay left" (null (ctn-overlays)) (ctn-overlays))
       (cls-test-check "Accepted reached the server"
-                      (cls-test-wait (lambda () (ctn-server-said (format "next edit accepted: %s" (plist-get edit :id))))
+                      (cls-test-wait (lambda () (ctn-server-said (format "next edit %s accepted" (plist-get edit :id))))
                                      10)))
 
-    ;; 3. The following one comes by itself; C-g dismisses it and leaves the buffer alone.
+    ;; 3. The following one comes by itself; the buffer changes without the package hearing
+    ;;    of it: nothing is applied.
+    (ctn-fire)
+    (let ((edit (ctn-wait-shown)))
+      (cls-test-check "the following edit is on line 3"
+                      (and edit (= (plist-get edit :beg) (ctn-pos 3 10))) edit)
+      (ctn-unheard
+       (goto-char (point-max))
+       (insert "# typed meanwhile\n"))
+      (let ((changed (buffer-string)))
+        (cls-test-check "accepting after a change does nothing" (not (codellama-ls-next-edit-accept)))
+        (cls-test-check "the changed buffer is not edited" (equal changed (buffer-string)) (buffer-string))
+        (cls-test-check "a refused edit is not Accepted"
+                        (not (ctn-server-said (format "next edit %s accepted" (plist-get edit :id)))))))
+
+    ;; 4. An answer that comes after the buffer changed is not shown (the model takes
+    ;;    SCRIPTED_NEXT_EDIT_DELAY; the change goes unheard, so the request is not cancelled).
+    (codellama-ls--next-edit-clear)
+    (goto-char (point-max))
+    (delete-region (line-beginning-position 0) (point-max))
+    (ctn-fire)
+    (cls-test-check "the request is on its way" codellama-ls--next-edit-pending)
+    (ctn-unheard
+     (goto-char (point-max))
+     (insert "# meanwhile\n"))
+    (let ((moved-on (buffer-string)))
+      (cls-test-wait (lambda () (null codellama-ls--next-edit-pending)) 30)
+      (accept-process-output nil 0.3)
+      (cls-test-check "the answer came" (null codellama-ls--next-edit-pending))
+      (cls-test-check "a stale answer is not shown" (not codellama-ls--next-edit-showing))
+      (cls-test-check "no overlay for a stale answer" (null (ctn-overlays)) (ctn-overlays))
+      (cls-test-check "a stale answer edits nothing" (equal moved-on (buffer-string)) (buffer-string)))
+
+    ;; 5. Proposed again; C-g dismisses it and leaves the buffer alone.
+    (goto-char (point-max))
+    (delete-region (line-beginning-position 0) (point-max))
     (ctn-fire)
     (let ((edit (ctn-wait-shown))
           (before (buffer-string)))
-      (cls-test-check "the following edit is on line 3"
+      (cls-test-check "the edit to dismiss is on line 3"
                       (and edit (= (plist-get edit :beg) (ctn-pos 3 10))) edit)
       (condition-case nil
           (execute-kbd-macro (kbd "C-g"))
@@ -135,43 +170,10 @@ Batch Emacs is never idle, so idle timers do not fire by themselves."
       (cls-test-check "no overlay after C-g" (null (ctn-overlays)) (ctn-overlays))
       (cls-test-check "dismissing changed nothing" (equal before (buffer-string)) (buffer-string))
       (cls-test-check "Rejected reached the server"
-                      (cls-test-wait (lambda () (ctn-server-said (format "next edit rejected: %s" (plist-get edit :id))))
+                      (cls-test-wait (lambda () (ctn-server-said (format "next edit %s rejected" (plist-get edit :id))))
                                      10))
       (cls-test-check "a dismissed edit is not Accepted"
-                      (not (ctn-server-said (format "next edit accepted: %s" (plist-get edit :id))))))
-
-    ;; 4. Shown, then the buffer changes without the package hearing of it: nothing is applied.
-    (codellama-ls--next-edit-clear)
-    (goto-char (point-max))
-    (insert "# x\n")
-    (ctn-fire)
-    (let ((edit (ctn-wait-shown)))
-      (cls-test-check "an edit to refuse is shown" edit)
-      (ctn-unheard
-       (goto-char (point-max))
-       (insert "# typed meanwhile\n"))
-      (let ((changed (buffer-string)))
-        (cls-test-check "accepting after a change does nothing" (not (codellama-ls-next-edit-accept)))
-        (cls-test-check "the changed buffer is not edited" (equal changed (buffer-string)) (buffer-string))
-        (cls-test-check "a refused edit is not Accepted"
-                        (not (ctn-server-said (format "next edit accepted: %s" (plist-get edit :id)))))))
-
-    ;; 5. An answer that comes after the buffer changed is not shown (the server holds
-    ;;    answers back; the change goes unheard, so the request is not cancelled).
-    (goto-char (point-max))
-    (insert "# y\n")
-    (ctn-fire)
-    (cls-test-check "the request is on its way" codellama-ls--next-edit-pending)
-    (ctn-unheard
-     (goto-char (point-min))
-     (insert "# "))
-    (let ((moved-on (buffer-string)))
-      (cls-test-wait (lambda () (null codellama-ls--next-edit-pending)) 30)
-      (accept-process-output nil 0.3)
-      (cls-test-check "the stale answer came" (null codellama-ls--next-edit-pending))
-      (cls-test-check "a stale answer is not shown" (not codellama-ls--next-edit-showing))
-      (cls-test-check "no overlay for a stale answer" (null (ctn-overlays)) (ctn-overlays))
-      (cls-test-check "a stale answer edits nothing" (equal moved-on (buffer-string)) (buffer-string)))
+                      (not (ctn-server-said (format "next edit %s accepted" (plist-get edit :id))))))
     (cls-test-check "the file was not saved" (not (equal original (buffer-string))))))
 
 (codellama-ls-mode 1)

@@ -1,11 +1,11 @@
--- Next-edit suggestions in a real Neovim, against the server (CODELLAMA_NVIM_SERVER): after a
--- parameter is renamed on one line, the change of its next use is drawn as a diff; <M-n> jumps
--- there, <M-y> applies it; the following one is dismissed with <M-d> (Rejected reaches the
--- server, the buffer stays); an answer for a buffer that changed since the request is dropped,
--- and a shown edit is never applied to a buffer that changed since.
+-- Next-edit suggestions in a real Neovim, against the real server (CODELLAMA_NVIM_SERVER, the
+-- scripted engine of tests/support/next_edit_server.py): after a parameter is renamed on one
+-- line, the change of its next use is drawn as a diff; <M-n> jumps there, <M-y> applies it; a
+-- shown edit is never applied to a buffer that changed since, nor an answer shown that comes
+-- after a change; <M-d> dismisses one (Rejected reaches the server, the buffer stays).
 --
 -- The file (CODELLAMA_NVIM_FILE) is NEXT_EDIT_SOURCE of tests/editors/test_nvim_ui.py; the
--- server proposes `width` -> `w` at the next use, and logs the notifications it gets.
+-- model renames `width` to `size` at its next use.
 local h = dofile(vim.env.CODELLAMA_NVIM_HARNESS)
 local api = vim.api
 
@@ -37,13 +37,13 @@ h.run(function()
 
   -- 1. Rename the parameter on the first line, in normal mode as a user would: ciw, Esc.
   api.nvim_win_set_cursor(0, { 1, 9 })
-  h.type_keys('ciww<Esc>')
-  h.eq('def area(w, height):', lines(bufnr)[1], 'the renamed line')
+  h.type_keys('ciwsize<Esc>')
+  h.eq('def area(size, height):', lines(bufnr)[1], 'the renamed line')
   local shown = wait_shown('the proposed edit after the rename')
   h.log('shown: %s', vim.inspect(shown))
-  -- The next use, on the line below: `width` (row 1, bytes 12-17) becomes `w`.
+  -- The next use, on the line below: `width` (row 1, bytes 12-17) becomes `size`.
   h.eq({ 1, 12, 1, 17 }, shown.range, 'the edit range')
-  h.eq({ 'w', 'width' }, { shown.text, shown.old }, 'new and old text')
+  h.eq({ 'size', 'width' }, { shown.text, shown.old }, 'new and old text')
   local deleted, added
   for _, mark in ipairs(shown.marks) do
     local d = mark[4]
@@ -54,10 +54,10 @@ h.run(function()
     end
   end
   h.eq({ 1, 12, 1, 17 }, deleted, 'the replaced text is highlighted')
-  h.eq({ 1, 17, 'w', 'CodellamaNextEditAdd', 'inline' }, added, 'the new text is drawn after it')
+  h.eq({ 1, 17, 'size', 'CodellamaNextEditAdd', 'inline' }, added, 'the new text is drawn after it')
   h.eq(original[2], lines(bufnr)[2], 'showing changes nothing')
   h.wait_for('Shown at the server', h.QUICK, function()
-    return server_said('next edit shown: ' .. tostring(shown.id))
+    return server_said(('next edit %s shown'):format(shown.id))
   end)
 
   -- 2. The jump key goes there; the accept key applies it.
@@ -66,48 +66,35 @@ h.run(function()
   h.eq({ 2, 12 }, api.nvim_win_get_cursor(0), 'cursor after the jump')
   h.truthy(next_edit.shown(bufnr), 'the edit is still shown after the jump')
   h.type_keys('<M-y>')
-  h.eq('    total = w * height', lines(bufnr)[2], 'the accepted line')
-  h.eq({ 2, 13 }, api.nvim_win_get_cursor(0), 'cursor after the accepted text')
+  h.eq('    total = size * height', lines(bufnr)[2], 'the accepted line')
+  h.eq({ 2, 16 }, api.nvim_win_get_cursor(0), 'cursor after the accepted text')
   h.wait_for('Accepted at the server', h.QUICK, function()
-    return server_said('next edit accepted: ' .. tostring(shown.id))
+    return server_said(('next edit %s accepted'):format(shown.id))
   end)
 
-  -- 3. The next one (the use on line 3) comes by itself; dismissing it leaves the buffer alone.
+  -- 3. The next one (the use on line 3) comes by itself.  The buffer changes without the plugin
+  --    hearing of it (no autocmds): accepting refuses, and nothing is edited.
   local following = wait_shown('the following edit')
   h.eq({ 2, 10, 2, 15 }, following.range, 'the following edit range')
-  local before = lines(bufnr)
-  h.type_keys('<M-d>')
-  h.eq(nil, next_edit.shown(bufnr), 'dismissed')
-  h.eq({}, api.nvim_buf_get_extmarks(bufnr, api.nvim_create_namespace('codellama_ls.next_edit'), 0, -1, {}), 'marks')
-  h.eq(before, lines(bufnr), 'dismissing changes nothing')
-  h.wait_for('Rejected at the server', h.QUICK, function()
-    return server_said('next edit rejected: ' .. tostring(following.id))
-  end)
-  h.truthy(not server_said('next edit accepted: ' .. tostring(following.id)), 'a dismissed edit is not Accepted')
-
-  -- 4. A shown edit, then the buffer changes without the plugin hearing of it (no autocmds):
-  --    accepting refuses, and nothing is edited.
-  api.nvim_win_set_cursor(0, { 1, 0 })
-  h.type_keys('A # x<Esc>')
-  local again = wait_shown('an edit to be refused')
+  h.eq('size', following.text, 'the following edit text')
   vim.o.eventignore = 'all'
-  api.nvim_buf_set_lines(bufnr, 3, 3, true, { '# typed meanwhile' })
+  api.nvim_buf_set_lines(bufnr, -1, -1, true, { '# typed meanwhile' })
   local changed = lines(bufnr)
   h.eq(false, plugin.next_edit_accept(), 'accepting after a change')
   h.eq(changed, lines(bufnr), 'the changed buffer is not edited')
   vim.o.eventignore = ''
-  h.truthy(not server_said('next edit accepted: ' .. tostring(again.id)), 'a refused edit is not Accepted')
+  h.truthy(not server_said(('next edit %s accepted'):format(following.id)), 'a refused edit is not Accepted')
 
-  -- 5. An answer that comes after the buffer changed is dropped (the server holds answers back
-  --    NEXT_EDIT_DELAY_MS; the change goes unheard, so the request is not cancelled).
-  api.nvim_buf_set_lines(bufnr, 3, 4, true, {})
+  -- 4. An answer that comes after the buffer changed is not shown (the model takes
+  --    SCRIPTED_NEXT_EDIT_DELAY; the change goes unheard, so the plugin does not cancel).
+  api.nvim_buf_set_lines(bufnr, -2, -1, true, {})
   h.wait_for('the request after the change', h.SLOW, function()
     return next_edit.pending(bufnr)
   end)
   vim.o.eventignore = 'all'
-  api.nvim_buf_set_text(bufnr, 0, 0, 0, 0, { '# ' })
+  api.nvim_buf_set_lines(bufnr, -1, -1, true, { '# meanwhile' })
   local moved_on = lines(bufnr)
-  h.wait_for('the stale answer', h.SLOW, function()
+  h.wait_for('the answer', h.SLOW, function()
     return not next_edit.pending(bufnr)
   end)
   h.sleep(200)
@@ -115,4 +102,17 @@ h.run(function()
   h.eq({}, api.nvim_buf_get_extmarks(bufnr, api.nvim_create_namespace('codellama_ls.next_edit'), 0, -1, {}), 'marks')
   h.eq(moved_on, lines(bufnr), 'a stale answer edits nothing')
   vim.o.eventignore = ''
+
+  -- 5. Proposed again; dismissing it tells the server and leaves the buffer alone.
+  api.nvim_buf_set_lines(bufnr, -2, -1, true, {})
+  local again = wait_shown('the edit to dismiss')
+  local before = lines(bufnr)
+  h.type_keys('<M-d>')
+  h.eq(nil, next_edit.shown(bufnr), 'dismissed')
+  h.eq({}, api.nvim_buf_get_extmarks(bufnr, api.nvim_create_namespace('codellama_ls.next_edit'), 0, -1, {}), 'marks')
+  h.eq(before, lines(bufnr), 'dismissing changes nothing')
+  h.wait_for('Rejected at the server', h.QUICK, function()
+    return server_said(('next edit %s rejected'):format(again.id))
+  end)
+  h.truthy(not server_said(('next edit %s accepted'):format(again.id)), 'a dismissed edit is not Accepted')
 end, 120000)

@@ -2,12 +2,12 @@
 // with vscode-languageclient's capabilities and the extension's next-edit module (src/nextEdit.ts)
 // building the requests and choosing what to show.  After a parameter is renamed, the server
 // proposes the change of its next use; the client applies it as VS Code would (a didChange) and
-// says Accepted; the following one it dismisses (Rejected, the document unchanged); an answer for a
-// version the document has left is not used.
+// says Accepted; an answer for a version the document has left is not used; the following one it
+// dismisses (Rejected, the document unchanged).
 //
-//   CODELLAMA_LS_COMMAND  the server: a JSON array (executable and arguments); its proposals
-//                         rename `width` to `w` and it logs the notifications it gets to stderr
-//                         as "next edit <shown|accepted|rejected>: <id>"
+//   CODELLAMA_LS_COMMAND  the server: a JSON array (executable and arguments) whose model renames
+//                         `width` to `size` at its next use, logging at info level to stderr
+//                         ("next edit <id> shown: <uri>", ...)
 //   CODELLAMA_LS_INIT     initializationOptions as JSON (what turns next edits on)
 
 import * as cp from 'node:child_process';
@@ -138,22 +138,32 @@ async function main(): Promise<void> {
     const asRange = (edit: NextEdit): Range => edit.range;
 
     // 1. Rename the parameter: the next use is proposed, for this version.
-    await change({ start: { line: 0, character: 9 }, end: { line: 0, character: 14 } }, 'w');
+    await change({ start: { line: 0, character: 9 }, end: { line: 0, character: 14 } }, 'size');
     let result = await ask(0, 10);
     let edit = pickEdit(result, doc.uri, doc.version, (line) => doc.lineLength(line));
     check(edit, `no usable edit after the rename: ${JSON.stringify(result)}`);
-    equal([edit.range, edit.text], [{ start: { line: 1, character: 12 }, end: { line: 1, character: 17 } }, 'w'], 'the edit');
+    equal([edit.range, edit.text], [{ start: { line: 1, character: 12 }, end: { line: 1, character: 17 } }, 'size'], 'the edit');
     await connection.sendNotification(NEXT_EDIT_SHOWN, { id: edit.id });
-    check(await serverSaid(`next edit shown: ${edit.id}`), 'Shown did not reach the server');
+    check(await serverSaid(`next edit ${edit.id} shown`), 'Shown did not reach the server');
 
     // 2. Accepted: applied as VS Code applies an edit, then told.
     await change(asRange(edit), edit.text);
     await connection.sendNotification(NEXT_EDIT_ACCEPTED, { id: edit.id });
-    equal(doc.text.split('\n')[1], '    total = w * height', 'the accepted line');
-    check(await serverSaid(`next edit accepted: ${edit.id}`), 'Accepted did not reach the server');
+    equal(doc.text.split('\n')[1], '    total = size * height', 'the accepted line');
+    check(await serverSaid(`next edit ${edit.id} accepted`), 'Accepted did not reach the server');
     log(`accepted ${edit.id}`);
 
-    // 3. The following one, dismissed: Rejected, and the document stays.
+    // 3. The document moves on while the server computes: whatever it answers is not used.
+    const asked = doc.version;
+    const pending = ask(1, 16);
+    await change({ start: { line: 4, character: 0 }, end: { line: 4, character: 0 } }, '# typed\n');
+    result = await pending;
+    const stale = pickEdit(result, doc.uri, doc.version, (line) => doc.lineLength(line));
+    equal(stale, undefined, `an answer for version ${asked} at version ${doc.version}`);
+    log(`an answer asked at version ${asked} is not used at ${doc.version}: ${JSON.stringify(result)}`);
+    await change({ start: { line: 4, character: 0 }, end: { line: 5, character: 0 } }, '');
+
+    // 4. The following one, dismissed: Rejected, and the document stays.
     result = await ask(1, 13);
     edit = pickEdit(result, doc.uri, doc.version, (line) => doc.lineLength(line));
     check(edit, `no following edit: ${JSON.stringify(result)}`);
@@ -161,18 +171,9 @@ async function main(): Promise<void> {
     const before = doc.text;
     await connection.sendNotification(NEXT_EDIT_SHOWN, { id: edit.id });
     await connection.sendNotification(NEXT_EDIT_REJECTED, { id: edit.id });
-    check(await serverSaid(`next edit rejected: ${edit.id}`), 'Rejected did not reach the server');
+    check(await serverSaid(`next edit ${edit.id} rejected`), 'Rejected did not reach the server');
     equal(doc.text, before, 'the document after dismissing');
     log(`rejected ${edit.id}`);
-
-    // 4. The document moves on while the server computes: its answer names the older version, unused.
-    const asked = doc.version;
-    const pending = ask(0, 0);
-    await change({ start: { line: 3, character: 0 }, end: { line: 3, character: 0 } }, '# typed\n');
-    result = await pending;
-    const stale = pickEdit(result, doc.uri, doc.version, (line) => doc.lineLength(line));
-    equal(stale, undefined, `an answer for version ${asked} at version ${doc.version}`);
-    log('a stale answer is not used');
 
     await connection.sendRequest(ShutdownRequest.type);
     await connection.sendNotification(ExitNotification.type);
