@@ -278,7 +278,7 @@ function M.jump(bufnr)
   if not sr then
     return false
   end
-  vim.cmd("normal! m'") -- <C-o> comes back
+  pcall(vim.cmd, "normal! m'") -- <C-o> comes back
   api.nvim_win_set_cursor(0, { sr + 1, sc })
   return true
 end
