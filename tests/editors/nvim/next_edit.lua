@@ -61,7 +61,7 @@ h.run(function()
   end)
 
   -- 2. The jump key goes there; the accept key applies it.
-  h.eq({ 1, 9 }, api.nvim_win_get_cursor(0), 'cursor before the jump')
+  h.eq({ 1, 12 }, api.nvim_win_get_cursor(0), 'cursor before the jump (on the renamed line)')
   h.type_keys('<M-n>')
   h.eq({ 2, 12 }, api.nvim_win_get_cursor(0), 'cursor after the jump')
   h.truthy(next_edit.shown(bufnr), 'the edit is still shown after the jump')
