@@ -833,26 +833,33 @@ BEG and END are markers.")
       (jsonrpc-notify server method (list :id (plist-get edit :id))))))
 
 (defun codellama-ls--next-edit-draw (beg end text)
-  "Draw the edit of BEG..END into TEXT as a diff; return its overlays."
-  (let ((lines (split-string text "\n"))
-        (overlays nil))
+  "Draw the edit of BEG..END into TEXT as a diff; return its overlays.
+The replaced text is struck through; the new text goes after it when
+both are one line, as lines where whole lines go in, and otherwise as
+the lines will read, below the last line the edit touches."
+  (let ((overlays nil)
+        (one-line (not (or (string-search "\n" text)
+                           (string-search "\n" (buffer-substring-no-properties beg end))))))
     (when (< beg end)
       (let ((ov (make-overlay beg end nil t nil)))
         (overlay-put ov 'face 'codellama-ls-next-edit-deleted-face)
         (push ov overlays)))
-    (let* ((one-line (and (null (cdr lines))
-                          (not (string-search "\n" (buffer-substring-no-properties beg end)))))
-           (at (if one-line end (save-excursion (goto-char end) (line-end-position))))
-           (shown (if one-line
-                      text
-                    ;; Several lines: the lines as they will read, below the last one it touches.
-                    (concat "\n" (buffer-substring-no-properties
-                                  (save-excursion (goto-char beg) (line-beginning-position)) beg)
-                            text
-                            (buffer-substring-no-properties end at))))
-           (ov (make-overlay at at nil nil nil)))
-      (unless (string-empty-p shown)
-        (overlay-put ov 'after-string (propertize shown 'face 'codellama-ls-next-edit-added-face))
+    (unless (string-empty-p text)
+      (pcase-let* ((`(,at ,property ,shown)
+                    (save-excursion
+                      (goto-char beg)
+                      (cond
+                       (one-line (list end 'after-string text))
+                       ((and (= beg end) (bolp) (string-suffix-p "\n" text))
+                        (list beg 'before-string text))
+                       ((and (= beg end) (eolp) (string-prefix-p "\n" text))
+                        (list beg 'after-string text))
+                       (t (let ((eol (save-excursion (goto-char end) (line-end-position))))
+                            (list eol 'after-string
+                                  (concat "\n" (buffer-substring-no-properties (line-beginning-position) beg)
+                                          text (buffer-substring-no-properties end eol))))))))
+                   (ov (make-overlay at at nil nil nil)))
+        (overlay-put ov property (propertize shown 'face 'codellama-ls-next-edit-added-face))
         (push ov overlays)))
     (dolist (ov overlays)
       (overlay-put ov 'codellama-ls-next-edit t)

@@ -284,3 +284,15 @@ def test_emacs_next_edit_is_drawn_jumped_to_accepted_and_dismissed(tmp_path: Pat
     output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
     assert run.returncode == 0 and "FAIL" not in output, output
     assert source.read_text(encoding="utf-8") == NEXT_EDIT_SOURCE, "the script saves nothing"
+
+
+def test_emacs_next_edit_shapes_are_drawn_and_applied() -> None:
+    """Edits across lines, deletions, new lines and insertions: their overlays, and each applied."""
+    if EMACS is None:
+        pytest.skip("emacs is not installed (Debian: apt-get install -t bookworm-backports emacs-nox)")
+    script = ROOT / "tests" / "editors" / "emacs" / "test-next-edit-draw.el"
+    run = subprocess.run(
+        [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(script)], capture_output=True, timeout=60
+    )
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output

@@ -282,3 +282,8 @@ def test_next_edit_is_drawn_jumped_to_accepted_and_dismissed(tmp_path: Path) -> 
         },
         timeout=180,
     )
+
+
+def test_next_edit_shapes_are_drawn_and_applied(tmp_path: Path) -> None:
+    """Edits across lines, deletions and insertions, from an in-process stand-in server."""
+    run_nvim(tmp_path, "next_edit_draw.lua", {})

@@ -104,8 +104,9 @@ local function untab(bufnr, text)
   return (text:gsub('\t', string.rep(' ', vim.bo[bufnr].tabstop)))
 end
 
---- Draw `edit` as a diff: the replaced text in CodellamaNextEditDelete; the new text inline after
---- it in CodellamaNextEditAdd when both are one line, else the new lines below the range.
+--- Draw `edit` as a diff: the replaced text in CodellamaNextEditDelete; the new text in
+--- CodellamaNextEditAdd, inline after it when both are one line, else as lines (whole new lines
+--- where they go, otherwise the lines as they will read, below the range).
 local function draw(bufnr, edit, sr, sc, er, ec)
   if sr ~= er or ec > sc then
     api.nvim_buf_set_extmark(bufnr, draw_ns, sr, sc, {
@@ -116,27 +117,37 @@ local function draw(bufnr, edit, sr, sc, er, ec)
       priority = 200,
     })
   end
+  if edit.text == '' then
+    return -- a deletion: the struck text says it all
+  end
   local new_lines = vim.split(edit.text, '\n', { plain = true })
   if sr == er and #new_lines == 1 then
-    if edit.text ~= '' then
-      api.nvim_buf_set_extmark(bufnr, draw_ns, er, ec, {
-        virt_text = { { untab(bufnr, edit.text), 'CodellamaNextEditAdd' } },
-        virt_text_pos = 'inline',
-        priority = 200,
-      })
-    end
+    api.nvim_buf_set_extmark(bufnr, draw_ns, er, ec, {
+      virt_text = { { untab(bufnr, edit.text), 'CodellamaNextEditAdd' } },
+      virt_text_pos = 'inline',
+      priority = 200,
+    })
     return
   end
-  -- Several lines: the lines as they will read, below the last line the edit touches.
-  local head = api.nvim_buf_get_text(bufnr, sr, 0, sr, sc, {})[1]
-  local tail = api.nvim_buf_get_text(bufnr, er, ec, er, -1, {})[1]
-  new_lines[1] = head .. new_lines[1]
-  new_lines[#new_lines] = new_lines[#new_lines] .. tail
+  local row, above = er, false
+  local line_length = #api.nvim_buf_get_lines(bufnr, sr, sr + 1, true)[1]
+  if sr == er and sc == 0 and ec == 0 and new_lines[#new_lines] == '' then
+    -- Whole lines put in before a line: shown above it.
+    table.remove(new_lines)
+    above = true
+  elseif sr == er and sc == line_length and ec == sc and new_lines[1] == '' then
+    -- Whole lines put in after a line: shown below it.
+    table.remove(new_lines, 1)
+  else
+    -- Anything else: the lines as they will read, below the last line the edit touches.
+    new_lines[1] = api.nvim_buf_get_text(bufnr, sr, 0, sr, sc, {})[1] .. new_lines[1]
+    new_lines[#new_lines] = new_lines[#new_lines] .. api.nvim_buf_get_text(bufnr, er, ec, er, -1, {})[1]
+  end
   local virt_lines = {}
   for _, line in ipairs(new_lines) do
     virt_lines[#virt_lines + 1] = { { untab(bufnr, line), 'CodellamaNextEditAdd' } }
   end
-  api.nvim_buf_set_extmark(bufnr, draw_ns, er, 0, { virt_lines = virt_lines, priority = 200 })
+  api.nvim_buf_set_extmark(bufnr, draw_ns, row, 0, { virt_lines = virt_lines, virt_lines_above = above, priority = 200 })
 end
 
 --- The first edit of `result` that is for this buffer at its current version, with its range in bytes.
