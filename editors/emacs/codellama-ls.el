@@ -391,9 +391,18 @@ Eglot's own indicator shows a percentage only."
   "M-p" #'codellama-ls-previous
   "C-g" #'codellama-ls-dismiss)
 
+(defvar-keymap codellama-ls-next-edit-map
+  :doc "Keys active while a next edit is shown."
+  "TAB" #'codellama-ls-next-edit-jump-or-accept
+  "<tab>" #'codellama-ls-next-edit-jump-or-accept
+  "C-g" #'codellama-ls-next-edit-dismiss)
+
+(defvar codellama-ls--next-edit-showing)  ; Defined with the next edits below.
+
 (defvar codellama-ls--emulation-alist
   `((codellama-ls--showing . ,codellama-ls-suggestion-map)
-    (codellama-ls--actions-running . ,codellama-ls-action-map))
+    (codellama-ls--actions-running . ,codellama-ls-action-map)
+    (codellama-ls--next-edit-showing . ,codellama-ls-next-edit-map))
   "Makes `codellama-ls-suggestion-map' win over minor mode maps.
 `codellama-ls-inline-mode' puts it in `emulation-mode-map-alists'.")
 
@@ -742,6 +751,276 @@ Without a suggestion, do what the key would do otherwise."
   (interactive)
   (codellama-ls--cycle -1))
 
+;;;; Next-edit suggestions
+
+;; After an edit pause the server may propose a change a few lines away (the next use of a
+;; renamed parameter, say): request codellama/nextEdit, result (:edits [(:id :range :text
+;; :textDocument (:uri :version))]), and the notifications codellama/nextEditShown,
+;; nextEditAccepted and nextEditRejected, each (:id).  The edit is drawn where it would go:
+;; the text it replaces in `codellama-ls-next-edit-deleted-face', the new text after it in
+;; `codellama-ls-next-edit-added-face'.  TAB jumps there, TAB again applies it, C-g dismisses it.
+;; An answer is used only for the text it was computed for, and a shown edit goes away at the
+;; buffer's next change: an edit never lands in text that moved on.
+
+(defcustom codellama-ls-next-edit t
+  "Whether `codellama-ls-inline-mode' asks for next-edit suggestions after edits.
+The server proposes them only with its `nextEdit' setting on."
+  :type 'boolean)
+
+(defcustom codellama-ls-next-edit-delay 0.4
+  "Seconds of idle time after an edit before asking for a next edit."
+  :type 'number)
+
+(defface codellama-ls-next-edit-deleted-face
+  '((((class color) (min-colors 88) (background dark)) :background "#553333" :strike-through t)
+    (((class color) (min-colors 88)) :background "#ffdddd" :strike-through t)
+    (t :inherit error :strike-through t))
+  "Face of the text a proposed next edit replaces.")
+
+(defface codellama-ls-next-edit-added-face
+  '((((class color) (min-colors 88) (background dark)) :background "#335533")
+    (((class color) (min-colors 88)) :background "#ddffdd")
+    (t :inherit success))
+  "Face of the text a proposed next edit puts in.")
+
+(defvar-local codellama-ls--next-edit nil
+  "The shown next edit: a plist (:id :beg :end :text :old :tick :server).
+BEG and END are markers.")
+
+(defvar-local codellama-ls--next-edit-showing nil
+  "Non-nil while a next edit is shown; activates `codellama-ls-next-edit-map'.")
+
+(defvar-local codellama-ls--next-edit-overlays nil
+  "Overlays that draw the shown next edit.")
+
+(defvar-local codellama-ls--next-edit-pending nil
+  "The next-edit request in flight: (SERVER ID TICK), ID nil if unknown.")
+
+(defvar-local codellama-ls--next-edit-unsupported nil
+  "Non-nil once the server said it does not know codellama/nextEdit.")
+
+(defvar codellama-ls--next-edit-timer nil
+  "Idle timer that asks for a next edit after edits.")
+
+(defun codellama-ls--next-edit-clear ()
+  "Erase and forget the shown next edit (the server is told nothing)."
+  (mapc #'delete-overlay codellama-ls--next-edit-overlays)
+  (when codellama-ls--next-edit
+    (set-marker (plist-get codellama-ls--next-edit :beg) nil)
+    (set-marker (plist-get codellama-ls--next-edit :end) nil))
+  (setq codellama-ls--next-edit-overlays nil
+        codellama-ls--next-edit nil
+        codellama-ls--next-edit-showing nil))
+
+(defun codellama-ls--next-edit-cancel ()
+  "Forget the next-edit request in flight and ask the server to stop it."
+  (pcase codellama-ls--next-edit-pending
+    (`(,server ,id ,_)
+     (when (and id (jsonrpc-running-p server))
+       (jsonrpc-notify server :$/cancelRequest (list :id id)))))
+  (setq codellama-ls--next-edit-pending nil))
+
+(defun codellama-ls--next-edit-current ()
+  "The shown next edit, if the buffer has not changed since it was shown."
+  (and codellama-ls--next-edit
+       (= (plist-get codellama-ls--next-edit :tick) (buffer-chars-modified-tick))
+       codellama-ls--next-edit))
+
+(defun codellama-ls--next-edit-notify (edit method)
+  "Tell EDIT's server METHOD (a keyword) about EDIT."
+  (let ((server (plist-get edit :server)))
+    (when (and server (jsonrpc-running-p server) (plist-get edit :id))
+      (jsonrpc-notify server method (list :id (plist-get edit :id))))))
+
+(defun codellama-ls--next-edit-draw (beg end text)
+  "Draw the edit of BEG..END into TEXT as a diff; return its overlays.
+The replaced text is struck through; the new text goes after it when
+both are one line, as lines where whole lines go in, and otherwise as
+the lines will read, below the last line the edit touches."
+  (let ((overlays nil)
+        (one-line (not (or (string-search "\n" text)
+                           (string-search "\n" (buffer-substring-no-properties beg end))))))
+    (when (< beg end)
+      (let ((ov (make-overlay beg end nil t nil)))
+        (overlay-put ov 'face 'codellama-ls-next-edit-deleted-face)
+        (push ov overlays)))
+    (unless (string-empty-p text)
+      (pcase-let* ((`(,at ,property ,shown)
+                    (save-excursion
+                      (goto-char beg)
+                      (cond
+                       (one-line (list end 'after-string text))
+                       ((and (= beg end) (bolp) (string-suffix-p "\n" text))
+                        (list beg 'before-string text))
+                       ((and (= beg end) (eolp) (string-prefix-p "\n" text))
+                        (list beg 'after-string text))
+                       (t (let ((eol (save-excursion (goto-char end) (line-end-position))))
+                            (list eol 'after-string
+                                  (concat "\n" (buffer-substring-no-properties (line-beginning-position) beg)
+                                          text (buffer-substring-no-properties end eol))))))))
+                   (ov (make-overlay at at nil nil nil)))
+        (overlay-put ov property (propertize shown 'face 'codellama-ls-next-edit-added-face))
+        (push ov overlays)))
+    (dolist (ov overlays)
+      (overlay-put ov 'codellama-ls-next-edit t)
+      (overlay-put ov 'priority 900))
+    overlays))
+
+(defun codellama-ls--next-edit-usable (result)
+  "The first edit of RESULT for this buffer as it is now: (EDIT BEG END), else nil."
+  (let ((uri (plist-get (eglot--TextDocumentIdentifier) :uri))
+        (lines (1+ (count-lines (point-min) (point-max))))
+        found)
+    (seq-doseq (edit (or (plist-get result :edits) []))
+      (let* ((doc (plist-get edit :textDocument))
+             (range (plist-get edit :range))
+             (start (plist-get range :start))
+             (end (plist-get range :end)))
+        (when (and (not found)
+                   (equal (plist-get doc :uri) uri)
+                   (equal (plist-get doc :version) eglot--versioned-identifier)
+                   (stringp (plist-get edit :text))
+                   (integerp (plist-get start :line)) (integerp (plist-get end :line))
+                   (< -1 (plist-get start :line) lines) (< -1 (plist-get end :line) lines))
+          (pcase-let ((`(,beg . ,end) (codellama-ls--range-region range)))
+            (when (and (<= beg end)
+                       (not (equal (buffer-substring-no-properties beg end) (plist-get edit :text))))
+              (setq found (list edit beg end)))))))
+    found))
+
+(defun codellama-ls--next-edit-show (server result tick)
+  "Show the first usable edit of SERVER's RESULT, computed at TICK."
+  (when-let* (((= tick (buffer-chars-modified-tick)))
+              (found (codellama-ls--next-edit-usable result)))
+    (pcase-let ((`(,edit ,beg ,end) found))
+      (codellama-ls--next-edit-clear)
+      (setq codellama-ls--next-edit
+            (list :id (plist-get edit :id)
+                  :beg (copy-marker beg) :end (copy-marker end t)
+                  :text (plist-get edit :text)
+                  :old (buffer-substring-no-properties beg end)
+                  :tick tick :server server)
+            codellama-ls--next-edit-overlays (codellama-ls--next-edit-draw beg end (plist-get edit :text))
+            codellama-ls--next-edit-showing t)
+      (codellama-ls--next-edit-notify codellama-ls--next-edit :codellama/nextEditShown))))
+
+(defun codellama-ls-next-edit-request ()
+  "Ask the server for a next edit at point now."
+  (interactive)
+  (when-let* ((server (eglot-current-server)))
+    (codellama-ls--next-edit-cancel)
+    (eglot--signal-textDocument/didChange)
+    (let* ((buffer (current-buffer))
+           (tick (buffer-chars-modified-tick))
+           (ready (jsonrpc-connection-ready-p server 'codellama-ls-next-edit))
+           (last-id (jsonrpc--next-request-id server))
+           (request nil)
+           (current (lambda ()
+                      (and (buffer-live-p buffer)
+                           (eq request (buffer-local-value 'codellama-ls--next-edit-pending buffer))))))
+      (jsonrpc-async-request
+       server :codellama/nextEdit
+       (list :textDocument (eglot--VersionedTextDocumentIdentifier)
+             :position (eglot--pos-to-lsp-position))
+       :success-fn
+       (lambda (result)
+         (when (funcall current)
+           (with-current-buffer buffer
+             (setq codellama-ls--next-edit-pending nil)
+             (codellama-ls--next-edit-show server result tick))))
+       :error-fn
+       (lambda (error)
+         (when (memq (plist-get error :code) '(-32800 -32801 -32601))
+           (codellama-ls--forget-error server error))
+         (when (funcall current)
+           (with-current-buffer buffer
+             (setq codellama-ls--next-edit-pending nil)
+             (when (eql (plist-get error :code) -32601)
+               (setq codellama-ls--next-edit-unsupported t)))))
+       :timeout-fn
+       (lambda () (when (funcall current)
+                    (with-current-buffer buffer (setq codellama-ls--next-edit-pending nil))))
+       :timeout codellama-ls-request-timeout)
+      (let ((id (jsonrpc--next-request-id server)))
+        (setq request (list server (and ready (= id (1+ last-id)) id) tick)
+              codellama-ls--next-edit-pending request)))))
+
+(defun codellama-ls--next-edit-on-idle (buffer)
+  "Ask for a next edit in BUFFER if it is still the one being edited."
+  (setq codellama-ls--next-edit-timer nil)
+  (when (buffer-live-p buffer)
+    (with-current-buffer buffer
+      (when (and codellama-ls-inline-mode
+                 codellama-ls-next-edit
+                 (not codellama-ls--next-edit-unsupported)
+                 (eq buffer (window-buffer (selected-window)))
+                 (not (minibufferp)))
+        (codellama-ls-next-edit-request)))))
+
+(defun codellama-ls--next-edit-after-change (&rest _)
+  "Drop the shown next edit, whose text is gone, and ask again after a pause."
+  (let ((tick (buffer-chars-modified-tick)))
+    ;; Text properties changed, not the text: nothing to drop or ask.
+    (when (or (and codellama-ls--next-edit (/= tick (plist-get codellama-ls--next-edit :tick)))
+              (and codellama-ls--next-edit-pending (/= tick (nth 2 codellama-ls--next-edit-pending))))
+      (codellama-ls--next-edit-clear)
+      (codellama-ls--next-edit-cancel)))
+  (when (and codellama-ls-next-edit
+             (not codellama-ls--next-edit-unsupported)
+             (eq (current-buffer) (window-buffer (selected-window))))
+    (when (timerp codellama-ls--next-edit-timer)
+      (cancel-timer codellama-ls--next-edit-timer))
+    (setq codellama-ls--next-edit-timer
+          (run-with-idle-timer codellama-ls-next-edit-delay nil
+                               #'codellama-ls--next-edit-on-idle (current-buffer)))))
+
+(defun codellama-ls-next-edit-jump-or-accept ()
+  "Go to the shown next edit; there, apply it.
+Without one, do what the key would do otherwise."
+  (interactive)
+  (if-let* ((edit (codellama-ls--next-edit-current)))
+      (if (/= (point) (plist-get edit :beg))
+          (progn (push-mark nil t)
+                 (goto-char (plist-get edit :beg)))
+        (codellama-ls-next-edit-accept))
+    (codellama-ls--next-edit-clear)
+    (codellama-ls--next-edit-fallback)))
+
+(defun codellama-ls-next-edit-accept ()
+  "Apply the shown next edit and put point after it; nil if there is none."
+  (interactive)
+  (when-let* ((edit (codellama-ls--next-edit-current)))
+    (let ((beg (marker-position (plist-get edit :beg)))
+          (end (marker-position (plist-get edit :end))))
+      (codellama-ls--next-edit-clear)
+      ;; Checked again: the range still holds the text the edit was computed for.
+      (when (equal (buffer-substring-no-properties beg end) (plist-get edit :old))
+        (goto-char beg)
+        (delete-region beg end)
+        (insert (plist-get edit :text))
+        (codellama-ls--next-edit-notify edit :codellama/nextEditAccepted)
+        t))))
+
+(defun codellama-ls-next-edit-dismiss ()
+  "Hide the shown next edit and tell the server it was rejected."
+  (interactive)
+  (let ((edit (codellama-ls--next-edit-current)))
+    (codellama-ls--next-edit-clear)
+    (if edit
+        (codellama-ls--next-edit-notify edit :codellama/nextEditRejected)
+      (codellama-ls--next-edit-fallback))))
+
+(defun codellama-ls--next-edit-fallback ()
+  "Run what this command's key does when no next edit is shown."
+  (let ((keys (this-command-keys-vector)))
+    (when (and (> (length keys) 0)
+               (eq (lookup-key codellama-ls-next-edit-map keys) this-command))
+      (let* ((codellama-ls--next-edit-showing nil)
+             (command (key-binding keys t)))
+        (when (and (commandp command) (not (eq command this-command)))
+          (setq this-command command)
+          (call-interactively command))))))
+
 ;;;; Code actions
 
 ;; Explain, doc comment, tests and edit by instruction are code actions of the
@@ -801,10 +1080,14 @@ or at once with \\[codellama-ls-complete].  While one is shown:
       (progn
         (add-to-list 'emulation-mode-map-alists 'codellama-ls--emulation-alist)
         (add-hook 'after-change-functions #'codellama-ls--after-change nil t)
+        (add-hook 'after-change-functions #'codellama-ls--next-edit-after-change nil t)
         (add-hook 'post-command-hook #'codellama-ls--post-command nil t))
     (remove-hook 'after-change-functions #'codellama-ls--after-change t)
+    (remove-hook 'after-change-functions #'codellama-ls--next-edit-after-change t)
     (remove-hook 'post-command-hook #'codellama-ls--post-command t)
-    (codellama-ls--dismiss-1)))
+    (codellama-ls--dismiss-1)
+    (codellama-ls--next-edit-clear)
+    (codellama-ls--next-edit-cancel)))
 
 (defun codellama-ls--maybe-inline-mode ()
   "Turn `codellama-ls-inline-mode' on or off with Eglot's management."

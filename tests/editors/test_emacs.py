@@ -253,3 +253,46 @@ def test_emacs_code_action_never_freezes_and_c_g_cancels_it(tmp_path: Path) -> N
     output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
     assert run.returncode == 0 and "FAIL" not in output, output
     assert source.read_text(encoding="utf-8") == CIRCLE, "the script saves nothing"
+
+
+NEXT_EDIT_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-next-edit.el"
+
+
+def test_emacs_next_edit_is_drawn_jumped_to_accepted_and_dismissed(tmp_path: Path) -> None:
+    """After a rename, the change of the next use is drawn with overlays; TAB jumps, TAB applies, C-g
+    dismisses (Rejected reaches the server); a buffer that changed since is never edited."""
+    import json
+
+    from tests.editors.test_nvim_ui import NEXT_EDIT_RULE, NEXT_EDIT_SERVER, NEXT_EDIT_SOURCE
+
+    _needs_emacs_30()
+    source = tmp_path / "project" / "area.py"
+    source.parent.mkdir()
+    source.write_text(NEXT_EDIT_SOURCE, encoding="utf-8")
+    env = _scripted_env(
+        tmp_path,
+        source,
+        SCRIPTED_OUTPUT="",
+        SCRIPTED_LOG_LEVEL="info",
+        SCRIPTED_NEXT_EDIT=json.dumps(NEXT_EDIT_RULE),
+        SCRIPTED_NEXT_EDIT_DELAY="1.0",
+    )
+    env["CODELLAMA_LS_TEST_SERVER"] = json.dumps(NEXT_EDIT_SERVER)
+    assert EMACS is not None
+    command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(NEXT_EDIT_SCRIPT)]
+    run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output
+    assert source.read_text(encoding="utf-8") == NEXT_EDIT_SOURCE, "the script saves nothing"
+
+
+def test_emacs_next_edit_shapes_are_drawn_and_applied() -> None:
+    """Edits across lines, deletions, new lines and insertions: their overlays, and each applied."""
+    if EMACS is None:
+        pytest.skip("emacs is not installed (Debian: apt-get install -t bookworm-backports emacs-nox)")
+    script = ROOT / "tests" / "editors" / "emacs" / "test-next-edit-draw.el"
+    run = subprocess.run(
+        [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(script)], capture_output=True, timeout=60
+    )
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output

@@ -257,3 +257,33 @@ def test_code_actions_never_hold_neovim_and_cancel_with_a_key_or_command(tmp_pat
             "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
         },
     )
+
+
+NEXT_EDIT_SOURCE = "def area(width, height):\n    total = width * height\n    print(width)\n    return total\n"
+NEXT_EDIT_SERVER = [sys.executable, str(ROOT / "tests" / "support" / "next_edit_server.py")]
+# What the model of NEXT_EDIT_SERVER renames at the next use (tests/support/next_edit_server.py).
+NEXT_EDIT_RULE = {"old": "width", "new": "size"}
+
+
+def test_next_edit_is_drawn_jumped_to_accepted_and_dismissed(tmp_path: Path) -> None:
+    source = tmp_path / "area.py"
+    source.write_text(NEXT_EDIT_SOURCE)
+    run_nvim(
+        tmp_path,
+        "next_edit.lua",
+        {
+            "SCRIPTED_OUTPUT": "",
+            "SCRIPTED_LOG_LEVEL": "info",
+            "SCRIPTED_NEXT_EDIT": json.dumps(NEXT_EDIT_RULE),
+            "SCRIPTED_NEXT_EDIT_DELAY": "1.0",
+            "CODELLAMA_NVIM_FILE": str(source),
+            "CODELLAMA_NVIM_SERVER": json.dumps(NEXT_EDIT_SERVER),
+            "CODELLAMA_NVIM_INIT": json.dumps({"nextEdit": True}),
+        },
+        timeout=180,
+    )
+
+
+def test_next_edit_shapes_are_drawn_and_applied(tmp_path: Path) -> None:
+    """Edits across lines, deletions and insertions, from an in-process stand-in server."""
+    run_nvim(tmp_path, "next_edit_draw.lua", {})

@@ -190,3 +190,24 @@ def test_with_the_real_server(npm: str, tmp_path: Path, script: str) -> None:
     process = _run([NODE or "node", script], timeout=180, env=env)  # NODE is set: the npm fixture skips otherwise
     _check(process, script)
     assert "] PASS" in process.stdout
+
+
+def test_next_edit_at_the_protocol_level(npm: str, tmp_path: Path) -> None:
+    """The extension's next-edit module against the server: proposed after a rename, accepted, dismissed
+    (Rejected), and an answer for a version the document left is not used."""
+    from tests.editors.test_nvim_ui import NEXT_EDIT_RULE, NEXT_EDIT_SERVER
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODELLAMA_LS_", "SCRIPTED_"))}
+    env.update(
+        CODELLAMA_LS_COMMAND=json.dumps(NEXT_EDIT_SERVER),
+        CODELLAMA_LS_CONFIG=str(tmp_path / "no-config.toml"),
+        CODELLAMA_LS_INIT=json.dumps({"nextEdit": True}),
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        SCRIPTED_OUTPUT="",
+        SCRIPTED_LOG_LEVEL="info",
+        SCRIPTED_NEXT_EDIT=json.dumps(NEXT_EDIT_RULE),
+        SCRIPTED_NEXT_EDIT_DELAY="0.5",
+    )
+    process = _run([NODE or "node", "out/test/protocol/nextEdit.js"], timeout=180, env=env)
+    _check(process, "out/test/protocol/nextEdit.js")
+    assert "] PASS" in process.stdout

@@ -13,6 +13,7 @@ import {
 } from 'vscode-languageclient/node';
 import { editWithInstruction, PROMPT_COMMAND } from './actions';
 import { documentSelector } from './languages';
+import { NextEditClient, NextEditController } from './nextEditController';
 import {
   changedSettings,
   contributedDefaults,
@@ -44,6 +45,11 @@ function enabledFor(document: vscode.TextDocument): boolean {
   return config(document).get<boolean>('enabled') !== false;
 }
 
+/** Next edits are asked for unless switched off (the server's `nextEdit` setting decides what it proposes). */
+function nextEditsFor(document: vscode.TextDocument): boolean {
+  return enabledFor(document) && config(document).get<boolean>('nextEdit') !== false;
+}
+
 export class CodeLlamaExtension implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly output: vscode.LogOutputChannel;
@@ -69,7 +75,14 @@ export class CodeLlamaExtension implements vscode.Disposable {
       vscode.commands.registerCommand('codellama.showLog', () => this.output.show(true)),
       vscode.commands.registerCommand(PROMPT_COMMAND, (args: unknown) => editWithInstruction(this.client, args)),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+      new NextEditController(() => this.nextEditClient(), nextEditsFor),
     );
+  }
+
+  /** The client, while it runs, for next-edit requests. */
+  private nextEditClient(): NextEditClient | undefined {
+    const client = this.client;
+    return client !== undefined && client.isRunning() ? client : undefined;
   }
 
   /** The settings the server gets now. */

@@ -39,6 +39,18 @@ M.defaults = {
   -- Show the model's loading progress and the end of it with vim.notify.
   notify_progress = true,
   hl_group = 'CodellamaGhost', -- grey italic (Comment's colours) unless your colorscheme defines it
+  -- Next-edit suggestions: a change the server proposes elsewhere after an edit, drawn as a diff
+  -- where it would go.  The server proposes them only with its `nextEdit` setting on.
+  next_edit = {
+    enabled = true, -- ask the server after each edit pause
+    debounce_ms = 400, -- wait this long after the last change (insert or normal mode)
+    -- Normal- and insert-mode keys, active only while an edit is shown (else the key is itself).
+    keymaps = {
+      jump = '<M-n>', -- move the cursor to the proposed edit
+      accept = '<M-y>', -- apply it
+      dismiss = '<M-d>', -- hide it (the server will not propose it again for the same text)
+    },
+  },
 }
 
 M.options = vim.deepcopy(M.defaults)

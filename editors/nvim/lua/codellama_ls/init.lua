@@ -72,6 +72,7 @@ end
 --- Called on LspAttach for our client (see plugin/codellama_ls.lua).
 function M.attach(client, bufnr)
   backend().attach(client, bufnr)
+  require('codellama_ls.next_edit').attach(client, bufnr)
   map_keys(bufnr)
   map_cancel(bufnr)
   -- The completion fallback sends snippets: see lua/codellama_ls/completion.lua.
@@ -86,6 +87,7 @@ end
 
 function M.detach(bufnr)
   backend().detach(bufnr)
+  require('codellama_ls.next_edit').detach(bufnr)
   pcall(api.nvim_del_augroup_by_name, 'codellama_ls.completion.' .. bufnr)
   unmap_keys(bufnr, config.options.keymaps)
   if config.options.cancel_key then
@@ -109,6 +111,16 @@ end
 function M.trigger()
   return backend().run('trigger', api.nvim_get_current_buf()) == true
 end
+-- The next edit, for your own mappings: jump to it, apply it, dismiss it.
+function M.next_edit_jump()
+  return require('codellama_ls.next_edit').run('jump') == true
+end
+function M.next_edit_accept()
+  return require('codellama_ls.next_edit').run('accept') == true
+end
+function M.next_edit_dismiss()
+  return require('codellama_ls.next_edit').run('dismiss') == true
+end
 
 function M.toggle(enabled)
   if enabled == nil then
@@ -116,6 +128,7 @@ function M.toggle(enabled)
   end
   config.options.enabled = enabled
   backend().set_enabled(enabled)
+  require('codellama_ls.next_edit').set_enabled(enabled)
   return enabled
 end
 
@@ -306,6 +319,17 @@ function M.define_highlight()
     ctermfg = comment.ctermfg or 8,
     italic = true,
   })
+  -- The next edit's diff: the replaced text struck through on the diff colours, the new text as added.
+  local delete = api.nvim_get_hl(0, { name = 'DiffDelete', link = false })
+  api.nvim_set_hl(0, 'CodellamaNextEditDelete', {
+    default = true,
+    fg = delete.fg,
+    bg = delete.bg,
+    ctermfg = delete.ctermfg,
+    ctermbg = delete.ctermbg,
+    strikethrough = true,
+  })
+  api.nvim_set_hl(0, 'CodellamaNextEditAdd', { default = true, link = 'DiffAdd' })
 end
 
 --- Autocmds, commands and highlight; safe to call more than once.
@@ -372,6 +396,7 @@ end
 ---@param opts table? see lua/codellama_ls/config.lua
 function M.setup(opts)
   local previous = config.options.keymaps
+  local previous_next_edit = (config.options.next_edit or {}).keymaps
   local o = config.set(opts)
   M.register()
   vim.lsp.config(M.NAME, server_config(o))
@@ -383,6 +408,7 @@ function M.setup(opts)
   for _, client in ipairs(vim.lsp.get_clients({ name = M.NAME })) do
     for bufnr in pairs(client.attached_buffers) do
       unmap_keys(bufnr, previous)
+      require('codellama_ls.next_edit').unmap_keys(bufnr, previous_next_edit)
       M.attach(client, bufnr)
     end
   end

@@ -82,8 +82,8 @@ export class FakeLanguageClient {
     return answer;
   }
 
-  async sendNotification(type: { method: string }, params: unknown): Promise<void> {
-    this.notifications.push({ method: type.method, params });
+  async sendNotification(type: { method: string } | string, params: unknown): Promise<void> {
+    this.notifications.push({ method: typeof type === 'string' ? type : type.method, params });
   }
 }
 

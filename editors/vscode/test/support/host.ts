@@ -38,9 +38,19 @@ export class Position {
   ) {}
 }
 
+export class Selection {
+  constructor(
+    readonly anchor: Position,
+    readonly active: Position,
+  ) {}
+}
+
 export class Range {
   readonly start: Position;
   readonly end: Position;
+  get isEmpty(): boolean {
+    return this.start.line === this.end.line && this.start.character === this.end.character;
+  }
   constructor(start: Position | number, end: Position | number, endLine?: number, endCharacter?: number) {
     if (typeof start === 'number') {
       this.start = new Position(start, end as number);
@@ -67,6 +77,10 @@ export class MarkdownString {
   }
   appendMarkdown(text: string): this {
     this.value += text;
+    return this;
+  }
+  appendCodeblock(code: string, language = ''): this {
+    this.value += `\n\`\`\`${language}\n${code}\n\`\`\`\n`;
     return this;
   }
 }
@@ -224,6 +238,7 @@ export const host = withStubs('vscode', {
   Uri,
   Position,
   Range,
+  Selection,
   SnippetString,
   MarkdownString,
   TextEdit,
@@ -244,9 +259,7 @@ export const host = withStubs('vscode', {
   window: withStubs('vscode.window', {
     ...base.window,
     visibleTextEditors: [],
-    activeTextEditor: undefined,
     onDidChangeVisibleTextEditors: new EventEmitter<unknown>().event,
-    onDidChangeActiveTextEditor: new EventEmitter<unknown>().event,
     async withProgress<R>(options: { title?: string }, task: (progress: unknown, token: unknown) => Promise<R>): Promise<R> {
       const shown = { title: options.title, reports: [] as Array<{ message?: string; increment?: number }> };
       progressShown.push(shown);
@@ -260,7 +273,6 @@ export const host = withStubs('vscode', {
     notebookDocuments: [],
     onDidOpenTextDocument: documentOpened.event,
     onDidCloseTextDocument: documentClosed.event,
-    onDidChangeTextDocument: new EventEmitter<unknown>().event,
     onDidSaveTextDocument: new EventEmitter<unknown>().event,
     onWillSaveTextDocument: new EventEmitter<unknown>().event,
     onDidChangeWorkspaceFolders: new EventEmitter<unknown>().event,

@@ -69,6 +69,10 @@ export function createVscode() {
   const shown: Shown[] = [];
   const output: string[] = [];
   const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
+  const documentChanged = new EventEmitter<unknown>();
+  const activeEditorChanged = new EventEmitter<unknown>();
+  /** Decoration types created, with their options. */
+  const decorationTypes: Array<{ options: unknown; disposed: boolean; dispose(): void }> = [];
   /** What the next message box answers (undefined: dismissed). */
   let answer: string | undefined;
 
@@ -93,6 +97,13 @@ export function createVscode() {
     ThemeColor,
     EventEmitter,
     window: {
+      activeTextEditor: undefined as unknown,
+      onDidChangeActiveTextEditor: activeEditorChanged.event,
+      createTextEditorDecorationType(options: unknown) {
+        const type = { options, disposed: false, dispose: () => void (type.disposed = true) };
+        decorationTypes.push(type);
+        return type;
+      },
       createStatusBarItem(id: string, alignment: number, priority: number): FakeStatusBarItem {
         const item: FakeStatusBarItem = {
           id,
@@ -149,6 +160,7 @@ export function createVscode() {
         return configuration.view(scope?.languageId);
       },
       onDidChangeConfiguration: configurationChanged.event,
+      onDidChangeTextDocument: documentChanged.event,
     },
     commands: {
       registerCommand(command: string, callback: (...args: unknown[]) => unknown) {
@@ -173,6 +185,9 @@ export function createVscode() {
     executed,
     shown,
     output,
+    documentChanged,
+    activeEditorChanged,
+    decorationTypes,
     answerNext(value: string | undefined) {
       answer = value;
     },
