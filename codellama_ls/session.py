@@ -23,6 +23,7 @@ from codellama_ls.documents.document import DocumentStore, UnknownDocument
 from codellama_ls.documents.positions import PositionEncoding, PositionError
 from codellama_ls.engine.worker import EngineFactory, EngineState
 from codellama_ls.models.workers import Models, needs_reload
+from codellama_ls.nextedit.requests import NextEdits, Offered
 from codellama_ls.progress import LoadProgress, PartialStream
 from codellama_ls.prompts.families import without_fim_message
 from codellama_ls.settings.config import Settings, SettingsLayers, normalize, resolve
@@ -47,6 +48,14 @@ class Session:
             self.documents, self.models.worker_for, self.tell, self._stream, self.repository.retrieve
         )
         self.models.before_python_swap = self.requests.cancel_all
+        self.next_edits = NextEdits(
+            self.documents,
+            self.models.worker_for,
+            lambda message: self.tell(message, types.MessageType.Warning),
+            self.requests.busy,
+            self.repository.relative_path,
+        )
+        self.requests.on_request = self.next_edits.preempt  # completions first
         self.actions = CodeActions(server, self)
         self._told: set[str] = set()
         self.progress_supported = False
@@ -73,6 +82,7 @@ class Session:
         self.settings = new
         self.documents.max_bytes = new.max_file_bytes
         self.repository.apply(new)
+        self.next_edits.apply(new)
         logging.getLogger("codellama_ls").setLevel(new.log_level.upper())
         return reload
 
@@ -174,6 +184,7 @@ class Session:
 
     def change(self, uri: str, version: int, changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
         self.requests.keystroke(uri)
+        before = self.documents.get(uri).text if uri in self.documents else ""
         try:
             doc = self.documents.change(uri, version, changes)
         except UnknownDocument as exc:
@@ -183,12 +194,14 @@ class Session:
             log.error("didChange for %s had an invalid range (%s); keeping the previous text", uri, exc)
             return
         self.requests.changed(doc, self.settings)
+        self.next_edits.changed(uri, before, doc, "".join(c.text for c in changes), "", self.settings)
         self.actions.document_changed(uri)
         self.repository.edited(uri, doc.text)
 
     def close(self, uri: str) -> None:
         # The work for the document stops before it goes: nothing answers for a closed document.
         self.requests.closed(uri)
+        self.next_edits.closed(uri)
         self.actions.document_closed(uri)
         self.documents.close(uri)
         self.repository.saved_or_closed(uri)
@@ -207,6 +220,9 @@ class Session:
                 return written
             if was_open and uri not in self.documents:
                 return None  # closed while the instruct model wrote
+        ready = self._next_edit_inline(uri, position)
+        if ready is not None:
+            return ready
         return await self.suggest(uri, position, invoked=invoked, progress_token=progress_token)
 
     async def suggest(
@@ -224,6 +240,49 @@ class Session:
             uri, position, self.settings, invoked=invoked, with_word=with_word, progress_token=progress_token
         )
 
+    def _next_edit_inline(self, uri: str, position: types.Position) -> Suggestion | None:
+        """A ready next edit on the cursor's line, as an inline completion with a replace range."""
+        if not (self.settings.next_edit and self.settings.enabled) or uri not in self.documents:
+            return None
+        doc = self.documents.get(uri)
+        try:
+            cursor = doc.offset_at(position.line, position.character)
+        except PositionError:
+            return None
+        found = self.next_edits.inline_edit(doc, cursor)
+        if found is None:
+            return None
+        start, end, text = found
+        return Suggestion(text, doc.position_at(start), doc.position_at(end), replaced=doc.text[cursor:end])
+
+    # -- next edits ---------------------------------------------------------------
+
+    async def next_edit(self, uri: str, version: int | None, position: types.Position) -> list[dict[str, Any]]:
+        """`codellama/nextEdit`: the edits as the result's `edits` list (LSP positions)."""
+        offered = await self.next_edits.request(uri, version, position.line, position.character, self.settings)
+        if not offered or uri not in self.documents:
+            return []
+        doc = self.documents.get(uri)
+        return [self._edit_json(doc.position_at, item) for item in offered]
+
+    @staticmethod
+    def _edit_json(position_at: Any, item: Offered) -> dict[str, Any]:
+        (sl, sc), (el, ec) = position_at(item.start), position_at(item.end)
+        return {
+            "id": item.id,
+            "range": {"start": {"line": sl, "character": sc}, "end": {"line": el, "character": ec}},
+            "text": item.text,
+            "textDocument": {"uri": item.uri, "version": item.version},
+        }
+
+    def next_edit_verdict(self, kind: str, params: Any) -> None:
+        """`codellama/nextEditShown`, `...Accepted`, `...Rejected`: `{id}`."""
+        edit_id = params.get("id") if isinstance(params, dict) else getattr(params, "id", None)
+        if edit_id is None:
+            log.warning("codellama/nextEdit%s without an id", kind.title())
+            return
+        self.next_edits.verdict(kind, edit_id)
+
     def _stream(
         self, uri: str, position: types.Position, progress_token: types.ProgressToken | None, settings: Settings
     ) -> PartialStream | None:
@@ -240,6 +299,7 @@ class Session:
             "position_encoding": self.documents.encoding.value,
             "documents": len(self.documents),
             "repository": self.repository.status(),
+            "next_edit": self.next_edits.status(self.settings),
             "settings": dataclasses.asdict(self.settings),
             "recent": self.requests.log.recent_json(),
         }
@@ -254,6 +314,7 @@ class Session:
             log.warning("exit without shutdown")
             self.actions.cancel_all()
             self.requests.cancel_all()
+            self.next_edits.cancel_all()
             self.models.close()
 
     def stats(self) -> dict[str, Any]:
@@ -263,6 +324,7 @@ class Session:
         self.shut_down = True
         self.actions.cancel_all()
         self.requests.cancel_all()
+        self.next_edits.cancel_all()
         if self._load_task is not None:
             self._load_task.cancel()
         self.models.close()

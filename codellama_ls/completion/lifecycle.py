@@ -212,9 +212,15 @@ class Requests:
         self.log = RequestLog()
         self._warming = CancelToken()
         self._prefetches: set[asyncio.Task[None]] = set()
+        self.on_request: Callable[[], None] | None = None
+        """Called when a request is about to need the engine (next edits step aside for it)."""
 
     def _worker_for(self, doc: Document) -> EngineWorker:
         return self._workers(doc.language.name if doc.language is not None else None)
+
+    def busy(self) -> bool:
+        """A request is in flight (waiting or generating), for any document."""
+        return bool(self._jobs.items())
 
     def running(self, uri: str) -> Generation | None:
         """The request in flight for this document, waiting or generating."""
@@ -297,6 +303,8 @@ class Requests:
         if answer is None:
             return None
         self._warming.cancel()  # the engine is wanted for this request
+        if self.on_request is not None:
+            self.on_request()
         if not background:
             for other, waiting in self._jobs.items():
                 if other != uri and waiting.background:

@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 
 STATUS_REQUEST = "codellama/status"
 STATS_REQUEST = "codellama/stats"
+NEXT_EDIT_REQUEST = "codellama/nextEdit"
+NEXT_EDIT_VERDICTS = {
+    "codellama/nextEditShown": "shown",
+    "codellama/nextEditAccepted": "accepted",
+    "codellama/nextEditRejected": "rejected",
+}
 # The files the workspace index reads, as one watcher's pattern.
 WATCHED_GLOB = "**/*.{" + ",".join(sorted({e.lstrip(".") for s in LANGUAGES for e in s.extensions})) + "}"
 
@@ -186,6 +192,36 @@ def _action_command(kind: ActionKind) -> Callable[..., Any]:
     return run
 
 
+def _field(value: Any, name: str) -> Any:
+    """A field of custom params (pygls gives them as named tuples; a dict from a test client)."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+async def next_edit(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
+    """`codellama/nextEdit` {textDocument: {uri, version}, position} -> {edits: [{id, range, text,
+    textDocument: {uri, version}}]} (docs/next-edit.md)."""
+    document, position = _field(params, "textDocument"), _field(params, "position")
+    uri, version = _field(document, "uri"), _field(document, "version")
+    line, character = _field(position, "line"), _field(position, "character")
+    if not isinstance(uri, str) or not all(isinstance(n, int) and n >= 0 for n in (line, character)):
+        ls.session.tell(
+            f"{NEXT_EDIT_REQUEST} needs {{textDocument: {{uri, version}}, position: {{line, character}}}}",
+            types.MessageType.Warning,
+        )
+        return {"edits": []}
+    known = version if isinstance(version, int) and not isinstance(version, bool) else None
+    return {"edits": await ls.session.next_edit(uri, known, types.Position(line, character))}
+
+
+def _next_edit_verdict(kind: str) -> Callable[..., None]:
+    def verdict(ls: CodeLlamaServer, params: Any) -> None:
+        ls.session.next_edit_verdict(kind, {"id": _field(params, "id")})
+
+    return verdict
+
+
 def status(ls: CodeLlamaServer, params: Any) -> dict[str, Any]:
     return ls.session.status()
 
@@ -222,6 +258,8 @@ FEATURES: tuple[tuple[str, Any, Callable[..., Any]], ...] = (
     (types.CODE_ACTION_RESOLVE, None, code_action_resolve),
     (STATUS_REQUEST, None, status),
     (STATS_REQUEST, None, stats),
+    (NEXT_EDIT_REQUEST, None, next_edit),
+    *((method, None, _next_edit_verdict(kind)) for method, kind in NEXT_EDIT_VERDICTS.items()),
     (types.SHUTDOWN, None, shutdown),
     (types.EXIT, None, exit_),
 )

@@ -38,12 +38,15 @@ LogLevel = Literal["error", "warning", "info", "debug"]
 EngineKind = Literal["shared", "local", "llama-server", "openai"]
 # How servers reach the shared engine process.
 EngineTransport = Literal["auto", "unix", "tcp"]
+# How a next-edit prediction is asked of the model (`nextedit/prompt.py`).
+NextEditFormat = Literal["auto", "zeta", "sweep", "fim", "chat"]
 # Fields typed with one of these aliases accept only its values (annotations are strings here).
 _CHOICES: dict[str, tuple[str, ...]] = {
     "FimFormat": get_args(FimFormat),
     "LogLevel": get_args(LogLevel),
     "EngineKind": get_args(EngineKind),
     "EngineTransport": get_args(EngineTransport),
+    "NextEditFormat": get_args(NextEditFormat),
 }
 
 
@@ -279,6 +282,37 @@ class Settings:
         scope="language-overridable",
         vscode='`Code Llama: Toggle Completions` flips it; a language-specific `false` (under `"[markdown]"`,'
         " for example) turns completions off for that language only.",
+    )
+    next_edit: bool = setting(
+        False,
+        "next-edit suggestions: from the edits you just made, the model rewrites the lines around the cursor and"
+        " the change is offered where it belongs (`codellama/nextEdit`, and as an inline completion on the cursor's"
+        " line); off until the benchmark shows a model family it helps",
+    )
+    next_edit_region_lines: int = setting(
+        15,
+        "about how many lines around the cursor a next-edit prediction may rewrite (cut where the syntax tree allows)",
+        range=(3, 200),
+    )
+    next_edit_history: int = setting(
+        8,
+        "how many of your recent edits (a typed word, a paste, an accepted suggestion: one each) a next-edit prompt"
+        " shows the model",
+        range=(0, 64),
+    )
+    next_edit_format: NextEditFormat = setting(
+        "auto",
+        "how a next-edit prediction is asked of the model: `auto` picks `chat` for instruction-tuned models,"
+        " `sweep` for fill-in-the-middle families with file-separator tokens (Qwen2.5-Coder, StarCoder2) and"
+        " `fim` for the other fill-in-the-middle models",
+        choice_docs=(
+            "`chat` for instruction-tuned models, `sweep` for families with file-separator tokens, else `fim`.",
+            "Zed's Zeta layout: the edit history as diffs, the region with a cursor marker between FIM tokens.",
+            "Sweep's layout: each edit as `original:`/`updated:` blocks, then the region before the last edit, now,"
+            " and the model's update.",
+            "The region as the middle of a fill-in-the-middle prompt, the history as a comment above the file.",
+            "One chat request with the history and the region; the answer's fenced block is the new region.",
+        ),
     )
     max_file_bytes: int = setting(2_000_000, "larger documents (in bytes) are not completed", range=(1, 1 << 31))
     log_level: LogLevel = setting(

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from codellama_ls.completion.crossfile import Chunk
 from codellama_ls.completion.snapshot import Snapshot
+from codellama_ls.documents.uris import uri_path
 from codellama_ls.settings.config import Settings
 from codellama_ls.workspace.files import Filters
 from codellama_ls.workspace.index import WorkspaceIndex, known_languages
@@ -91,6 +92,17 @@ class RepositoryContext:
         gone = {p for p in (path_of(uri) for uri in removed) if p is not None}
         new = [p for p in (path_of(uri) for uri in added) if p is not None and p.is_dir()]
         self.set_folders([f.as_uri() for f in [*(f for f in self._folders if f not in gone), *new]])
+
+    def relative_path(self, uri: str) -> str:
+        """A document's path as prompts name it: relative to the workspace folder holding it, else
+        its file name (nothing of the user's home directory goes into a prompt needlessly)."""
+        path = path_of(uri)
+        if path is None:
+            return uri_path(uri).rsplit("/", 1)[-1] or uri
+        for folder in self._folders:
+            if path.is_relative_to(folder):
+                return path.relative_to(folder).as_posix()
+        return path.name
 
     # -- documents and files ----------------------------------------------------------
 

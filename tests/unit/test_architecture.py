@@ -93,6 +93,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("completion", "models"),
     ("workspace",),
     ("actions",),
+    ("nextedit",),
     ("progress",),
     ("session",),
     ("lsp",),
@@ -151,6 +152,10 @@ PURE = (
     "completion.repo_context",
     "completion.block_rules",
     "documents.uris",
+    "nextedit.history",
+    "nextedit.diff",
+    "nextedit.prompt",
+    "nextedit.region",
 )
 # What a pure module must not import: a protocol, a model, threads, the event loop, files, the network.
 IMPURE = ("pygls", "llama_cpp", "asyncio", "threading", "concurrent", "os", "subprocess", "socket", "pathlib")

@@ -1,0 +1,1 @@
+"""Next-edit suggestions: the edit history, the editable region, the prompts, the edits."""
