@@ -61,6 +61,8 @@ class Prediction:
     generated_tokens: int = 0
     answer: str = ""
     error: str = ""
+    dropped: str = ""
+    """Why the model's answer became no edit (it changed nothing, undid the last edit, ...)."""
 
 
 Predict = Callable[[Situation, bool], Prediction]
@@ -82,6 +84,7 @@ class Outcome:
     prompt_tokens: int
     generated_tokens: int
     error: str
+    dropped: str
 
 
 def reachable(s: Situation, region: tuple[int, int]) -> bool:
@@ -105,6 +108,7 @@ def score(s: Situation, condition: str, prediction: Prediction) -> Outcome:
         prompt_tokens=prediction.prompt_tokens,
         generated_tokens=prediction.generated_tokens,
         error=prediction.error,
+        dropped=prediction.dropped,
     )
 
 
@@ -131,7 +135,8 @@ def run(
             if verbose is not None:
                 verbose(
                     f"{s.case.repo}@{s.case.commit[:8]} {condition}: found {outcome.found} exact {outcome.exact} "
-                    f"ES {outcome.similarity:.2f} {outcome.ms:.0f} ms {prediction.error}\n{prediction.answer}"
+                    f"ES {outcome.similarity:.2f} {outcome.ms:.0f} ms {prediction.error or prediction.dropped}\n"
+                    f"{prediction.answer}"
                 )
     return results
 
@@ -144,8 +149,8 @@ def report(results: dict[str, list[Outcome]]) -> str:
     count = len(results[CONDITIONS[0]])
     rows = [
         "| condition | cases | location found | exact edit | edit similarity | latency p50 / p95 | "
-        "target inside the region | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "target inside the region | no edit offered | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for condition in CONDITIONS:
         outcomes = results[condition]
@@ -156,7 +161,8 @@ def report(results: dict[str, list[Outcome]]) -> str:
         rows.append(
             f"| {LABELS[condition]} | {count} | {_pct([o.found for o in outcomes])} | "
             f"{_pct([o.exact for o in outcomes])} | {es:.2f} | {p50:,.0f} / {p95:,.0f} ms | "
-            f"{_pct([o.reachable for o in outcomes])} | {sum(bool(o.error) for o in outcomes)} |"
+            f"{_pct([o.reachable for o in outcomes])} | {sum(o.edits == 0 for o in outcomes)} | "
+            f"{sum(bool(o.error) for o in outcomes)} |"
         )
     with_h, without = results["history"], results["no_history"]
     rows += [
@@ -184,8 +190,9 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=24, help="cases drawn from the split; 0: all of them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-ctx", type=int, default=4096)
-    parser.add_argument("--max-tokens", type=int, default=384, help="room for the rewritten region")
-    parser.add_argument("--region-lines", type=int, default=15)
+    parser.add_argument("--format", default="auto", help="auto, zeta, sweep, fim or chat (the setting's values)")
+    parser.add_argument("--region-lines", type=int, default=0, help="0: the setting's default")
+    parser.add_argument("--history", type=int, default=-1, help="most hunks of history; -1: the setting's default")
     parser.add_argument("--json", type=Path, help="write every case's figures here")
     parser.add_argument("--verbose", action="store_true", help="print each case's answer")
     args = parser.parse_args()
@@ -200,7 +207,9 @@ def main() -> None:
     print(f"{len(situations)} cases of the {args.split} split; {_load_average()}", flush=True)
     from benchmarks.nextedit_predict import ModelPredictor
 
-    predictor = ModelPredictor(model, n_ctx=args.n_ctx, max_tokens=args.max_tokens, region_lines=args.region_lines)
+    predictor = ModelPredictor.load(
+        model, n_ctx=args.n_ctx, format_setting=args.format, region_lines=args.region_lines, history=args.history
+    )
     started = time.perf_counter()
     try:
         results = run(situations, predictor.predict, print if args.verbose else None)

@@ -119,6 +119,18 @@ class Situation:
     target: Hunk
     expected: str
 
+    @property
+    def cursor_offset(self) -> int:
+        row, column = self.cursor
+        return sum(len(line) + 1 for line in self.text.split("\n")[:row]) + column
+
+    def versions(self) -> list[str]:
+        """The file's text before the history and after each of its hunks (the last is ``text``)."""
+        texts = [self.before]
+        for hunk in self.history:
+            texts.append("\n".join(apply_hunks(texts[-1].split("\n"), [hunk])))
+        return texts
+
 
 def situation(case: Case, applied: int | None = None) -> Situation:
     """The first ``applied`` hunks (default: all but the last) made, the next one to predict."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from benchmarks.nextedit_bench import CONDITIONS, Prediction, report, run, select
+from benchmarks.nextedit_bench import CONDITIONS, Prediction, report, run, score, select
 from benchmarks.nextedit_cases import Edit, Situation
+from benchmarks.nextedit_predict import ModelPredictor
+from codellama_ls.engine.scripted import ScriptedEngine
 
 
 def _true_edit(s: Situation) -> Edit:
@@ -46,3 +48,27 @@ def test_the_draw_is_the_same_for_a_seed_and_splits_stay_apart() -> None:
     dev = {s.case.repo for s in select("dev", 0, 0)}
     assert dev.isdisjoint({s.case.repo for s in select("reported", 0, 0)})
     assert set(CONDITIONS) == {"history", "no_history"}
+
+
+def test_the_servers_prediction_path_maps_an_answer_back_onto_the_case() -> None:
+    """A scripted engine (FIM format) that writes the true next region: every case whose next hunk lies
+    in the region is found and exact, through the server's own request, prompt, parsing and drops."""
+    wanted = {"region": ""}
+    engine = ScriptedEngine(lambda _prompt: wanted["region"], n_ctx=32_768)
+    predictor = ModelPredictor(engine)
+    assert predictor.describe().startswith("fim format")
+    reachable_cases = 0
+    for s in select("reported", 0, 0):
+        request = predictor.request(s, True)
+        region = request.region
+        wanted["region"] = s.expected[region.start : len(s.expected) - (len(s.text) - region.end)]
+        outcome = score(s, "history", predictor.predict(s, True))
+        if not outcome.reachable:
+            continue
+        reachable_cases += 1
+        assert outcome.found and outcome.exact, (s.case.commit, outcome)
+        prefix = engine.prompts[-1].prefix
+        assert prefix.startswith("# Recent edits:" if s.case.language == "python" else "// Recent edits:")
+        predictor.predict(s, False)
+        assert "Recent edits" not in engine.prompts[-1].prefix
+    assert reachable_cases >= 30

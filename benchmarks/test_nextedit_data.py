@@ -47,6 +47,9 @@ def test_a_situation_applies_the_history_one_hunk_at_a_time() -> None:
             assert text[s.target.start : s.target.start + len(s.target.old)] == list(s.target.old)
             row, column = s.cursor
             assert 0 <= row < len(text) and column <= len(text[row])
+            assert s.text[: s.cursor_offset].split("\n")[-1] == text[row][:column]
+            versions = s.versions()
+            assert len(versions) == applied + 1 and versions[-1] == s.text
         last = situation(case)
         assert "\n".join(apply_hunks(last.before.split("\n"), case.hunks)).split("\n") == last.expected.split("\n")
 
