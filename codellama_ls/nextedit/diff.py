@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codellama_ls.nextedit.history import Hunk
+from codellama_ls.nextedit.history import Hunk, line_change
 
 
 @dataclass(frozen=True)
@@ -68,33 +68,40 @@ def apply_edits(text: str, edits: Sequence[RegionEdit]) -> str:
 
 
 def undoes(last: Hunk, before: str, after: str) -> bool:
-    """Whether the change `before` -> `after` of a file takes back the file's last edit `last`
-    (made at its line `last.start`), fully or in part: a line of `last.new` goes back to its old self."""
-    if not last.new and not last.old:
+    """Whether the change `before` -> `after` of a file takes back the file's last edit `last` (made
+    at its line `last.start`), in whole or in part: the file as it was, a line edited in place moved
+    back toward its old text, or a line the user added removed."""
+    change = line_change(before, after)
+    if change is None:
         return False
-    old_lines, new_lines = before.split("\n"), after.split("\n")
-    if old_lines[last.start : last.start + len(last.new)] != list(last.new):
+    s, a = last.start, len(last.new)
+    old_lines = before.split("\n")
+    if old_lines[s : s + a] != list(last.new):
         return False  # the file is no longer as the edit left it: nothing to compare with
-    if new_lines == old_lines:
-        return False
-    shift = len(new_lines) - len(old_lines)
-    span = new_lines[last.start : last.start + len(last.old) + max(0, shift)]
-    if len(last.old) == len(last.new) and last.old:
-        # A line edited in place: back to its old text, in whole or in part of its changed words.
-        reverted = new_lines[last.start : last.start + len(last.old)]
+    if not (change.start < s + a and change.start + len(change.old) > s) and not (a == 0 and change.start == s):
+        return False  # the prediction leaves the edited lines alone
+    if after.split("\n") == [*old_lines[:s], *last.old, *old_lines[s + a :]]:
+        return True
+    if (
+        len(last.old) == a
+        and change.start >= s
+        and change.start + len(change.old) <= s + a
+        and len(change.new) == len(change.old)
+    ):
+        offset = change.start - s
         return any(
-            now != then and _closer(now, then, was) for now, then, was in zip(reverted, last.new, last.old, strict=True)
+            _closer(now, then, was)
+            for now, then, was in zip(change.new, change.old, last.old[offset : offset + len(change.old)], strict=True)
         )
-    return list(last.old) == span[: len(last.old)] and bool(last.old)
+    added = [line for line in last.new if line.strip() and line not in last.old]
+    return any(line in change.old and line not in change.new for line in added)
 
 
 def _closer(now: str, then: str, was: str) -> bool:
-    """`now` moved back toward `was` from `then`: it is `was`, or it has less of `then`'s new text."""
+    """`now` moved back toward `was` from `then`: it is `was`, or it lost part of what `then` added."""
     if now == was:
         return True
     if now == then:
         return False
     added = _narrow(was, then, 0)
-    if not added.text:
-        return False
-    return added.text not in now and was[added.start : added.end] in now
+    return bool(added.text) and added.text not in now and was[added.start : added.end] in now

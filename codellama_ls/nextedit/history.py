@@ -40,6 +40,8 @@ class LineChange:
     start: int
     old: tuple[str, ...]
     new: tuple[str, ...]
+    offset: int = 0
+    """The str offset where line `start` begins (the same in both texts: everything before it is)."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,12 @@ def _common_lead(a: Sequence[str], b: Sequence[str]) -> int:
     return n
 
 
-def _trimmed(start: int, old: Sequence[str], new: Sequence[str]) -> LineChange:
+def _trimmed(start: int, old: Sequence[str], new: Sequence[str], offset: int = 0) -> LineChange:
     lead = _common_lead(old, new)
+    offset += sum(len(line) + 1 for line in old[:lead])
     old, new = old[lead:], new[lead:]
     trail = _common_lead(old[::-1], new[::-1])
-    return LineChange(start + lead, tuple(old[: len(old) - trail]), tuple(new[: len(new) - trail]))
+    return LineChange(start + lead, tuple(old[: len(old) - trail]), tuple(new[: len(new) - trail]), offset)
 
 
 def _affixes(before: str, after: str) -> tuple[int, int]:
@@ -137,7 +140,27 @@ def line_change(before: str, after: str) -> LineChange | None:
     new_end = after.find("\n", len(after) - suffix)
     old = before[first : len(before) if old_end < 0 else old_end].split("\n")
     new = after[first : len(after) if new_end < 0 else new_end].split("\n")
-    return _trimmed(start, old, new)
+    return _trimmed(start, old, new, first)
+
+
+def _lines_between(text: str, line: int, offset: int, lo: int, hi: int) -> list[str]:
+    """Lines `lo .. hi` of `text` (clamped to its lines; a final newline starts no line), found by
+    walking from line `line`, which begins at `offset`: the work is the lines walked, not the file."""
+    lo = max(0, lo)
+    while line > lo:
+        offset = text.rfind("\n", 0, offset - 1) + 1
+        line -= 1
+    found: list[str] = []
+    while line < hi:
+        if offset == len(text) and text and line > 0:
+            break  # after the final newline
+        end = text.find("\n", offset)
+        if line >= lo:
+            found.append(text[offset : len(text) if end < 0 else end])
+        if end < 0:
+            break
+        offset, line = end + 1, line + 1
+    return found
 
 
 def _lines(text: str) -> list[str]:
@@ -196,14 +219,15 @@ class EditHistory:
         change = line_change(before, after)
         if change is None:
             return None
-        after_lines = _lines(after)
         previous = self._last.get(uri)
         hunk: Hunk | None = None
         if previous is not None and self._extends(previous, change, at, kind):
             self._drop(previous)
-            hunk = self._merged(previous, change, before.split("\n"), after.split("\n"), after_lines, at)
+            hunk = self._merged(previous, change, before, after, at)
         else:
-            above, below = _context(after_lines, change.start, len(change.new), self.context)
+            end = change.start + len(change.new)
+            above = tuple(_lines_between(after, change.start, change.offset, change.start - self.context, change.start))
+            below = tuple(_lines_between(after, change.start, change.offset, end, end + self.context))
             hunk = Hunk(path, change.start, change.old, change.new, above, below, kind, uri, at)
         if hunk is None or hunk.size > MAX_HUNK_CHARS:
             self._last.pop(uri, None)  # the next change starts afresh
@@ -224,21 +248,29 @@ class EditHistory:
     def _extends(self, previous: Hunk, change: LineChange, at: float, kind: EditKind) -> bool:
         if kind is not previous.kind or kind is not EditKind.TYPED or at - previous.at > COALESCE_S:
             return False
-        # The change touches the lines the previous one left (adjacent counts: typing on past a line end).
-        return change.start <= previous.start + len(previous.new) and change.start + len(change.old) >= previous.start
+        # The change rewrites lines the previous one left, or inserts lines at their edge (typing on
+        # past a line end); an edit of the line next to them is an edit of its own.
+        s, a = previous.start, len(previous.new)
+        t, c = change.start, len(change.old)
+        if c == 0:
+            return s <= t <= s + a
+        if a == 0:
+            return t <= s <= t + c
+        return t < s + a and t + c > s
 
-    def _merged(
-        self, previous: Hunk, change: LineChange, before: list[str], after: list[str], lines: list[str], at: float
-    ) -> Hunk | None:
+    def _merged(self, previous: Hunk, change: LineChange, before: str, after: str, at: float) -> Hunk | None:
         s, a = previous.start, len(previous.new)
         t, c = change.start, len(change.old)
         u0, u1 = min(s, t), max(s + a, t + c)
-        original = [*before[u0:s], *previous.old, *before[s + a : u1]]
-        now = after[u0 : u1 + len(change.new) - c]
+        was = _lines_between(before, t, change.offset, u0, u1)
+        original = [*was[: s - u0], *previous.old, *was[s + a - u0 :]]
+        now = _lines_between(after, t, change.offset, u0, u1 + len(change.new) - c)
         merged = _trimmed(u0, original, now)
         if not merged.old and not merged.new:
             return None  # undone: nothing left to show
-        above, below = _context(lines, merged.start, len(merged.new), self.context)
+        end = merged.start + len(merged.new)
+        above = tuple(_lines_between(after, t, change.offset, merged.start - self.context, merged.start))
+        below = tuple(_lines_between(after, t, change.offset, end, end + self.context))
         return replace(previous, start=merged.start, old=merged.old, new=merged.new, above=above, below=below, at=at)
 
     def _drop(self, hunk: Hunk) -> None:

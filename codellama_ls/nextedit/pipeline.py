@@ -78,10 +78,15 @@ def predict(engine: Engine, request: NextEditRequest, cancelled: Cancelled) -> P
     vocab = next_edit_vocab(engine)
     fmt = choose_format(request.format_setting, vocab)
     if fmt is None:
-        possible = ", ".join(f.value for f in formats_for(vocab)) or "none"
+        possible = ", ".join(f.value for f in formats_for(vocab))
+        if not possible:
+            return Prediction(
+                error=f"next edit: {engine.info.name} has neither fill-in-the-middle tokens nor a chat format,"
+                " so it cannot predict edits"
+            )
         return Prediction(
-            error=f"next edit: {engine.info.name} cannot take the `{request.format_setting}` format"
-            f" (it can take: {possible})"
+            error=f"next edit: {engine.info.name} cannot take the `{request.format_setting}` format; it can take"
+            f" {possible}"
         )
     if cancelled():
         return Prediction(format=fmt, dropped="cancelled")
@@ -127,12 +132,20 @@ def predict(engine: Engine, request: NextEditRequest, cancelled: Cancelled) -> P
     local = edits_from_answer(prompt.old_region, answer, fmt)
     if not local:
         return _with(base, dropped="the model changed nothing")
-    start = prompt.region.start
-    edits = tuple(RegionEdit(e.start + start, e.end + start, e.text) for e in local)
-    last = next((h for h in reversed(request.history) if h.uri == request.uri), None)
-    if last is not None and undoes(last, request.text, apply_edits(request.text, edits)):
+    if _undoes_last(request, prompt.region, prompt.old_region, local):
         return _with(base, dropped="the prediction undoes the last edit")
-    return _with(base, edits=edits)
+    start = prompt.region.start
+    return _with(base, edits=tuple(RegionEdit(e.start + start, e.end + start, e.text) for e in local))
+
+
+def _undoes_last(request: NextEditRequest, region: Region, old_region: str, edits: list[RegionEdit]) -> bool:
+    """Whether the edits (of the region) take back the file's last hunk; only the region is compared,
+    so the work is the region's, not the file's."""
+    last = next((h for h in reversed(request.history) if h.uri == request.uri), None)
+    if last is None or not region.start_line <= last.start < region.end_line:
+        return False
+    shifted = dataclasses.replace(last, start=last.start - region.start_line)
+    return undoes(shifted, old_region, apply_edits(old_region, edits))
 
 
 def _with(prediction: Prediction, **changes: object) -> Prediction:

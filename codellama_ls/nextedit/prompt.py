@@ -283,7 +283,7 @@ def _sweep(
     sep = fim.file_sep
     current = region.of(text)
     original = _undo_last(hunks, path, current, region)
-    parts: list[tuple[int | None, str]] = [(sep, _with_newline(f"{name}\n{body}")) for name, body in related]
+    parts: list[tuple[int | None, str]] = [(sep, f"{name}\n{_window(body)}\n") for name, body in related]
     for hunk in hunks:
         parts.append((sep, f"{hunk.path}.diff\noriginal:\n{hunk.before_text()}\nupdated:\n{hunk.after_text()}\n"))
     parts += [

@@ -94,29 +94,39 @@ def _snap(
     def line(i: int) -> bytes:
         return raw[byte_starts[i] : byte_starts[i + 1]].rstrip(b"\r\n")
 
-    def clean(boundary: int) -> bool:
+    def top(boundary: int) -> bool:
+        """A region may start here: a whole statement begins, after a line that does not go on."""
         if boundary in (0, count):
             return True
-        return _begins_node(root, raw, line(boundary), byte_starts[boundary]) and _ends_node(
-            root, raw, line(boundary - 1), byte_starts[boundary - 1]
-        )
+        above = line(boundary - 1).rstrip()
+        return _begins_node(root, raw, line(boundary), byte_starts[boundary]) and not above.endswith(_GOES_ON)
+
+    def bottom(boundary: int) -> bool:
+        """A region may end here: the line above ends a statement (or a block's closer)."""
+        if boundary in (0, count):
+            return True
+        return _ends_node(root, raw, line(boundary - 1), byte_starts[boundary - 1])
 
     slack = max(2, lines // 2)
-    tops = [b for b in range(max(0, lo - slack), here + 1) if clean(b)]
-    bottoms = [b for b in range(here + 1, min(count, hi + slack) + 1) if clean(b)]
-    best: tuple[int, int, int] | None = None
-    for top in tops:
-        for bottom in bottoms:
-            if bottom - top > lines + slack:
+    tops = [b for b in range(max(0, lo - slack), here + 1) if top(b)]
+    bottoms = [b for b in range(here + 1, min(count, hi + slack) + 1) if bottom(b)]
+    best: tuple[float, int, int] | None = None
+    for first in tops:
+        for end in bottoms:
+            size = end - first
+            if size > lines + slack:
                 continue
-            cost = abs(top - lo) + abs(bottom - hi)
+            # Short of the lines asked for costs most; a few more, or off centre, a little.
+            cost = (lines - size if size < lines else (size - lines) / 4) + abs((here - first) - (end - 1 - here)) / 4
             if best is None or cost < best[0]:
-                best = (cost, top, bottom)
+                best = (cost, first, end)
     return (best[1], best[2]) if best is not None else (lo, hi)
 
 
 _TRAILERS = b" \t\r;,)}]"
 _COMMENTS = (b"#", b"//", b"/*", b"--", b";")
+_KEYWORD_STARTS = ("comment",)
+_GOES_ON = (b",", b"(", b"[", b"+", b"-", b"*", b"/", b"=", b"&", b"|", b"\\", b".", b"<", b">")
 
 
 def _begins_node(root: tree_sitter.Node, raw: bytes, text: bytes, start: int) -> bool:
@@ -130,7 +140,7 @@ def _begins_node(root: tree_sitter.Node, raw: bytes, text: bytes, start: int) ->
         return False
     while node.parent is not None and node.parent.start_byte == byte and node.parent.parent is not None:
         node = node.parent
-    if node.start_byte != byte:
+    if node.start_byte != byte or not (node.is_named or node.type in _KEYWORD_STARTS):
         return False
     line_end = raw.find(b"\n", node.end_byte)
     rest = raw[node.end_byte : len(raw) if line_end < 0 else line_end]

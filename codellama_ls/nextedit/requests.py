@@ -201,7 +201,7 @@ class NextEdits:
             format_setting=settings.next_edit_format,
             language=spec.name if spec is not None else doc.language_id,
             line_comment=spec.line_comment if spec is not None else None,
-            key=doc.uri,
+            key=f"{doc.uri}#next-edit",  # its own KV slot: the document's completion cache stays
         )
 
     async def _run(self, job: NextEditJob, worker: EngineWorker, request: NextEditRequest) -> Prediction | None:

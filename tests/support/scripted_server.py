@@ -12,6 +12,8 @@ of a document without a test-only request).
 SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
 metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
 prompt picks the answer), else echoed back whole, special tokens by name.
+SCRIPTED_FIM_ANSWERS (JSON) answers a fill-in-the-middle prompt whose prefix holds one of its keys (the first
+found) with that key's answer: a next-edit prediction, whose prefix starts with the edit history.
 """
 
 from __future__ import annotations
@@ -49,9 +51,17 @@ def recite(known: str, prefix: str) -> str:
     return ""
 
 
+def fim_answer(prompt: ScriptedPrompt) -> str | None:
+    answers: dict[str, str] = json.loads(os.environ.get("SCRIPTED_FIM_ANSWERS") or "{}")
+    return next((answer for key, answer in answers.items() if key in prompt.prefix), None)
+
+
 def echo(prompt: ScriptedPrompt) -> str:
     if prompt.mode == "chat":
         return chat_answer(prompt)
+    scripted = fim_answer(prompt)
+    if scripted is not None:
+        return scripted
     known = os.environ.get("SCRIPTED_KNOWN")
     if known is not None:
         return recite(known, prompt.prefix)
