@@ -75,7 +75,7 @@ class ModelPredictor:
             format_setting=self.format_setting,
             language=spec.name if spec is not None else doc.language_id,
             line_comment=spec.line_comment if spec is not None else None,
-            key=uri,
+            key=f"{uri}#next-edit",  # as the server keys it
         )
 
     def predict(self, s: Situation, with_history: bool) -> Prediction:
