@@ -207,7 +207,11 @@ class Session:
                 return written
             if was_open and uri not in self.documents:
                 return None  # closed while the instruct model wrote
-        return await self.suggest(uri, position, invoked=invoked, progress_token=progress_token)
+        # Inline clients show several items and cycle through them: an explicit request gets alternatives.
+        alternatives = self.settings.alternatives if invoked else 1
+        return await self.suggest(
+            uri, position, invoked=invoked, progress_token=progress_token, alternatives=alternatives
+        )
 
     async def suggest(
         self,
@@ -217,11 +221,18 @@ class Session:
         invoked: bool,
         with_word: bool = False,
         progress_token: types.ProgressToken | None = None,
+        alternatives: int = 1,
     ) -> Suggestion | None:
         if self.settings.enabled and self._reload_if_model_file_changed():
             return None
         return await self.requests.suggest(
-            uri, position, self.settings, invoked=invoked, with_word=with_word, progress_token=progress_token
+            uri,
+            position,
+            self.settings,
+            invoked=invoked,
+            with_word=with_word,
+            progress_token=progress_token,
+            alternatives=alternatives,
         )
 
     def _stream(

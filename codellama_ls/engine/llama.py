@@ -16,7 +16,8 @@ import dataclasses
 import io
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from codellama_ls.engine.base import (
     GenerationRequest,
     GenerationStats,
     ModelInfo,
+    PieceStream,
     Sampling,
     TimedGeneration,
     vocab_of,
@@ -50,6 +52,8 @@ _ABORTED = 2
 # Token healing's best candidates checked for ending where the tokenizer would end them.
 _CHECKED_CANDIDATES = 16
 _END_TEXTS = ("▁<EOT>", "<EOT>")
+# Most alternatives decoded together, each in a KV sequence of its own (2, 3, ...).
+_BRANCHES = 8
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -221,8 +225,52 @@ class LlamaVocab:
         self._model.close()
 
 
+@dataclass
+class _Trace:
+    """What greedy decoding chose at each generated position, and the tokens it nearly chose: where
+    alternatives branch off (`LlamaEngine.generate_alternatives`)."""
+
+    others: int
+    """Runner-up tokens kept per position."""
+    context: list[int] = field(default_factory=list)
+    """The prompt and the re-spelled (token healing) tokens: where free generation starts."""
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    runners_up: list[list[tuple[int, float]]] = field(default_factory=list)
+    taken: int = 0
+    """Of `tokens`, how many the consumer took (those after it were decoded ahead, or ended it)."""
+
+    def note(self, logits: np.ndarray, chosen: int) -> float:
+        """Record the choice made from one row of logits; returns its log-probability."""
+        top = float(logits.max())
+        norm = top + float(np.log(np.exp(logits - top).sum()))
+        logprob = float(logits[chosen]) - norm
+        self.tokens.append(chosen)
+        self.logprobs.append(logprob)
+        if self.others:
+            best = np.argpartition(logits, -(self.others + 1))[-(self.others + 1) :]
+            ranked = sorted((int(t) for t in best if int(t) != chosen), key=lambda t: -float(logits[t]))
+            self.runners_up.append([(t, float(logits[t]) - norm) for t in ranked[: self.others]])
+        return logprob
+
+    def branch_points(self, count: int) -> list[tuple[int, int, float]]:
+        """The `count` most likely (position, token, log-likelihood up to it) that differ from the
+        taken tokens: the next most likely beginnings (also where the model was unsure, late on).
+        Not past the taken tokens: going on where the model ended repeats the first suggestion."""
+        reach = min(len(self.runners_up), self.taken)
+        shared = 0.0
+        found: list[tuple[float, int, int]] = []
+        for position in range(reach):
+            for token, logprob in self.runners_up[position]:
+                found.append((shared + logprob, position, token))
+            shared += self.logprobs[position]
+        found.sort(reverse=True)
+        return [(position, token, score) for score, position, token in found[:count]]
+
+
 class LlamaEngine(TimedGeneration):
     warms = True
+    branches = True
 
     def __init__(
         self,
@@ -298,6 +346,7 @@ class LlamaEngine(TimedGeneration):
         self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
         self.drafter: type[PromptLookup] = PromptLookup
         self.min_rows = 1  # 2: every greedy step decodes at least two rows (see `_greedy`)
+        self._trace: _Trace | None = None
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
@@ -379,8 +428,11 @@ class LlamaEngine(TimedGeneration):
                 if pending:
                     llm.eval([token])  # logits for the next constrained choice
         tokens: Iterator[int]
+        trace = self._trace if sampling.temperature <= 0 else None
+        if trace is not None:
+            trace.context = list(context)
         if sampling.temperature <= 0:
-            tokens = self._greedy(context, bool(constraint), sampling, stats)
+            tokens = self._greedy(context, bool(constraint), sampling, stats, trace)
         else:
             tokens = llm.generate(
                 context,
@@ -399,6 +451,9 @@ class LlamaEngine(TimedGeneration):
                     stats.stop_reason = "eot"
                     break
                 stats.generated_tokens += 1
+                if trace is not None:
+                    stats.logprob += trace.logprobs[trace.taken]
+                    trace.taken += 1
                 piece = decoder.decode(self._piece(token, special=False))
                 if piece:
                     yield piece
@@ -412,6 +467,35 @@ class LlamaEngine(TimedGeneration):
         finally:
             tokens.close()  # type: ignore[attr-defined]
             self._free_sampler()
+
+    def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
+        """The generation, then up to `request.alternatives - 1` branches of it, decoded together (`_Branches`)
+        in KV sequences of their own that share the prompt's cells: a step of all of them costs
+        little more than a step of one. Greedy only (sampling yields the one generation), and only
+        with the body's sequence (a context of one sequence has none to spare)."""
+        count, sampling, cancelled = request.alternatives, request.sampling, request.cancelled
+        if count <= 1 or sampling.temperature > 0 or not self._kv_body.enabled:
+            yield self.generate(request)
+            return
+        trace = self._trace = _Trace(others=min(count, _BRANCHES + 1) - 1)
+        try:
+            first = self.generate(request)
+            yield first
+        finally:
+            self._trace = None
+        first.close()
+        if cancelled() or not trace.context or first.stats.stop_reason == "cancelled":
+            return
+        points = trace.branch_points(min(count - 1, _BRANCHES))
+        if not points:
+            return
+        branches = _Branches(self, trace, points, sampling, cancelled)
+        try:
+            for index in range(len(points)):
+                stats = GenerationStats(prompt_tokens=len(request.prompt))
+                yield PieceStream(branches.pieces(index, stats), stats)
+        finally:
+            branches.release()
 
     def _free_sampler(self) -> None:
         """Free the sampler chain `Llama.generate` made for this request, now.
@@ -576,7 +660,14 @@ class LlamaEngine(TimedGeneration):
         llm._requires_eval = status != 0  # Llama.generate may sample from these logits only if they are live
         return status
 
-    def _greedy(self, history: list[int], pending: bool, sampling: Sampling, stats: GenerationStats) -> Iterator[int]:
+    def _greedy(
+        self,
+        history: list[int],
+        pending: bool,
+        sampling: Sampling,
+        stats: GenerationStats,
+        trace: _Trace | None = None,
+    ) -> Iterator[int]:
         """Greedy tokens straight from llama_decode's logits (no sampler), several per step when prompt
         lookup drafts them and the model agrees.
 
@@ -590,7 +681,7 @@ class LlamaEngine(TimedGeneration):
         all k >= 2 agree exactly), so where two candidates are that close, a token verified in a
         batch can differ from the one a 1-row step picks.  `min_rows` 2 pads every step to two rows:
         the output is then bit-identical whatever was drafted (the tests' reference), at the price
-        of a second row per undrafted step.
+        of a second row per undrafted step.  `trace` records each choice and its runners-up.
         """
         llm, lc = self._llm, self._llama_cpp
         ctx = llm._ctx.ctx
@@ -603,6 +694,8 @@ class LlamaEngine(TimedGeneration):
         else:
             row = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
             rows = [int(row.argmax())]
+            if trace is not None:
+                trace.note(row, rows[0])
         drafted = accepted = 0
         # Verification batches are a few rows: run them on the generation threads, as one-token
         # steps are, not on the prompt's batch threads.
@@ -636,6 +729,9 @@ class LlamaEngine(TimedGeneration):
                     accepted += agreed
                     stats.drafted_tokens, stats.accepted_tokens = drafted, accepted
                 rows = choices[: agreed + 1]
+                if trace is not None:
+                    for index, token in enumerate(rows):
+                        trace.note(logits[index], token)
         finally:
             lc.llama_set_n_threads(ctx, *threads)
 
@@ -660,7 +756,8 @@ class LlamaEngine(TimedGeneration):
 
         llm = self._llm
         params = llm.context_params
-        params.n_seq_max, params.kv_unified = 2, True
+        # Sequence 1 the body, 2 on the branches of alternatives (`_Branches`); one unified cache.
+        params.n_seq_max, params.kv_unified = 2 + _BRANCHES, True
         # Flash attention where the backend has it, as llama-server's default: on CPU a 2,000-token
         # prompt evaluates 17-29 % faster (llama-cpp-python's default is off).
         params.flash_attn_type = self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
@@ -706,3 +803,131 @@ class LlamaEngine(TimedGeneration):
         if llm is not None:
             llm.close()
             self._llm = None
+
+
+class _Branches:
+    """Alternatives decoded in lockstep: branch i lives in KV sequence 2 + i, which starts as a copy
+    of sequence 0's cells up to its branch point (shared cells, no compute); one llama_decode of one
+    row per live branch advances all of them. A branch's tokens wait in its queue until its stream
+    is read; a stream closed (its stop rules are satisfied) leaves the batch. Sequence 0 is left as
+    the first generation left it."""
+
+    def __init__(
+        self,
+        engine: LlamaEngine,
+        trace: _Trace,
+        points: list[tuple[int, int, float]],
+        sampling: Sampling,
+        cancelled: Cancelled,
+    ) -> None:
+        self._engine = engine
+        self._trace = trace
+        self._sampling = sampling
+        self._cancelled = cancelled
+        llm = engine._llm
+        base = len(trace.context)
+        self._points = points
+        self._queues: list[list[tuple[int, float]]] = []
+        self._last: list[int] = []
+        self._next_pos: list[int] = []
+        self._live: list[bool] = []
+        self._failed = False
+        for index, (position, token, score) in enumerate(points):
+            seq = 2 + index
+            llm._ctx.kv_cache_seq_rm(seq, 0, -1)
+            llm._ctx.kv_cache_seq_cp(0, seq, 0, base + position)
+            self._queues.append([(token, score - sum(trace.logprobs[:position]))])
+            self._last.append(token)
+            self._next_pos.append(base + position)
+            self._live.append(True)
+        self._released = False
+
+    def pieces(self, index: int, stats: GenerationStats) -> Generator[str, None, None]:
+        started = time.perf_counter()
+        engine, trace = self._engine, self._trace
+        position = self._points[index][0]
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stats.stop_reason = "max_tokens"
+        try:
+            for spelled in [*trace.context[stats.prompt_tokens :], *trace.tokens[:position]]:
+                stats.generated_tokens += 1
+                piece = decoder.decode(engine._piece(spelled, special=False))
+                if piece:
+                    yield piece
+            stats.logprob = sum(trace.logprobs[:position])
+            while stats.generated_tokens < self._sampling.max_tokens:
+                if not self._queues[index]:
+                    if self._failed or not self._live[index] or self._cancelled():
+                        stats.stop_reason = "cancelled"
+                        return
+                    self._step()
+                    continue
+                chosen, logprob = self._queues[index].pop(0)
+                if engine._is_end(chosen):
+                    stats.stop_reason = "eot"
+                    return
+                stats.generated_tokens += 1
+                stats.logprob += logprob
+                piece = decoder.decode(engine._piece(chosen, special=False))
+                if piece:
+                    yield piece
+        finally:
+            self._live[index] = False
+            stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _step(self) -> None:
+        """One decode of the last token of every live branch that may go on."""
+        engine = self._engine
+        llm, lc = engine._llm, engine._llama_cpp
+        limit = len(self._trace.context) + self._sampling.max_tokens
+        rows = [
+            index
+            for index, live in enumerate(self._live)
+            if live and not engine._is_end(self._last[index]) and self._next_pos[index] < limit
+        ]
+        for index, live in enumerate(self._live):
+            if live and index not in rows:
+                self._live[index] = False  # ended, or as long as it may be: its queue holds the rest
+        if not rows:
+            return
+        batch = llm._batch.batch
+        # Two rows at least, as `_greedy` with `min_rows` 2: one-row decodes round differently.
+        padded = rows + rows[:1] * (engine.min_rows - len(rows))
+        batch.n_tokens = len(padded)
+        for row, index in enumerate(padded):
+            pad = row >= len(rows)
+            batch.token[row] = self._last[index]
+            batch.pos[row] = self._next_pos[index] + (1 if pad else 0)
+            batch.seq_id[row][0] = 2 + index
+            batch.n_seq_id[row] = 1
+            batch.logits[row] = not pad
+        ctx = llm._ctx.ctx
+        threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
+        lc.llama_set_n_threads(ctx, threads[0], threads[0])
+        try:
+            status = int(lc.llama_decode(ctx, batch))
+        finally:
+            lc.llama_set_n_threads(ctx, *threads)
+        llm._requires_eval = True  # the logits are the branches'
+        if status != 0:
+            self._failed = True  # no room left in the KV cache, say: the branches end unfinished
+            return
+        n_vocab = engine._info.n_vocab
+        for row, index in enumerate(rows):
+            logits = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, row), shape=(n_vocab,))
+            chosen = int(logits.argmax())
+            top = float(logits.max())
+            logprob = float(logits[chosen]) - top - float(np.log(np.exp(logits - top).sum()))
+            self._queues[index].append((chosen, logprob))
+            self._last[index] = chosen
+            self._next_pos[index] += 1
+        for index in padded[len(rows) :]:
+            llm._ctx.kv_cache_seq_rm(2 + index, self._next_pos[index], -1)
+
+    def release(self) -> None:
+        """Free the branches' sequences (their own cells; the shared ones stay sequence 0's)."""
+        if self._released:
+            return
+        self._released = True
+        for index in range(len(self._points)):
+            self._engine._llm._ctx.kv_cache_seq_rm(2 + index, 0, -1)
