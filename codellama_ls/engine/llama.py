@@ -16,8 +16,7 @@ import dataclasses
 import io
 import logging
 import time
-from collections.abc import Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from codellama_ls.engine.base import (
     TimedGeneration,
     vocab_of,
 )
+from codellama_ls.engine.branches import Branches, Row, Trace
 from codellama_ls.engine.kv_body import BODY, KvBody
 from codellama_ls.engine.kv_states import SavedStates
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
@@ -52,8 +52,9 @@ _ABORTED = 2
 # Token healing's best candidates checked for ending where the tokenizer would end them.
 _CHECKED_CANDIDATES = 16
 _END_TEXTS = ("▁<EOT>", "<EOT>")
-# Most alternatives decoded together, each in a KV sequence of its own (2, 3, ...).
+# Most alternatives' branches decoded together, each in a KV sequence of its own (2, 3, ...).
 _BRANCHES = 8
+_FIRST_BRANCH = BODY + 1
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -225,49 +226,6 @@ class LlamaVocab:
         self._model.close()
 
 
-@dataclass
-class _Trace:
-    """What greedy decoding chose at each generated position, and the tokens it nearly chose: where
-    alternatives branch off (`LlamaEngine.generate_alternatives`)."""
-
-    others: int
-    """Runner-up tokens kept per position."""
-    context: list[int] = field(default_factory=list)
-    """The prompt and the re-spelled (token healing) tokens: where free generation starts."""
-    tokens: list[int] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    runners_up: list[list[tuple[int, float]]] = field(default_factory=list)
-    taken: int = 0
-    """Of `tokens`, how many the consumer took (those after it were decoded ahead, or ended it)."""
-
-    def note(self, logits: np.ndarray, chosen: int) -> float:
-        """Record the choice made from one row of logits; returns its log-probability."""
-        top = float(logits.max())
-        norm = top + float(np.log(np.exp(logits - top).sum()))
-        logprob = float(logits[chosen]) - norm
-        self.tokens.append(chosen)
-        self.logprobs.append(logprob)
-        if self.others:
-            best = np.argpartition(logits, -(self.others + 1))[-(self.others + 1) :]
-            ranked = sorted((int(t) for t in best if int(t) != chosen), key=lambda t: -float(logits[t]))
-            self.runners_up.append([(t, float(logits[t]) - norm) for t in ranked[: self.others]])
-        return logprob
-
-    def branch_points(self, count: int) -> list[tuple[int, int, float]]:
-        """The `count` most likely (position, token, log-likelihood up to it) that differ from the
-        taken tokens: the next most likely beginnings (also where the model was unsure, late on).
-        Not past the taken tokens: going on where the model ended repeats the first suggestion."""
-        reach = min(len(self.runners_up), self.taken)
-        shared = 0.0
-        found: list[tuple[float, int, int]] = []
-        for position in range(reach):
-            for token, logprob in self.runners_up[position]:
-                found.append((shared + logprob, position, token))
-            shared += self.logprobs[position]
-        found.sort(reverse=True)
-        return [(position, token, score) for score, position, token in found[:count]]
-
-
 class LlamaEngine(TimedGeneration):
     warms = True
     branches = True
@@ -346,7 +304,7 @@ class LlamaEngine(TimedGeneration):
         self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
         self.drafter: type[PromptLookup] = PromptLookup
         self.min_rows = 1  # 2: every greedy step decodes at least two rows (see `_greedy`)
-        self._trace: _Trace | None = None
+        self._branches: Branches | None = None
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
@@ -428,11 +386,12 @@ class LlamaEngine(TimedGeneration):
                 if pending:
                     llm.eval([token])  # logits for the next constrained choice
         tokens: Iterator[int]
-        trace = self._trace if sampling.temperature <= 0 else None
+        branches = self._branches if sampling.temperature <= 0 else None
+        trace = branches.trace if branches is not None else None
         if trace is not None:
             trace.context = list(context)
         if sampling.temperature <= 0:
-            tokens = self._greedy(context, bool(constraint), sampling, stats, trace)
+            tokens = self._greedy(context, bool(constraint), sampling, stats, branches)
         else:
             tokens = llm.generate(
                 context,
@@ -469,33 +428,44 @@ class LlamaEngine(TimedGeneration):
             self._free_sampler()
 
     def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
-        """The generation, then up to `request.alternatives - 1` branches of it, decoded together (`_Branches`)
-        in KV sequences of their own that share the prompt's cells: a step of all of them costs
-        little more than a step of one. Greedy only (sampling yields the one generation), and only
-        with the body's sequence (a context of one sequence has none to spare)."""
+        """The generation, then up to `request.alternatives - 1` branches of it (`engine/branches.py`),
+        each in a KV sequence of its own that shares the prompt's cells, decoded with the first
+        generation's steps from the first place where the model hesitated: a row more in a step costs
+        a fraction of a step. Greedy only (sampling yields the one generation), and only with the
+        body's sequence (a context of one sequence has none to spare)."""
         count, sampling, cancelled = request.alternatives, request.sampling, request.cancelled
         if count <= 1 or sampling.temperature > 0 or not self._kv_body.enabled:
             yield self.generate(request)
             return
-        trace = self._trace = _Trace(others=min(count, _BRANCHES + 1) - 1)
+        llm = self._llm
+        wanted = min(count - 1, _BRANCHES)
+        trace = Trace(others=wanted, piece=lambda token: self._piece(token, special=False), is_end=self._is_end)
+        branches = self._branches = Branches(
+            trace,
+            wanted,
+            sampling.max_tokens,
+            _FIRST_BRANCH,
+            copy=lambda sequence, end: llm._ctx.kv_cache_seq_cp(0, sequence, 0, end),
+            drop=lambda sequence: llm._ctx.kv_cache_seq_rm(sequence, 0, -1),
+            decode=self._decode_rows,
+            cancelled=cancelled,
+        )
         try:
-            first = self.generate(request)
-            yield first
-        finally:
-            self._trace = None
-        first.close()
-        if cancelled() or not trace.context or first.stats.stop_reason == "cancelled":
-            return
-        points = trace.branch_points(min(count - 1, _BRANCHES))
-        if not points:
-            return
-        branches = _Branches(self, trace, points, sampling, cancelled)
-        try:
-            for index in range(len(points)):
+            try:
+                first = self.generate(request)
+                yield first
+            finally:
+                self._branches = None
+            first.close()
+            if cancelled() or not trace.context or first.stats.stop_reason == "cancelled":
+                return
+            for index in branches.settle():
                 stats = GenerationStats(prompt_tokens=len(request.prompt))
-                yield PieceStream(branches.pieces(index, stats), stats)
+                pieces = branches.pieces(index, stats, len(request.prompt), lambda token: self._piece(token, False))
+                yield PieceStream(pieces, stats)
         finally:
             branches.release()
+            llm._requires_eval = True  # the logits are the branches'
 
     def _free_sampler(self) -> None:
         """Free the sampler chain `Llama.generate` made for this request, now.
@@ -633,26 +603,37 @@ class LlamaEngine(TimedGeneration):
             lc.llama_set_abort_callback(ctx, lc.ggml_abort_callback(), None)
             self._abort_check = None
 
-    def _decode(self, tokens: Sequence[int], logits_from: int) -> int:
+    def _decode(self, tokens: Sequence[int], logits_from: int, extra: Sequence[Row] = ()) -> int:
         """One llama_decode of `tokens` after the cached ones, with logits for the positions from
-        `logits_from` on.  Returns its status; `input_ids`/`n_tokens` follow what the KV cache holds,
-        an aborted decode's kept ubatches included."""
+        `logits_from` on, and after them the `extra` rows of other sequences (alternatives' branches),
+        each with logits.  Returns its status (a failure with `extra` rows is returned, not raised);
+        `input_ids`/`n_tokens` follow what the KV cache holds, an aborted decode's kept ubatches included."""
         llm, lc = self._llm, self._llama_cpp
         batch = llm._batch.batch
         past = llm.n_tokens
         count = len(tokens)
-        batch.n_tokens = count
+        batch.n_tokens = count + len(extra)
         for i, token in enumerate(tokens):
             batch.token[i] = token
             batch.pos[i] = past + i
             batch.seq_id[i][0] = 0
             batch.n_seq_id[i] = 1
             batch.logits[i] = i >= logits_from
+        for i, (token, position, sequence) in enumerate(extra, start=count):
+            batch.token[i], batch.pos[i], batch.seq_id[i][0], batch.n_seq_id[i], batch.logits[i] = (
+                token,
+                position,
+                sequence,
+                1,
+                True,
+            )
         status = int(lc.llama_decode(llm._ctx.ctx, batch))
         if status == 0:
             kept = count
         elif status == _ABORTED:
             kept = max(0, min(count, int(lc.llama_memory_seq_pos_max(llm._ctx.memory, 0)) + 1 - past))
+        elif extra:
+            return status
         else:
             raise EngineError(f"llama_decode failed (status {status}) on {count} tokens after {past}")
         llm.input_ids[past : past + kept] = tokens[:kept]
@@ -660,13 +641,39 @@ class LlamaEngine(TimedGeneration):
         llm._requires_eval = status != 0  # Llama.generate may sample from these logits only if they are live
         return status
 
+    def _decode_rows(self, rows: list[Row]) -> np.ndarray | None:
+        """The alternatives' branches after the first generation: one row each, in one llama_decode on
+        the generation threads; their logits (a copy), or None when it failed (no room in the cache)."""
+        llm, lc = self._llm, self._llama_cpp
+        batch = llm._batch.batch
+        # Two rows at least, as `_greedy` with `min_rows` 2: one-row decodes round differently.
+        padding = [(rows[0][0], rows[0][1] + 1, rows[0][2])] * (self.min_rows - len(rows))
+        batch.n_tokens = len(rows) + len(padding)
+        for i, (token, position, sequence) in enumerate([*rows, *padding]):
+            batch.token[i], batch.pos[i], batch.seq_id[i][0], batch.n_seq_id[i] = token, position, sequence, 1
+            batch.logits[i] = i < len(rows)
+        ctx = llm._ctx.ctx
+        threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
+        lc.llama_set_n_threads(ctx, threads[0], threads[0])
+        try:
+            status = int(lc.llama_decode(ctx, batch))
+        finally:
+            lc.llama_set_n_threads(ctx, *threads)
+        llm._requires_eval = True
+        for _, position, sequence in padding:
+            llm._ctx.kv_cache_seq_rm(sequence, position, -1)
+        if status != 0:
+            return None
+        logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(rows), self._info.n_vocab))
+        return np.array(logits)
+
     def _greedy(
         self,
         history: list[int],
         pending: bool,
         sampling: Sampling,
         stats: GenerationStats,
-        trace: _Trace | None = None,
+        branches: Branches | None = None,
     ) -> Iterator[int]:
         """Greedy tokens straight from llama_decode's logits (no sampler), several per step when prompt
         lookup drafts them and the model agrees.
@@ -681,13 +688,17 @@ class LlamaEngine(TimedGeneration):
         all k >= 2 agree exactly), so where two candidates are that close, a token verified in a
         batch can differ from the one a 1-row step picks.  `min_rows` 2 pads every step to two rows:
         the output is then bit-identical whatever was drafted (the tests' reference), at the price
-        of a second row per undrafted step.  `trace` records each choice and its runners-up.
+        of a second row per undrafted step.
+
+        With `branches` (alternatives), each step notes its choices and their runners-up in their
+        trace and also decodes one row for each branch that may go on (`Branches.rows`).
         """
         llm, lc = self._llm, self._llama_cpp
         ctx = llm._ctx.ctx
         n_vocab = self._info.n_vocab
         lookup = self.drafter(history) if sampling.draft_tokens > 0 else None
-        length = DraftLength(min(sampling.draft_tokens, llm.n_batch - 1))
+        length = DraftLength(min(sampling.draft_tokens, llm.n_batch - 1 - _BRANCHES))
+        trace = branches.trace if branches is not None else None
         last = history[-1]
         if pending:
             rows: list[int] = []
@@ -712,10 +723,18 @@ class LlamaEngine(TimedGeneration):
                 room = sampling.max_tokens - stats.generated_tokens - 1
                 draft = lookup.draft(min(length.length, room)) if lookup is not None else []
                 batch = [last, *draft]
-                batch += [last] * (self.min_rows - len(batch))  # padding rows: decoded, then dropped
+                extra = branches.rows() if branches is not None else []
+                batch += [last] * (self.min_rows - len(batch) - len(extra))  # padding rows: decoded, then dropped
                 past = llm.n_tokens
-                self._decode(batch, logits_from=0)
-                logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch), n_vocab))
+                if self._decode(batch, logits_from=0, extra=extra) != 0:
+                    assert branches is not None
+                    branches.took(None, extra)  # no room for them: the first generation goes on alone
+                    extra = []
+                    batch += [last] * (self.min_rows - len(batch))
+                    self._decode(batch, logits_from=0)
+                logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch) + len(extra), n_vocab))
+                if branches is not None and extra:
+                    branches.took(logits[len(batch) :], extra)
                 choices = logits.argmax(axis=1).tolist()
                 agreed = 0
                 while agreed < len(draft) and choices[agreed] == draft[agreed]:
@@ -803,131 +822,3 @@ class LlamaEngine(TimedGeneration):
         if llm is not None:
             llm.close()
             self._llm = None
-
-
-class _Branches:
-    """Alternatives decoded in lockstep: branch i lives in KV sequence 2 + i, which starts as a copy
-    of sequence 0's cells up to its branch point (shared cells, no compute); one llama_decode of one
-    row per live branch advances all of them. A branch's tokens wait in its queue until its stream
-    is read; a stream closed (its stop rules are satisfied) leaves the batch. Sequence 0 is left as
-    the first generation left it."""
-
-    def __init__(
-        self,
-        engine: LlamaEngine,
-        trace: _Trace,
-        points: list[tuple[int, int, float]],
-        sampling: Sampling,
-        cancelled: Cancelled,
-    ) -> None:
-        self._engine = engine
-        self._trace = trace
-        self._sampling = sampling
-        self._cancelled = cancelled
-        llm = engine._llm
-        base = len(trace.context)
-        self._points = points
-        self._queues: list[list[tuple[int, float]]] = []
-        self._last: list[int] = []
-        self._next_pos: list[int] = []
-        self._live: list[bool] = []
-        self._failed = False
-        for index, (position, token, score) in enumerate(points):
-            seq = 2 + index
-            llm._ctx.kv_cache_seq_rm(seq, 0, -1)
-            llm._ctx.kv_cache_seq_cp(0, seq, 0, base + position)
-            self._queues.append([(token, score - sum(trace.logprobs[:position]))])
-            self._last.append(token)
-            self._next_pos.append(base + position)
-            self._live.append(True)
-        self._released = False
-
-    def pieces(self, index: int, stats: GenerationStats) -> Generator[str, None, None]:
-        started = time.perf_counter()
-        engine, trace = self._engine, self._trace
-        position = self._points[index][0]
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stats.stop_reason = "max_tokens"
-        try:
-            for spelled in [*trace.context[stats.prompt_tokens :], *trace.tokens[:position]]:
-                stats.generated_tokens += 1
-                piece = decoder.decode(engine._piece(spelled, special=False))
-                if piece:
-                    yield piece
-            stats.logprob = sum(trace.logprobs[:position])
-            while stats.generated_tokens < self._sampling.max_tokens:
-                if not self._queues[index]:
-                    if self._failed or not self._live[index] or self._cancelled():
-                        stats.stop_reason = "cancelled"
-                        return
-                    self._step()
-                    continue
-                chosen, logprob = self._queues[index].pop(0)
-                if engine._is_end(chosen):
-                    stats.stop_reason = "eot"
-                    return
-                stats.generated_tokens += 1
-                stats.logprob += logprob
-                piece = decoder.decode(engine._piece(chosen, special=False))
-                if piece:
-                    yield piece
-        finally:
-            self._live[index] = False
-            stats.total_ms = (time.perf_counter() - started) * 1000
-
-    def _step(self) -> None:
-        """One decode of the last token of every live branch that may go on."""
-        engine = self._engine
-        llm, lc = engine._llm, engine._llama_cpp
-        limit = len(self._trace.context) + self._sampling.max_tokens
-        rows = [
-            index
-            for index, live in enumerate(self._live)
-            if live and not engine._is_end(self._last[index]) and self._next_pos[index] < limit
-        ]
-        for index, live in enumerate(self._live):
-            if live and index not in rows:
-                self._live[index] = False  # ended, or as long as it may be: its queue holds the rest
-        if not rows:
-            return
-        batch = llm._batch.batch
-        # Two rows at least, as `_greedy` with `min_rows` 2: one-row decodes round differently.
-        padded = rows + rows[:1] * (engine.min_rows - len(rows))
-        batch.n_tokens = len(padded)
-        for row, index in enumerate(padded):
-            pad = row >= len(rows)
-            batch.token[row] = self._last[index]
-            batch.pos[row] = self._next_pos[index] + (1 if pad else 0)
-            batch.seq_id[row][0] = 2 + index
-            batch.n_seq_id[row] = 1
-            batch.logits[row] = not pad
-        ctx = llm._ctx.ctx
-        threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
-        lc.llama_set_n_threads(ctx, threads[0], threads[0])
-        try:
-            status = int(lc.llama_decode(ctx, batch))
-        finally:
-            lc.llama_set_n_threads(ctx, *threads)
-        llm._requires_eval = True  # the logits are the branches'
-        if status != 0:
-            self._failed = True  # no room left in the KV cache, say: the branches end unfinished
-            return
-        n_vocab = engine._info.n_vocab
-        for row, index in enumerate(rows):
-            logits = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, row), shape=(n_vocab,))
-            chosen = int(logits.argmax())
-            top = float(logits.max())
-            logprob = float(logits[chosen]) - top - float(np.log(np.exp(logits - top).sum()))
-            self._queues[index].append((chosen, logprob))
-            self._last[index] = chosen
-            self._next_pos[index] += 1
-        for index in padded[len(rows) :]:
-            llm._ctx.kv_cache_seq_rm(2 + index, self._next_pos[index], -1)
-
-    def release(self) -> None:
-        """Free the branches' sequences (their own cells; the shared ones stay sequence 0's)."""
-        if self._released:
-            return
-        self._released = True
-        for index in range(len(self._points)):
-            self._engine._llm._ctx.kv_cache_seq_rm(2 + index, 0, -1)

