@@ -223,7 +223,11 @@ class Session:
         ready = self._next_edit_inline(uri, position)
         if ready is not None:
             return ready
-        return await self.suggest(uri, position, invoked=invoked, progress_token=progress_token)
+        # Inline clients show several items and cycle through them: an explicit request gets alternatives.
+        alternatives = self.settings.alternatives if invoked else 1
+        return await self.suggest(
+            uri, position, invoked=invoked, progress_token=progress_token, alternatives=alternatives
+        )
 
     async def suggest(
         self,
@@ -233,11 +237,18 @@ class Session:
         invoked: bool,
         with_word: bool = False,
         progress_token: types.ProgressToken | None = None,
+        alternatives: int = 1,
     ) -> Suggestion | None:
         if self.settings.enabled and self._reload_if_model_file_changed():
             return None
         return await self.requests.suggest(
-            uri, position, self.settings, invoked=invoked, with_word=with_word, progress_token=progress_token
+            uri,
+            position,
+            self.settings,
+            invoked=invoked,
+            with_word=with_word,
+            progress_token=progress_token,
+            alternatives=alternatives,
         )
 
     def _next_edit_inline(self, uri: str, position: types.Position) -> Suggestion | None:

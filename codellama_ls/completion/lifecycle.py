@@ -61,6 +61,8 @@ class Suggestion:
     """The document's text between the cursor and `end` (an auto-paired closer the text restates)."""
     indent: str = ""
     """The cursor line's indentation, for clients that add it to each inserted line."""
+    alternatives: tuple[Suggestion, ...] = ()
+    """Other suggestions for the same place, most likely first (explicit requests)."""
 
 
 def _identifier_tail(text: str) -> str:
@@ -106,8 +108,10 @@ class Generation(Job):
         stream: Stream | None,
         arrived: float,
         background: bool = False,
+        alternatives: int = 1,
     ) -> None:
         super().__init__(doc)
+        self.alternatives = alternatives
         self.snapshot = snapshot
         self.background = background
         """A prefetch: no editor is waiting for it."""
@@ -139,7 +143,7 @@ class Generation(Job):
     def __call__(self, engine: Engine) -> Completion:
         """Engine thread."""
         self.begun = time.perf_counter()
-        return complete(engine, self.snapshot, self.settings, self.token, self._on_text)
+        return complete(engine, self.snapshot, self.settings, self.token, self._on_text, self.alternatives)
 
     def _on_text(self, text: str) -> None:
         self.flight.produced = text  # a str assignment: the loop reads it without a lock
@@ -295,9 +299,11 @@ class Requests:
         with_word: bool = False,
         progress_token: types.ProgressToken | None = None,
         background: bool = False,
+        alternatives: int = 1,
     ) -> Suggestion | None:
         """`background`: a prefetch, run at once (an accept is no keystroke to debounce) and
-        cancelled by a request for any document."""
+        cancelled by a request for any document. `alternatives`: the most suggestions wanted; above 1,
+        the model runs even where the suggestion on screen or a prefetched one could answer."""
         arrived = time.perf_counter()
         answer = self._answer_for(uri, position, settings, with_word)
         if answer is None:
@@ -312,24 +318,24 @@ class Requests:
         state = self._state(uri)
         running = self._jobs.running(uri)
         typed = running.typed_along(answer.doc.text, answer.offset) if running is not None else None
-        if running is not None and typed is not None:
+        if running is not None and typed is not None and running.alternatives >= alternatives:
             running.background = False  # an editor waits for it now
             return await self._follow(state, running, typed, answer, arrived)
         self._jobs.cancel(uri, NEWER)
         prefetched, state.prefetched = state.prefetched, None
         ready = prefetched.answer(answer.doc.text, answer.offset) if prefetched is not None else None
-        if prefetched is not None and ready is not None:
+        if prefetched is not None and ready is not None and alternatives == 1:
             self.log.add(CacheHit(uri, "prefetch", _ms_since(arrived)))
             return answer.make(ready, prefetched.replace_after)
         shown = state.shown
         rest = shown.rest_after(answer.doc.text, answer.offset) if shown is not None else None
-        if shown is not None and rest is not None:
+        if shown is not None and rest is not None and alternatives == 1:
             # The user typed the beginning of the suggestion on screen: the rest, no model work.
             self.log.add(CacheHit(uri, "type_through", _ms_since(arrived)))
             return answer.make(rest, shown.replace_after)
         stream = self._stream(uri, position, progress_token, settings)
         try:
-            return await self._generate(state, answer, settings, invoked, stream, arrived, background)
+            return await self._generate(state, answer, settings, invoked, stream, arrived, background, alternatives)
         finally:
             if stream is not None:
                 stream(None)
@@ -385,6 +391,7 @@ class Requests:
         stream: Stream | None,
         arrived: float,
         background: bool = False,
+        alternatives: int = 1,
     ) -> Suggestion | None:
         doc = answer.doc
         delay_ms = 0.0 if background else self._delay_ms(state, settings, invoked)
@@ -404,7 +411,7 @@ class Requests:
                 snapshot = dataclasses.replace(snapshot, repository=self._repository(snapshot))
             if not context_refresh_affordable(self.log.prompt_speed()):
                 snapshot = dataclasses.replace(snapshot, refresh_context=False)
-            run = self._jobs.start(Generation(doc, snapshot, settings, stream, arrived, background))
+            run = self._jobs.start(Generation(doc, snapshot, settings, stream, arrived, background, alternatives))
             if not await run.debounce(delay_ms) or not run.still_current(self._documents):
                 return None
             run.submitted = time.perf_counter()
@@ -435,7 +442,8 @@ class Requests:
         if not result.text or not run.still_current(self._documents):
             return None
         state.shown = Shown(run.flight.anchor, result.text, result.replace_after)
-        return answer.make(result.text, result.replace_after)
+        others = tuple(answer.make(other.text, other.replace_after) for other in result.alternatives)
+        return dataclasses.replace(answer.make(result.text, result.replace_after), alternatives=others)
 
     def _warm(self, worker: EngineWorker, uri: str, result: Completion) -> None:
         """While the user reads the suggestion, the engine evaluates the lines of the window it does

@@ -9,8 +9,10 @@ is taken on the event loop (`snapshot.py`).
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from codellama_ls.completion.block_rules import drop_open_end
@@ -33,7 +35,16 @@ from codellama_ls.completion.repo_context import repository
 from codellama_ls.completion.snapshot import Snapshot, Sticky, text_after
 from codellama_ls.completion.syntax_gate import ErrorCheck
 from codellama_ls.completion.window import Window, cut_window, reach_below
-from codellama_ls.engine.base import Cancelled, Engine, GenerationRequest, GenerationStats, Sampling, vocab_of
+from codellama_ls.engine.base import (
+    Cancelled,
+    Engine,
+    EngineError,
+    GenerationRequest,
+    GenerationStats,
+    PieceStream,
+    Sampling,
+    vocab_of,
+)
 from codellama_ls.prompts.fim import (
     PromptMode,
     Repo,
@@ -45,6 +56,8 @@ from codellama_ls.prompts.fim import (
     uses_repo_layout,
 )
 from codellama_ls.settings.config import Settings
+
+log = logging.getLogger(__name__)
 
 # BOS and the three FIM tokens, with room to spare.
 _PROMPT_OVERHEAD = 8
@@ -64,6 +77,14 @@ _LINE_SUFFIX_CAP = 0.3
 _FRESH_WINDOW = 1792
 # The longest a changed cross-file block may make a keystroke's request wait (its whole prompt).
 _CONTEXT_REFRESH_MS = 400
+# Alternatives share the time of one suggestion: their decoding stops once it has taken this part
+# of what the first suggestion took (so all of them together take at most about 1.5x), or the floor
+# below for a suggestion that came in a few milliseconds (a quarter second on an explicit request).
+_ALTERNATIVES_SHARE = 0.5
+_ALTERNATIVES_FLOOR_S = 0.25
+# Branches asked for beyond the alternatives wanted, for one that comes out the same as another once
+# cleaned, or is dropped: each is one more row in every llama.cpp step (benchmarks/README.md).
+_SPARE_BRANCHES = 1
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.
 _LINE_REACH = 4096
@@ -108,6 +129,8 @@ class Completion:
     """Planning: the window, the cross-file chunks and the prompt's tokens."""
     post_ms: float = 0.0
     """Ours while generating (stop rules) and after it (cleanup, syntax check); llama.cpp's time excluded."""
+    alternatives: tuple[Edit, ...] = ()
+    """The other distinct suggestions, most likely first (`text` is the most likely of all)."""
 
 
 def _line_around(text: str, offset: int) -> tuple[str, str]:
@@ -407,8 +430,10 @@ def complete(
     settings: Settings,
     cancelled: Cancelled,
     on_text: Callable[[str], None] | None = None,
+    alternatives: int = 1,
 ) -> Completion:
-    """Generate until the completion unit is done; `on_text` sees the growing suggestion."""
+    """Generate until the completion unit is done; `on_text` sees the growing suggestion. With
+    `alternatives` above 1 and an engine that `branches`, up to that many distinct suggestions."""
     began = time.perf_counter()
     if cancelled():
         # Superseded while queued behind other work: not even a plan.
@@ -418,6 +443,70 @@ def complete(
     the_plan = plan(vocab_of(engine), engine.info.n_ctx, snapshot, settings)
     if the_plan.skip:
         return Completion("", the_plan, GenerationStats(stop_reason=the_plan.skip))
+    planned = time.perf_counter()
+    sampling = sampling_of(settings)
+    request = GenerationRequest(the_plan.tokens, sampling, cancelled, the_plan.constraint, snapshot.uri)
+    streams: Iterator[PieceStream]
+    if alternatives > 1 and engine.branches:
+        wanted = alternatives + _SPARE_BRANCHES
+        streams = engine.generate_alternatives(dataclasses.replace(request, alternatives=wanted))
+    else:
+        streams = iter([engine.generate(request)])
+    first = next(streams)
+    stats = first.stats
+    edit = _suggestion(first, the_plan, snapshot, settings, cancelled, on_text)
+    found = [(_likelihood(stats), edit)] if edit.text else []
+    engine_ms = stats.total_ms
+    if alternatives > 1 and not cancelled():
+        now = time.perf_counter()
+        deadline = now + max((now - began) * _ALTERNATIVES_SHARE, _ALTERNATIVES_FLOOR_S)
+        try:
+            for stream in streams:
+                if cancelled() or time.perf_counter() > deadline or len(found) >= alternatives:
+                    stream.close()
+                    break
+                other = _suggestion(stream, the_plan, snapshot, settings, cancelled, None, deadline)
+                engine_ms += stream.stats.total_ms
+                if stream.stats.stop_reason == "cancelled" or cancelled():
+                    break  # out of time: what it wrote is unfinished
+                if other.text and all(other != kept for _, kept in found):
+                    found.append((_likelihood(stream.stats), other))
+        except EngineError as exc:
+            log.warning("alternatives failed, the first suggestion stands: %s", exc)
+        finally:
+            close = getattr(streams, "close", None)
+            if close is not None:
+                close()
+        # The most likely first; a stable sort keeps the first suggestion first among equals.
+        found.sort(key=lambda scored: -scored[0])
+    best = found[0][1] if found else Edit("")
+    return Completion(
+        best.text,
+        the_plan,
+        stats,
+        best.replace_after,
+        plan_ms=round((planned - began) * 1000, 2),
+        post_ms=round((time.perf_counter() - planned) * 1000 - engine_ms, 2),
+        alternatives=tuple(kept for _, kept in found[1:alternatives]),
+    )
+
+
+def _likelihood(stats: GenerationStats) -> float:
+    """The model's mean log-probability per token: ranks suggestions of different lengths."""
+    return stats.logprob / max(stats.generated_tokens, 1)
+
+
+def _suggestion(
+    pieces: PieceStream,
+    the_plan: Plan,
+    snapshot: Snapshot,
+    settings: Settings,
+    cancelled: Cancelled,
+    on_text: Callable[[str], None] | None,
+    out_of_time: float | None = None,
+) -> Edit:
+    """One generation through the stop rules, the cleanup, the block rules and the syntax gate.
+    `out_of_time` (a `perf_counter` time) cuts it off as cancelled (an alternative over its budget)."""
     stopper = Stopper(
         unit=the_plan.unit,
         base_indent=indentation(the_plan.line_before),
@@ -425,16 +514,15 @@ def complete(
         next_line=next((line for line in the_plan.following if line.strip()), ""),
         below=not the_plan.line_after.strip(),
     )
-    planned = time.perf_counter()
-    pieces = engine.generate(
-        GenerationRequest(the_plan.tokens, sampling_of(settings), cancelled, the_plan.constraint, snapshot.uri)
-    )
     stats = pieces.stats
     pending = the_plan.constraint
     deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None
     reason = ""
     try:
         for piece in pieces:
+            if out_of_time is not None and time.perf_counter() > out_of_time:
+                stats.stop_reason = "cancelled"
+                return Edit("")
             if pending:
                 # The re-spelled token healing text is already in the document.
                 skipped = min(len(pending), len(piece))
@@ -481,11 +569,4 @@ def complete(
     # The engine only knows it was closed early; the rule that closed it is ours.
     if stopper.reason or reason:
         stats.stop_reason = stopper.reason or reason
-    return Completion(
-        edit.text,
-        the_plan,
-        stats,
-        edit.replace_after,
-        plan_ms=round((planned - began) * 1000, 2),
-        post_ms=round((time.perf_counter() - planned) * 1000 - stats.total_ms, 2),
-    )
+    return edit

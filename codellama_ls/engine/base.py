@@ -2,8 +2,8 @@
 
 The whole contract is the `Engine` Protocol below (its model's `info`, `tokenize`, `token_text`,
 `piece`, `generate` taking one `GenerationRequest` and returning a `PieceStream` that carries its own
-stats, `close`, and one optional ability it declares: `warms`); `ScriptedEngine` implements it for
-tests, `LlamaEngine` with llama.cpp in process, `SharedEngine` with the per-user engine process,
+stats, `close`, and two optional abilities it declares: `warms` and `branches`); `ScriptedEngine`
+implements it for tests, `LlamaEngine` with llama.cpp in process, `SharedEngine` with the per-user engine process,
 `RemoteEngine` with a llama-server or an OpenAI-compatible server. Each writes `_generate(request,
 stats)` under `Generates`. An engine is used from one thread at a time (the engine worker); nothing
 here is thread-safe by itself.
@@ -80,6 +80,9 @@ class GenerationStats:
     drafted_tokens: int = 0
     """Speculative decoding: tokens guessed by prompt lookup, and how many of them the model agreed with."""
     accepted_tokens: int = 0
+    logprob: float = 0.0
+    """The model's log-likelihood (natural log) of the tokens taken, where the engine knows it (greedy
+    decoding in llama.cpp; a scripted engine's script): ranks alternatives (`generate_alternatives`)."""
 
 
 Cancelled = Callable[[], bool]
@@ -103,6 +106,8 @@ class GenerationRequest:
     left of it, or starts with all of it."""
     key: str = ""
     """The document, so an engine can keep a KV cache per document."""
+    alternatives: int = 1
+    """The most streams `Engine.generate_alternatives` yields (the first included); `generate` yields one."""
 
 
 Progress = Callable[[str, int, int | None], None]
@@ -132,6 +137,10 @@ class Engine(Protocol):
     """The optional ability to evaluate a window's body ahead of a cursor move (`warm`); an engine
     without it has a `warm` that does nothing."""
 
+    branches: bool
+    """The optional ability to decode other suggestions from the same prompt evaluation
+    (`generate_alternatives`); an engine without it yields its one generation."""
+
     @property
     def info(self) -> ModelInfo: ...
 
@@ -156,6 +165,14 @@ class Engine(Protocol):
         `request.cancelled()` turns true; the first ones spell out `request.constraint`."""
         ...
 
+    def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
+        """`generate`'s stream, then (with `branches`) up to `request.alternatives - 1` others of the
+        same prompt, with no second prompt evaluation: each takes the first one's tokens up to a place
+        where the model gave another token a high likelihood, that token, then greedy decoding. Every
+        stream spells its whole text from the start; each must end or be closed before the next is
+        taken; their stats carry `logprob`."""
+        ...
+
     def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
         """While idle, evaluate `body` (the `[BOS, PRE]` + lines of `key`'s window) so that a later
         prompt starting with it is cheap; returns the tokens evaluated (0 without `warms`)."""
@@ -171,6 +188,15 @@ class NoWarming:
 
     def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
         return 0
+
+
+class OneGeneration:
+    """For an engine that cannot branch a generation: its alternatives are its one generation."""
+
+    branches = False
+
+    def generate_alternatives(self: Engine, request: GenerationRequest) -> Iterator[PieceStream]:
+        yield self.generate(request)
 
 
 def vocab_of(engine: Engine) -> Vocab:

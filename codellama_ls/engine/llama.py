@@ -28,10 +28,12 @@ from codellama_ls.engine.base import (
     GenerationRequest,
     GenerationStats,
     ModelInfo,
+    PieceStream,
     Sampling,
     TimedGeneration,
     vocab_of,
 )
+from codellama_ls.engine.branches import Branches, Row, Trace
 from codellama_ls.engine.kv_body import BODY, KvBody
 from codellama_ls.engine.kv_states import SavedStates
 from codellama_ls.engine.speculative import DraftLength, PromptLookup
@@ -50,6 +52,9 @@ _ABORTED = 2
 # Token healing's best candidates checked for ending where the tokenizer would end them.
 _CHECKED_CANDIDATES = 16
 _END_TEXTS = ("▁<EOT>", "<EOT>")
+# Most alternatives' branches decoded together, each in a KV sequence of its own (2, 3, ...).
+_BRANCHES = 8
+_FIRST_BRANCH = BODY + 1
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -223,6 +228,7 @@ class LlamaVocab:
 
 class LlamaEngine(TimedGeneration):
     warms = True
+    branches = True
 
     def __init__(
         self,
@@ -298,6 +304,7 @@ class LlamaEngine(TimedGeneration):
         self._abort_thunk = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with the engine
         self.drafter: type[PromptLookup] = PromptLookup
         self.min_rows = 1  # 2: every greedy step decodes at least two rows (see `_greedy`)
+        self._branches: Branches | None = None
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
@@ -379,8 +386,12 @@ class LlamaEngine(TimedGeneration):
                 if pending:
                     llm.eval([token])  # logits for the next constrained choice
         tokens: Iterator[int]
+        branches = self._branches if sampling.temperature <= 0 else None
+        trace = branches.trace if branches is not None else None
+        if trace is not None:
+            trace.context = list(context)
         if sampling.temperature <= 0:
-            tokens = self._greedy(context, bool(constraint), sampling, stats)
+            tokens = self._greedy(context, bool(constraint), sampling, stats, branches)
         else:
             tokens = llm.generate(
                 context,
@@ -399,6 +410,9 @@ class LlamaEngine(TimedGeneration):
                     stats.stop_reason = "eot"
                     break
                 stats.generated_tokens += 1
+                if trace is not None:
+                    stats.logprob += trace.logprobs[trace.taken]
+                    trace.taken += 1
                 piece = decoder.decode(self._piece(token, special=False))
                 if piece:
                     yield piece
@@ -412,6 +426,46 @@ class LlamaEngine(TimedGeneration):
         finally:
             tokens.close()  # type: ignore[attr-defined]
             self._free_sampler()
+
+    def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
+        """The generation, then up to `request.alternatives - 1` branches of it (`engine/branches.py`),
+        each in a KV sequence of its own that shares the prompt's cells, decoded with the first
+        generation's steps from the first place where the model hesitated: a row more in a step costs
+        a fraction of a step. Greedy only (sampling yields the one generation), and only with the
+        body's sequence (a context of one sequence has none to spare)."""
+        count, sampling, cancelled = request.alternatives, request.sampling, request.cancelled
+        if count <= 1 or sampling.temperature > 0 or not self._kv_body.enabled:
+            yield self.generate(request)
+            return
+        llm = self._llm
+        wanted = min(count - 1, _BRANCHES)
+        trace = Trace(others=wanted, piece=lambda token: self._piece(token, special=False), is_end=self._is_end)
+        branches = self._branches = Branches(
+            trace,
+            wanted,
+            sampling.max_tokens,
+            _FIRST_BRANCH,
+            copy=lambda sequence, end: llm._ctx.kv_cache_seq_cp(0, sequence, 0, end),
+            drop=lambda sequence: llm._ctx.kv_cache_seq_rm(sequence, 0, -1),
+            decode=self._decode_rows,
+            cancelled=cancelled,
+        )
+        try:
+            try:
+                first = self.generate(request)
+                yield first
+            finally:
+                self._branches = None
+            first.close()
+            if cancelled() or not trace.context or first.stats.stop_reason == "cancelled":
+                return
+            for index in branches.settle():
+                stats = GenerationStats(prompt_tokens=len(request.prompt))
+                pieces = branches.pieces(index, stats, len(request.prompt), lambda token: self._piece(token, False))
+                yield PieceStream(pieces, stats)
+        finally:
+            branches.release()
+            llm._requires_eval = True  # the logits are the branches'
 
     def _free_sampler(self) -> None:
         """Free the sampler chain `Llama.generate` made for this request, now.
@@ -549,26 +603,37 @@ class LlamaEngine(TimedGeneration):
             lc.llama_set_abort_callback(ctx, lc.ggml_abort_callback(), None)
             self._abort_check = None
 
-    def _decode(self, tokens: Sequence[int], logits_from: int) -> int:
+    def _decode(self, tokens: Sequence[int], logits_from: int, extra: Sequence[Row] = ()) -> int:
         """One llama_decode of `tokens` after the cached ones, with logits for the positions from
-        `logits_from` on.  Returns its status; `input_ids`/`n_tokens` follow what the KV cache holds,
-        an aborted decode's kept ubatches included."""
+        `logits_from` on, and after them the `extra` rows of other sequences (alternatives' branches),
+        each with logits.  Returns its status (a failure with `extra` rows is returned, not raised);
+        `input_ids`/`n_tokens` follow what the KV cache holds, an aborted decode's kept ubatches included."""
         llm, lc = self._llm, self._llama_cpp
         batch = llm._batch.batch
         past = llm.n_tokens
         count = len(tokens)
-        batch.n_tokens = count
+        batch.n_tokens = count + len(extra)
         for i, token in enumerate(tokens):
             batch.token[i] = token
             batch.pos[i] = past + i
             batch.seq_id[i][0] = 0
             batch.n_seq_id[i] = 1
             batch.logits[i] = i >= logits_from
+        for i, (token, position, sequence) in enumerate(extra, start=count):
+            batch.token[i], batch.pos[i], batch.seq_id[i][0], batch.n_seq_id[i], batch.logits[i] = (
+                token,
+                position,
+                sequence,
+                1,
+                True,
+            )
         status = int(lc.llama_decode(llm._ctx.ctx, batch))
         if status == 0:
             kept = count
         elif status == _ABORTED:
             kept = max(0, min(count, int(lc.llama_memory_seq_pos_max(llm._ctx.memory, 0)) + 1 - past))
+        elif extra:
+            return status
         else:
             raise EngineError(f"llama_decode failed (status {status}) on {count} tokens after {past}")
         llm.input_ids[past : past + kept] = tokens[:kept]
@@ -576,7 +641,40 @@ class LlamaEngine(TimedGeneration):
         llm._requires_eval = status != 0  # Llama.generate may sample from these logits only if they are live
         return status
 
-    def _greedy(self, history: list[int], pending: bool, sampling: Sampling, stats: GenerationStats) -> Iterator[int]:
+    def _decode_rows(self, rows: list[Row]) -> np.ndarray | None:
+        """The alternatives' branches after the first generation: one row each, in one llama_decode on
+        the generation threads; their logits (a copy), or None when it failed (no room in the cache)."""
+        llm, lc = self._llm, self._llama_cpp
+        batch = llm._batch.batch
+        # Two rows at least, as `_greedy` with `min_rows` 2: one-row decodes round differently.
+        padding = [(rows[0][0], rows[0][1] + 1, rows[0][2])] * (self.min_rows - len(rows))
+        batch.n_tokens = len(rows) + len(padding)
+        for i, (token, position, sequence) in enumerate([*rows, *padding]):
+            batch.token[i], batch.pos[i], batch.seq_id[i][0], batch.n_seq_id[i] = token, position, sequence, 1
+            batch.logits[i] = i < len(rows)
+        ctx = llm._ctx.ctx
+        threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
+        lc.llama_set_n_threads(ctx, threads[0], threads[0])
+        try:
+            status = int(lc.llama_decode(ctx, batch))
+        finally:
+            lc.llama_set_n_threads(ctx, *threads)
+        llm._requires_eval = True
+        for _, position, sequence in padding:
+            llm._ctx.kv_cache_seq_rm(sequence, position, -1)
+        if status != 0:
+            return None
+        logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(rows), self._info.n_vocab))
+        return np.array(logits)
+
+    def _greedy(
+        self,
+        history: list[int],
+        pending: bool,
+        sampling: Sampling,
+        stats: GenerationStats,
+        branches: Branches | None = None,
+    ) -> Iterator[int]:
         """Greedy tokens straight from llama_decode's logits (no sampler), several per step when prompt
         lookup drafts them and the model agrees.
 
@@ -591,18 +689,25 @@ class LlamaEngine(TimedGeneration):
         batch can differ from the one a 1-row step picks.  `min_rows` 2 pads every step to two rows:
         the output is then bit-identical whatever was drafted (the tests' reference), at the price
         of a second row per undrafted step.
+
+        With `branches` (alternatives), each step notes its choices and their runners-up in their
+        trace and also decodes one row for each branch that may go on (`Branches.rows`); its steps
+        are then of several rows, so near-ties may break as with `min_rows` 2.
         """
         llm, lc = self._llm, self._llama_cpp
         ctx = llm._ctx.ctx
         n_vocab = self._info.n_vocab
         lookup = self.drafter(history) if sampling.draft_tokens > 0 else None
-        length = DraftLength(min(sampling.draft_tokens, llm.n_batch - 1))
+        length = DraftLength(min(sampling.draft_tokens, llm.n_batch - 1 - _BRANCHES))
+        trace = branches.trace if branches is not None else None
         last = history[-1]
         if pending:
             rows: list[int] = []
         else:
             row = np.ctypeslib.as_array(lc.llama_get_logits_ith(ctx, -1), shape=(n_vocab,))
             rows = [int(row.argmax())]
+            if trace is not None:
+                trace.note(row, rows[0])
         drafted = accepted = 0
         # Verification batches are a few rows: run them on the generation threads, as one-token
         # steps are, not on the prompt's batch threads.
@@ -619,11 +724,19 @@ class LlamaEngine(TimedGeneration):
                 room = sampling.max_tokens - stats.generated_tokens - 1
                 draft = lookup.draft(min(length.length, room)) if lookup is not None else []
                 batch = [last, *draft]
-                batch += [last] * (self.min_rows - len(batch))  # padding rows: decoded, then dropped
+                extra = branches.rows() if branches is not None else []
+                batch += [last] * (self.min_rows - len(batch) - len(extra))  # padding rows: decoded, then dropped
                 past = llm.n_tokens
-                self._decode(batch, logits_from=0)
-                logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch), n_vocab))
-                choices = logits.argmax(axis=1).tolist()
+                if self._decode(batch, logits_from=0, extra=extra) != 0:
+                    assert branches is not None
+                    branches.took(None, extra)  # no room for them: the first generation goes on alone
+                    extra = []
+                    batch += [last] * (self.min_rows - len(batch))
+                    self._decode(batch, logits_from=0)
+                logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch) + len(extra), n_vocab))
+                if branches is not None and extra:
+                    branches.took(logits[len(batch) :], extra)
+                choices = logits[: len(batch)].argmax(axis=1).tolist()
                 agreed = 0
                 while agreed < len(draft) and choices[agreed] == draft[agreed]:
                     agreed += 1
@@ -636,6 +749,9 @@ class LlamaEngine(TimedGeneration):
                     accepted += agreed
                     stats.drafted_tokens, stats.accepted_tokens = drafted, accepted
                 rows = choices[: agreed + 1]
+                if trace is not None:
+                    for index, token in enumerate(rows):
+                        trace.note(logits[index], token)
         finally:
             lc.llama_set_n_threads(ctx, *threads)
 
@@ -660,7 +776,8 @@ class LlamaEngine(TimedGeneration):
 
         llm = self._llm
         params = llm.context_params
-        params.n_seq_max, params.kv_unified = 2, True
+        # Sequence 1 the body, 2 on the branches of alternatives (`_Branches`); one unified cache.
+        params.n_seq_max, params.kv_unified = 2 + _BRANCHES, True
         # Flash attention where the backend has it, as llama-server's default: on CPU a 2,000-token
         # prompt evaluates 17-29 % faster (llama-cpp-python's default is off).
         params.flash_attn_type = self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO

@@ -24,6 +24,7 @@ from codellama_ls.engine.base import (
     GenerationStats,
     ModelInfo,
     NoWarming,
+    OneGeneration,
     Progress,
     Sampling,
     TimedGeneration,
@@ -141,7 +142,7 @@ def server_chooses(key: str, slots: int) -> int:
     return -1
 
 
-class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming):
+class RemoteEngine(GeneratesElsewhere, TimedGeneration, NoWarming, OneGeneration):
     def __init__(
         self,
         settings: Settings,

@@ -1,16 +1,25 @@
 """An engine that answers from a script: the test double for the whole pipeline.
 
 Its tokenizer is one token per character (code point + OFFSET), so a prompt
-decodes back to the exact prefix and suffix the pipeline chose.
+decodes back to the exact prefix and suffix the pipeline chose. A script may answer several
+texts: the first is the generation, the others its alternatives (`generate_alternatives`), each
+with the mean log-probability per token it is ranked by (listed order when not given).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
-from codellama_ls.engine.base import GenerationRequest, GenerationStats, ModelInfo, NoWarming, TimedGeneration
+from codellama_ls.engine.base import (
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    NoWarming,
+    PieceStream,
+    TimedGeneration,
+)
 from codellama_ls.prompts.fim import FimTokens
 
 OFFSET = 16
@@ -30,7 +39,8 @@ class ScriptedPrompt:
     """A chat prompt's text, special tokens by name ("<s>[INST] ... [/INST]"); mode "chat"."""
 
 
-Script = Callable[[ScriptedPrompt], str]
+Scripted = str | tuple[str, float]
+Script = Callable[[ScriptedPrompt], str | list[Scripted]]
 
 
 def _decode(tokens: list[int]) -> str:
@@ -67,10 +77,19 @@ def parse_prompt(tokens: list[int], adds_space_prefix: bool) -> ScriptedPrompt:
     return ScriptedPrompt(strip_space(_decode(body)), "", "none", tuple(tokens))
 
 
+def _scripted(answer: str | list[Scripted]) -> list[tuple[str, float]]:
+    """The texts a script answered, each with its mean log-probability per token."""
+    if isinstance(answer, str):
+        return [(answer, 0.0)]
+    return [(item, -float(index)) if isinstance(item, str) else item for index, item in enumerate(answer)]
+
+
 class ScriptedEngine(TimedGeneration, NoWarming):
+    branches = True
+
     def __init__(
         self,
-        script: Script | str = "",
+        script: Script | str | list[Scripted] = "",
         *,
         fim: bool = True,
         adds_space_prefix: bool = True,
@@ -80,10 +99,10 @@ class ScriptedEngine(TimedGeneration, NoWarming):
         chat_template: str | None = None,
         name: str = "scripted",
     ) -> None:
-        if isinstance(script, str):
+        if not callable(script):
             fixed = script
 
-            def script(_prompt: ScriptedPrompt) -> str:
+            def script(_prompt: ScriptedPrompt) -> str | list[Scripted]:
                 return fixed
 
         self._script: Script = script
@@ -140,16 +159,39 @@ class ScriptedEngine(TimedGeneration, NoWarming):
         return "" if token < OFFSET else chr(token - OFFSET)
 
     def _generate(self, request: GenerationRequest, stats: GenerationStats) -> Iterator[str]:
-        constraint, sampling, cancelled = request.constraint, request.sampling, request.cancelled
-        stats.evaluated_tokens = len(request.prompt)
+        text, mean = self._answers(request)[0]
+        yield from self._pieces(request, request.constraint + text, mean, stats)
+
+    def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
+        for text, mean in self._answers(request)[: max(request.alternatives, 1)]:
+            stats = self._stats = GenerationStats(prompt_tokens=len(request.prompt))
+            yield PieceStream(self._timed(request, request.constraint + text, mean, stats), stats)
+            if request.cancelled():
+                return
+
+    def _answers(self, request: GenerationRequest) -> list[tuple[str, float]]:
         # The script answers what comes after the cursor; a healed prompt lacks the last typed
         # characters, which the first piece then spells out again, as a model would.
+        constraint = request.constraint
         parsed = parse_prompt(request.prompt, self._adds_space_prefix)
         self.last_constraint = constraint
         if constraint:
             parsed = ScriptedPrompt(parsed.prefix + constraint, parsed.suffix, parsed.mode, parsed.tokens)
         self.prompts.append(parsed)
-        output = constraint + self._script(parsed)
+        return _scripted(self._script(parsed))
+
+    def _timed(
+        self, request: GenerationRequest, output: str, mean: float, stats: GenerationStats
+    ) -> Generator[str, None, None]:
+        started = time.perf_counter()
+        try:
+            yield from self._pieces(request, output, mean, stats)
+        finally:
+            stats.total_ms = (time.perf_counter() - started) * 1000
+
+    def _pieces(self, request: GenerationRequest, output: str, mean: float, stats: GenerationStats) -> Iterator[str]:
+        sampling, cancelled = request.sampling, request.cancelled
+        stats.evaluated_tokens = len(request.prompt)
         pieces = [output[i : i + self.chunk] for i in range(0, len(output), self.chunk)]
         for piece in pieces[: sampling.max_tokens]:
             if cancelled():
@@ -158,6 +200,7 @@ class ScriptedEngine(TimedGeneration, NoWarming):
             if self.token_delay_s:
                 time.sleep(self.token_delay_s)
             stats.generated_tokens += 1
+            stats.logprob = mean * stats.generated_tokens
             yield piece
         else:
             stats.stop_reason = "eot" if len(pieces) <= sampling.max_tokens else "max_tokens"

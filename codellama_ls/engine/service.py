@@ -52,6 +52,8 @@ class Request:
     id: int
     generation: GenerationRequest
     token: CancelToken
+    done_with: int = 0
+    """Alternatives: the client is done with the branches before this one (`skip`)."""
 
     @property
     def key(self) -> str:
@@ -221,6 +223,10 @@ class Service:
         elif op == "warm":
             self._warm_next = (str(message.get("key", "")), [int(t) for t in message.get("body", [])])
             self._wake.set()
+        elif op == "skip":
+            skipped = client.requests.get(int(message.get("id", -1)))
+            if skipped is not None:
+                skipped.done_with = max(skipped.done_with, int(message.get("branch", 0)) + 1)
         elif op == "cancel":
             cancelled = client.requests.get(int(message.get("id", -1)))
             if cancelled is not None:
@@ -269,6 +275,8 @@ class Service:
         client, number = request.client, request.id
 
         def work(engine: Engine) -> dict[str, Any]:
+            if request.generation.alternatives > 1:
+                return alternatives(engine)
             pieces = engine.generate(request.generation)
             try:
                 for piece in pieces:
@@ -278,6 +286,33 @@ class Service:
             finally:
                 pieces.close()
             return dataclasses.asdict(pieces.stats)
+
+        def alternatives(engine: Engine) -> dict[str, Any]:
+            """Each branch's pieces marked with its number and ended with its stats; a branch the
+            client is done with (its stop rules are satisfied) is closed at its next piece."""
+            streams = engine.generate_alternatives(request.generation)
+            first: dict[str, Any] = {}
+            try:
+                for branch, pieces in enumerate(streams):
+                    try:
+                        for piece in pieces:
+                            if request.done_with > branch:
+                                break
+                            message = {"op": "piece", "id": number, "text": piece, "branch": branch}
+                            loop.call_soon_threadsafe(client.send, message)
+                            if client.gone:
+                                request.token.cancel()
+                    finally:
+                        pieces.close()
+                    stats = dataclasses.asdict(pieces.stats)
+                    first = first or stats
+                    ended = {"op": "ended", "id": number, "branch": branch, "stats": stats}
+                    loop.call_soon_threadsafe(client.send, ended)
+            finally:
+                close = getattr(streams, "close", None)
+                if close is not None:
+                    close()
+            return first
 
         try:
             stats = await self._worker.run(work)

@@ -19,7 +19,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from codellama_ls.engine.base import (
     GenerationRequest,
     GenerationStats,
     ModelInfo,
+    PieceStream,
 )
 from codellama_ls.engine.endpoint import Endpoint, choose_transport, dial, same_secret
 from codellama_ls.engine.platforms import exclusive, start_detached
@@ -274,6 +275,40 @@ class SharedEngine(GeneratesElsewhere, Generates):
             with self._lock:
                 self._pending.pop(number, None)
 
+    branches = True
+
+    def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
+        """The engine process's branches, one request: a branch closed before it ended is `skip`ped
+        there; stopping before the last cancels the request."""
+        if request.alternatives <= 1:
+            yield self.generate(request)
+            return
+        if self._sock is None:
+            self._attach()
+            raise EngineError(STOPPED)
+        number = next(self._ids)
+        answers: queue.Queue[dict[str, Any]] = queue.Queue()
+        with self._lock:
+            self._pending[number] = answers
+        reading = _Branches(self, number, answers, request.cancelled)
+        try:
+            if not self._send(request_to_wire(number, request)):
+                answers.put(_LOST)
+            for branch in itertools.count():
+                stats = self._stats = GenerationStats(prompt_tokens=len(request.prompt))
+                stream = PieceStream(reading.branch(branch, stats), stats)
+                yield stream
+                stream.close()
+                if reading.finished:
+                    return
+        finally:
+            if not reading.finished:
+                if not reading.cancel_sent:
+                    self._send({"op": "cancel", "id": number})
+                reading.drain()
+            with self._lock:
+                self._pending.pop(number, None)
+
     def warm(self, body: list[int], key: str, cancelled: Cancelled) -> int:
         """Ask the engine process to warm `key`'s body (`LlamaEngine.warm`) while it is idle; not
         waited for: the process stops it when any request arrives."""
@@ -288,6 +323,69 @@ class SharedEngine(GeneratesElsewhere, Generates):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
         self._vocab.close()
+
+
+class _Branches:
+    """The messages of one request for alternatives, read branch by branch."""
+
+    def __init__(
+        self, engine: SharedEngine, number: int, answers: queue.Queue[dict[str, Any]], cancelled: Cancelled
+    ) -> None:
+        self._engine = engine
+        self._number = number
+        self._answers = answers
+        self._cancelled = cancelled
+        self.finished = False
+        self.cancel_sent = False
+
+    def branch(self, branch: int, stats: GenerationStats) -> Generator[str, None, None]:
+        ended = False
+        try:
+            while not self.finished:
+                if not self.cancel_sent and self._cancelled():
+                    self.cancel_sent = self._engine._send({"op": "cancel", "id": self._number}) or True
+                try:
+                    message = self._answers.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                op, number = message.get("op"), int(message.get("branch", 0))
+                if op == "piece":
+                    if number == branch and not self.cancel_sent:
+                        yield str(message.get("text", ""))
+                elif op == "ended":
+                    if number == branch:
+                        _fill(stats, stats_from_wire(message.get("stats", {})))
+                        ended = True
+                        return
+                elif op == "done":
+                    self.finished = True
+                    if branch == 0:
+                        _fill(stats, stats_from_wire(message.get("stats", {})))
+                    ended = True
+                    return
+                elif op == "lost":
+                    self.finished = True
+                    with contextlib.suppress(EngineError):
+                        self._engine._attach()
+                    raise EngineError(STOPPED)
+                else:
+                    self.finished = True
+                    raise EngineError(str(message.get("message", "the shared engine failed")))
+            ended = True
+        finally:
+            if not ended and not self.finished:
+                self._engine._send({"op": "skip", "id": self._number, "branch": branch})
+
+    def drain(self) -> None:
+        """After a cancel: wait (a decode step) for the engine to end the request."""
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            try:
+                message = self._answers.get(timeout=deadline - time.monotonic())
+            except queue.Empty:
+                break
+            if message.get("op") not in ("piece", "ended"):
+                break
 
 
 def _fill(stats: GenerationStats, figures: GenerationStats) -> None:

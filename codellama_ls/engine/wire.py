@@ -4,6 +4,8 @@ A message is a JSON object preceded by its length (4 bytes, big-endian). The cli
 (`hello` with `PROTOCOL`, and over TCP the token, `endpoint.py`); the engine answers `welcome` or
 `refused`. Then the client sends `generate` and `cancel`; the engine streams `piece`s and ends each
 request with `done` or `error`.
+A `generate` with `alternatives` above 1 gets each branch's pieces marked with its `branch` number
+and each branch ended by `ended` with its stats; the client sends `skip` for a branch it is done with.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from codellama_ls.engine.platforms import private_base
 from codellama_ls.prompts.fim import FimTokens
 from codellama_ls.settings.config import APP_NAME, Settings
 
-PROTOCOL = 1
+PROTOCOL = 2
 _HEADER = struct.Struct(">I")
 MAX_MESSAGE = 64 * 1024 * 1024
 # Settings that do not change which model the engine process runs.
@@ -158,6 +160,7 @@ def request_to_wire(number: int, request: GenerationRequest) -> dict[str, Any]:
         "prompt": request.prompt,
         "sampling": dataclasses.asdict(request.sampling),
         "constraint": request.constraint,
+        "alternatives": request.alternatives,
     }
 
 
@@ -168,4 +171,5 @@ def request_from_wire(message: dict[str, Any], cancelled: Cancelled) -> Generati
         cancelled=cancelled,
         constraint=str(message.get("constraint", "")),
         key=str(message.get("key", "")),
+        alternatives=max(int(message.get("alternatives", 1)), 1),
     )

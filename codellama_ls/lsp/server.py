@@ -153,7 +153,10 @@ async def inline_completion(ls: CodeLlamaServer, params: types.InlineCompletionP
     if suggestion is None:
         return types.InlineCompletionList(items=[])
     return types.InlineCompletionList(
-        items=[types.InlineCompletionItem(insert_text=suggestion.text, range=_range(suggestion))]
+        items=[
+            types.InlineCompletionItem(insert_text=each.text, range=_range(each))
+            for each in (suggestion, *suggestion.alternatives)
+        ]
     )
 
 

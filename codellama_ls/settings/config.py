@@ -225,6 +225,13 @@ class Settings:
         " on a 2-core CPU (more where a batch of rows costs little more than one row, as on GPUs); `0` is off",
         range=(0, 64),
     )
+    alternatives: int = setting(
+        3,
+        "most suggestions for an explicit inline request, to cycle through: the other ones branch from the same"
+        " prompt evaluation where the model hesitated, are cleaned and checked as the first one, and are ranked"
+        " by the model's likelihood; automatic requests get one; `1` is off",
+        range=(1, 8),
+    )
     cross_file: bool = setting(
         True, "put relevant chunks of other open documents of the same language before the prefix"
     )

@@ -33,7 +33,8 @@
 ;;   after an edit, or at once with C-c / (`codellama-ls-complete').
 ;;   While a suggestion is shown, TAB accepts it, M-RET accepts one
 ;;   line of it, M-f one word, M-n and M-p show the next and previous
-;;   suggestions, and C-g or moving point elsewhere dismisses it.  Other
+;;   of the server's alternatives ("2/3" in the echo area), and C-g or
+;;   moving point elsewhere dismisses it.  Other
 ;;   times these keys do what they always do.  The mode turns itself on
 ;;   in buffers that Eglot manages with a server that offers inline
 ;;   completions (see `codellama-ls-inline-auto').
@@ -244,6 +245,13 @@ Accepting one replaces BEG..END with TEXT.")
 
 (defvar-local codellama-ls--index 0
   "Index in `codellama-ls--items' of the suggestion shown.")
+
+(defvar-local codellama-ls--items-invoked nil
+  "Non-nil when `codellama-ls--items' answer an explicit request.
+Only explicit requests get alternatives: an automatic one gets one.")
+
+(defvar-local codellama-ls--step nil
+  "For a next/previous key waiting for the alternatives: the item to show.")
 
 (defvar-local codellama-ls--overlay nil
   "Overlay that shows the suggestion.")
@@ -502,12 +510,25 @@ and GHOST is the whole replacement."
           (push (list (car region) (cdr region) text) out))))
     (nreverse out)))
 
-(defun codellama-ls--show (items)
-  "Show the first of ITEMS, a list of (BEG END TEXT)."
-  (setq codellama-ls--items items
-        codellama-ls--index 0)
-  (unless (codellama-ls--render)
+(defun codellama-ls--show (items &optional invoked)
+  "Show the first of ITEMS, a list of (BEG END TEXT).
+INVOKED is non-nil when they answer an explicit request.  After a
+next/previous key, show the item `codellama-ls--step' places away."
+  (let ((step (or codellama-ls--step 0)))
+    (setq codellama-ls--items items
+          codellama-ls--items-invoked invoked
+          codellama-ls--step nil
+          codellama-ls--index (if items (mod step (length items)) 0)))
+  (if (codellama-ls--render)
+      (codellama-ls--say-count)
     (setq codellama-ls--items nil)))
+
+(defun codellama-ls--say-count ()
+  "Say which of several suggestions is shown, as \"1/3\", in the echo area."
+  (when (cdr codellama-ls--items)
+    (let ((message-log-max nil))
+      (message "codellama-ls: suggestion %d/%d"
+               (1+ codellama-ls--index) (length codellama-ls--items)))))
 
 ;;;; Inline suggestions: requests
 
@@ -558,7 +579,7 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
                (when (and codellama-ls-inline-mode
                           (= tick (buffer-chars-modified-tick))
                           (= pos (point)))
-                 (codellama-ls--show (codellama-ls--items-from result))
+                 (codellama-ls--show (codellama-ls--items-from result) (= trigger-kind 1))
                  ;; Asked for by the user: nothing shown deserves a reason.
                  (when (and (= trigger-kind 1) (not codellama-ls--showing))
                    (codellama-ls--explain-empty server))))))
@@ -637,7 +658,8 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
   "Hide and forget the suggestion, and stop any request in flight."
   (codellama-ls--clear-overlay)
   (setq codellama-ls--items nil
-        codellama-ls--index 0)
+        codellama-ls--index 0
+        codellama-ls--step nil)
   (codellama-ls--cancel-request))
 
 (defun codellama-ls-dismiss ()
@@ -732,13 +754,20 @@ Without a suggestion, do what the key would do otherwise."
           (call-interactively command))))))
 
 (defun codellama-ls--cycle (step)
-  "Show the suggestion STEP places away from the current one."
+  "Show the suggestion STEP places away from the current one.
+An automatic request brought one suggestion: ask explicitly, for the
+alternatives, and show the one STEP places from the first."
   (cond
    ((not codellama-ls--showing) (codellama-ls-complete))
    ((cdr codellama-ls--items)
     (setq codellama-ls--index
           (mod (+ codellama-ls--index step) (length codellama-ls--items)))
-    (codellama-ls--render))
+    (codellama-ls--render)
+    (codellama-ls--say-count))
+   ((not codellama-ls--items-invoked)
+    ;; The ghost stays until the answer replaces it.
+    (setq codellama-ls--step step)
+    (codellama-ls--request 1))
    (t (message "codellama-ls: no other suggestion"))))
 
 (defun codellama-ls-next ()

@@ -191,12 +191,13 @@ async def test_typing_along_with_a_generation_reuses_it() -> None:
         first = asyncio.ensure_future(inline(client, URI, 0, 8))
         await asyncio.sleep(0.35)  # "abc" produced so far
         type_at(client, URI, 2, 0, 8, "ab")  # the user types what the model is writing
-        second = await asyncio.wait_for(inline(client, URI, 0, 10), 10)
+        # Typing asks automatically (an explicit request wants alternatives: the model runs again).
+        second = await asyncio.wait_for(inline(client, URI, 0, 10, invoked=False), 10)
         assert [item.insert_text for item in second.items] == ["cdef"]
         assert not (await first).items  # its text no longer fits the document
         # Typing the beginning of what is on screen: answered from the cache, no model work.
         type_at(client, URI, 3, 0, 10, "cd")
-        third = await asyncio.wait_for(inline(client, URI, 0, 12), 10)
+        third = await asyncio.wait_for(inline(client, URI, 0, 12, invoked=False), 10)
         assert [item.insert_text for item in third.items] == ["ef"]
         stats = plain(await client.protocol.send_request_async("codellama/stats", None))
         assert stats["cache_hits"] == {"in_flight": 1, "type_through": 1}

@@ -32,7 +32,8 @@ async def _python_model(client: LanguageClient, timeout: float = 60.0) -> dict[s
 
 async def _suggest(client: LanguageClient, uri: str, source: str) -> tuple[list[str], str]:
     _, line, character = cursor(source)
-    items = (await inline(client, uri, line, character)).items
+    # The most likely suggestion: an explicit request may bring the model's alternatives after it.
+    items = (await inline(client, uri, line, character)).items[:1]
     return [item.insert_text for item in items], (await status(client))["recent"][-1]["mode"]
 
 

@@ -225,6 +225,26 @@ def test_emacs_mode_line_and_ghost_text(tmp_path: Path) -> None:
     assert run.returncode == 0 and "FAIL" not in output, output
 
 
+ALTERNATIVES_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-alternatives.el"
+
+
+def test_emacs_m_n_and_m_p_cycle_through_the_servers_alternatives(tmp_path: Path) -> None:
+    """An automatic suggestion is one; M-n asks for the alternatives and shows the second, saying
+    "2/3" in the echo area; M-n/M-p cycle; TAB accepts the one shown; C-c / says "1/3"."""
+    import json
+
+    _needs_emacs_30()
+    source = tmp_path / "project" / "area.py"
+    source.parent.mkdir()
+    source.write_text("def f(a, b):\n    r\n", encoding="utf-8")
+    texts = ["eturn a + b", "eturn a - b", "eturn a * b"]
+    env = _scripted_env(tmp_path, source, SCRIPTED_ALTERNATIVES=json.dumps(texts))
+    command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(ALTERNATIVES_SCRIPT)]
+    run = subprocess.run(command, cwd=source.parent, env=env, capture_output=True, timeout=150)
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output
+
+
 CANCEL_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-action-cancel.el"
 # About 4 s of generation at 0.05 s a character: long enough to see Emacs take input meanwhile.
 SLOW_TESTS = "```python\ndef test_area():\n    assert Circle(1).area() == math.pi\n```"

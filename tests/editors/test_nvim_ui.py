@@ -148,6 +148,22 @@ def test_loading_progress_busy_indicator_and_log(tmp_path: Path) -> None:
     )
 
 
+def test_next_and_previous_cycle_through_the_servers_alternatives(tmp_path: Path) -> None:
+    source = tmp_path / "example.py"
+    source.write_text("def f(a, b):\n    \n")
+    texts = ["return a + b", "return a - b", "return a * b"]
+    run_nvim(
+        tmp_path,
+        "ui_alternatives.lua",
+        {
+            # Each text goes on after the "r" typed: the scripted model re-spells nothing.
+            "SCRIPTED_ALTERNATIVES": json.dumps([text[1:] for text in texts]),
+            "CODELLAMA_NVIM_FILE": str(source),
+            "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
+        },
+    )
+
+
 def test_model_failure_and_checkhealth(tmp_path: Path) -> None:
     source = tmp_path / "example.py"
     source.write_text("x = 1\n")

@@ -211,3 +211,19 @@ def test_next_edit_at_the_protocol_level(npm: str, tmp_path: Path) -> None:
     process = _run([NODE or "node", "out/test/protocol/nextEdit.js"], timeout=180, env=env)
     _check(process, "out/test/protocol/nextEdit.js")
     assert "] PASS" in process.stdout
+
+
+def test_an_explicit_inline_request_gets_several_items_to_cycle_through(npm: str) -> None:
+    """VS Code cycles through inline items itself: the server's alternatives arrive as items, with
+    vscode-languageclient's own capabilities (scripted server)."""
+    texts = ["total = a + b", "total = a - b", "total = a * b"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODELLAMA_LS_", "SCRIPTED_"))}
+    env.update(
+        CODELLAMA_LS_COMMAND=json.dumps([sys.executable, str(ROOT / "tests" / "support" / "scripted_server.py")]),
+        CODELLAMA_LS_CONFIG="/nonexistent",
+        SCRIPTED_ALTERNATIVES=json.dumps(texts),
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    process = _run([NODE or "node", "out/test/protocol/alternatives.js"], timeout=120, env=env)
+    _check(process, "alternatives.js")
+    assert "[alternatives] PASS" in process.stdout

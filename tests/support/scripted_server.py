@@ -8,7 +8,8 @@ model knows by heart: it writes what follows the prefix's end there, as a traine
 (log to stderr at this level, as `codellama-ls serve` does), SCRIPTED_ECHO=hex (the whole prefix and
 suffix, UTF-8 in hex, as `prefix/suffix` in one piece (not `:`, which ends a Python header that a block
 suggestion may not end with): how end-to-end tests read the server's copy
-of a document without a test-only request).
+of a document without a test-only request). SCRIPTED_ALTERNATIVES (a JSON list of texts) answers those
+texts, the first as the suggestion and the others as its alternatives, most likely first.
 SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
 metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
 prompt picks the answer), else echoed back whole, special tokens by name.
@@ -24,7 +25,7 @@ import os
 import sys
 
 from codellama_ls.engine.base import Progress
-from codellama_ls.engine.scripted import ScriptedEngine, ScriptedPrompt
+from codellama_ls.engine.scripted import Scripted, ScriptedEngine, ScriptedPrompt
 from codellama_ls.lsp.server import create_server
 from codellama_ls.settings.config import Settings
 from tests.support.gguf_models import CODELLAMA_INSTRUCT_TEMPLATE
@@ -56,12 +57,15 @@ def fim_answer(prompt: ScriptedPrompt) -> str | None:
     return next((answer for key, answer in answers.items() if key in prompt.prefix), None)
 
 
-def echo(prompt: ScriptedPrompt) -> str:
+def echo(prompt: ScriptedPrompt) -> str | list[Scripted]:
     if prompt.mode == "chat":
         return chat_answer(prompt)
     scripted = fim_answer(prompt)
     if scripted is not None:
         return scripted
+    alternatives = os.environ.get("SCRIPTED_ALTERNATIVES")
+    if alternatives is not None:
+        return list(json.loads(alternatives))
     known = os.environ.get("SCRIPTED_KNOWN")
     if known is not None:
         return recite(known, prompt.prefix)

@@ -33,6 +33,7 @@ local busy_ns = api.nvim_create_namespace('codellama_ls.busy') -- "computing" at
 ---@field wanted? string tick:row:col the timer or the request in flight is for
 ---@field items? codellama_ls.Item[]
 ---@field index integer
+---@field items_kind? integer the trigger kind of the request the items answered
 ---@field shown_tick? integer changedtick when the ghost text was last drawn
 ---@field shown_at? string tick:row:col where it was last drawn
 ---@field augroup integer
@@ -255,7 +256,8 @@ local function on_response(bufnr, request, err, result)
     end
   end
   if #items > 0 then
-    state.items, state.index = items, 1
+    -- Asked for by a next/previous key: show the item that many steps from the first.
+    state.items, state.index, state.items_kind = items, (request.step or 0) % #items + 1, request.kind
     if not render(bufnr, state) then
       clear(state, bufnr)
     end
@@ -267,7 +269,8 @@ end
 
 --- Ask the server now for the cursor position.
 ---@param kind integer M.INVOKED or M.AUTOMATIC
-function M.request(bufnr, kind)
+---@param step? integer for a next/previous key: the item to show, counted from the first
+function M.request(bufnr, kind, step)
   local state = states[bufnr]
   local client = state and vim.lsp.get_client_by_id(state.client_id)
   local row, col = cursor(bufnr)
@@ -278,7 +281,8 @@ function M.request(bufnr, kind)
   local win = api.nvim_get_current_win()
   local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
   params.context = { triggerKind = kind }
-  local request = { tick = api.nvim_buf_get_changedtick(bufnr), row = row, col = col, bufnr = bufnr, kind = kind }
+  local request =
+    { tick = api.nvim_buf_get_changedtick(bufnr), row = row, col = col, bufnr = bufnr, kind = kind, step = step }
   state.pending = request
   state.wanted = where(bufnr)
   -- client:request sends any pending didChange first, so the server sees this text.
@@ -433,6 +437,11 @@ function M.cycle(bufnr, delta)
     return false
   end
   if #state.items < 2 then
+    if state.items_kind ~= M.INVOKED then
+      -- An automatic request gets one suggestion; an explicit one gets the alternatives.
+      M.request(bufnr, M.INVOKED, delta)
+      return true
+    end
     -- Like Emacs: the key did something, it found nothing else to show.
     vim.notify('codellama-ls: no other suggestion')
     return true

