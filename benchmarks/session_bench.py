@@ -19,8 +19,8 @@ drives it, and a fresh prefix-first prompt per request through llama-cpp-python.
 
 With `--repository` the two files are edited inside a workspace folder (a temporary copy of
 `textwrap.py` and of the `json` and `re` packages they belong to or import) that the server indexes
-before the session starts, so repository context has definitions to give; without it the documents
-live outside the server's workspace folder (this checkout) and get none of its definitions.
+before the session starts, so repository context has definitions to give; without it the server's
+workspace folder is this checkout, which the documents (`file:///bench/...`) are not part of.
 """
 
 from __future__ import annotations
