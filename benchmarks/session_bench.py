@@ -309,11 +309,12 @@ def make_workspace(folder: Path) -> dict[str, Path]:
 
 
 async def run_server(model: Path, options: dict[str, Any], seed: int, workspace: Path | None = None) -> Editor:
+    sources = make_workspace(workspace) if workspace is not None else None
     env = server_env(CODELLAMA_LS_MODEL=str(model))
     client, _ = await start(REAL_SERVER, env, init_options=options, root=workspace or ROOT)
     editor = Editor(client, random.Random(seed))
-    if workspace is not None:
-        editor.sources = make_workspace(workspace)
+    if sources is not None:
+        editor.sources = sources
     try:
         state = await wait_ready(client, timeout=600)
         if state["state"] != "ready":
