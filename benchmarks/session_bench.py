@@ -5,18 +5,26 @@ Run (from the repository root, after the README's test install):
     .venv/bin/python benchmarks/session_bench.py                  # 1.3B Code Llama-shaped model, n_ctx 4096
     .venv/bin/python benchmarks/session_bench.py --shape small    # a quick run (512 wide, 6 layers)
     .venv/bin/python benchmarks/session_bench.py --model x.gguf   # any GGUF
+    .venv/bin/python benchmarks/session_bench.py --repository     # the files in a workspace, indexed
 
 Two real files of the running Python's standard library are edited (`--files`: the `develop` pair,
 `textwrap.py` and `json/encoder.py`, is the one the window was tuned on; the `report` pair, `pprint.py`
 and `email/feedparser.py`, was never looked at while tuning and is the one to record) the way a
-session goes: open a file and add a line in a function, accept a suggestion, move to another function
-nearby and far away, delete a block and type it again, switch to the other file and
+session goes: open a file and add a line in a function, accept a suggestion, move to
+another function nearby and far away, delete a block and type it again, switch to the other file and
 back. Keystrokes come 30-120 ms apart, each a didChange and an automatic inlineCompletion request that
 is not waited for; after a move, a file switch or an accept, the request is waited for (a move or a
 switch comes 0.5-1 s after the last answer: the user reads before going elsewhere). Reported per
 request kind: time to suggestion (p50/p95) and tokens evaluated per request (from `codellama/stats`).
 In the same run, at the same document states: llama.cpp's `llama-server /infill` driven as llama.vim
 drives it, and a fresh prefix-first prompt per request through llama-cpp-python.
+
+With `--repository` the two files are edited inside a workspace folder (a temporary copy of the
+files and of the packages they belong to or import: `json` and `re`, or `email` and `re`) that the server indexes
+before the session starts, so repository context has definitions to give. Without it the server's
+workspace folder is this checkout, which the documents (`file:///bench/...`) are not part of; its index
+still offers definitions of the names they use (about half the cursor positions of the two files get
+a chunk from this checkout's tests and sources).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import asyncio
 import json
 import random
 import re
+import shutil
 import statistics
 import sys
 import sysconfig
@@ -41,14 +50,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lsprotocol import types
 
 from benchmarks.typing_bench import find_llama_server, percentile, start_llama_server
-from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.lsp_support import REAL_SERVER, ROOT, open_doc, plain, server_env, start, status, wait_ready
 from tests.support.shaped_model import cached
 
-# Tuned on `develop`; figures are recorded on `report`, which nothing was tuned on.
+# Tuned on `develop`; figures are recorded on `report`, which nothing was tuned on. Each: the two files,
+# and with --repository what is copied into the workspace (the files' packages and one they import).
 FILE_SETS = {
-    "develop": {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"},
-    "report": {"file:///bench/pprint.py": "pprint.py", "file:///bench/feedparser.py": "email/feedparser.py"},
+    "develop": (
+        {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"},
+        ("textwrap.py", "json", "re"),
+    ),
+    "report": (
+        {"file:///bench/pprint.py": "pprint.py", "file:///bench/feedparser.py": "email/feedparser.py"},
+        ("pprint.py", "email", "re"),
+    ),
 }
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
 KINDS = ("open", "typing", "move", "far move", "switch", "accept")
 # Every Nth keystroke's document is replayed to the baselines (each of them evaluates a whole prompt).
 BASELINE_EVERY = 20
@@ -74,6 +91,9 @@ class Request:
 class Editor:
     client: Any
     rng: random.Random
+    sources: dict[str, Path] = field(default_factory=dict)
+    """The session's two files (uri: path), the first edited first."""
+    """Each document's URI -> the file its text is read from (the first two are the session's A and B)."""
     texts: dict[str, str] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
@@ -81,7 +101,8 @@ class Editor:
     keystrokes: int = 0
     threads: int = 0
     """The threads the server's engine computes with (`codellama/status`); the baselines get as many."""
-    files: dict[str, str] = field(default_factory=lambda: dict(FILE_SETS["report"]))
+    index: dict[str, Any] = field(default_factory=dict)
+    """What the workspace index held when the session began (`--repository`)."""
 
     def position(self, uri: str, offset: int) -> types.Position:
         text = self.texts[uri]
@@ -89,7 +110,7 @@ class Editor:
         return types.Position(line, offset - (text.rfind("\n", 0, offset) + 1))  # ASCII sources
 
     def open(self, uri: str) -> None:
-        self.texts[uri] = (Path(sysconfig.get_paths()["stdlib"]) / self.files[uri]).read_text()
+        self.texts[uri] = self.sources[uri].read_text()
         self.versions[uri] = 1
         open_doc(self.client, uri, self.texts[uri])
 
@@ -253,7 +274,7 @@ async def add_line(editor: Editor, uri: str, line: int, kind: str) -> int:
 
 
 async def session(editor: Editor) -> None:
-    A, B = list(editor.files)
+    A, B = list(editor.sources)
     editor.open(A)
     line = near(editor.texts[A], editor.texts[A].count("\n") * 3 // 5, 0)
     cursor = await add_line(editor, A, line, "open")
@@ -288,18 +309,54 @@ async def session(editor: Editor) -> None:
     await editor.accept(A, cursor)
 
 
-async def run_server(model: Path, options: dict[str, Any], seed: int, files: str = "report") -> Editor:
-    client, _ = await start(REAL_SERVER, server_env(CODELLAMA_LS_MODEL=str(model)), init_options=options)
-    editor = Editor(client, random.Random(seed), files=dict(FILE_SETS[files]))
+def make_workspace(folder: Path, files: str) -> dict[str, Path]:
+    """Copies of the standard library's files for `--repository`; the session's two files in it."""
+    names, workspace = FILE_SETS[files]
+    for name in workspace:
+        source = STDLIB / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+        else:
+            shutil.copy(source, folder / name)
+    return {(folder / name).as_uri(): folder / name for name in names.values()}
+
+
+async def run_server(
+    model: Path, options: dict[str, Any], seed: int, files: str = "report", workspace: Path | None = None
+) -> Editor:
+    if workspace is not None:
+        sources = make_workspace(workspace, files)
+    else:
+        sources = {uri: STDLIB / name for uri, name in FILE_SETS[files][0].items()}
+    env = server_env(CODELLAMA_LS_MODEL=str(model))
+    client, _ = await start(REAL_SERVER, env, init_options=options, root=workspace or ROOT)
+    editor = Editor(client, random.Random(seed), sources=sources)
     try:
         state = await wait_ready(client, timeout=600)
         if state["state"] != "ready":
             raise SystemExit(f"model did not load: {state.get('error')}")
         editor.threads = int(state.get("threads") or 0)
+        if workspace is not None:
+            editor.index = await wait_indexed(client, len(list(workspace.rglob("*.py"))))
         await session(editor)
     finally:
         await client.shutdown_session()
     return editor
+
+
+async def wait_indexed(client: Any, files: int, timeout: float = 300.0) -> dict[str, Any]:
+    """Wait until the server's index holds the workspace's files (it starts two seconds after the
+    model), or holds some and has not grown for two seconds."""
+    deadline = time.monotonic() + timeout
+    seen, since = -1, time.monotonic()
+    while True:
+        repository = dict((await status(client)).get("repository") or {})
+        held = int(repository.get("files", 0))
+        if held != seen:
+            seen, since = held, time.monotonic()
+        if held >= files or (held and time.monotonic() - since > 2) or time.monotonic() > deadline:
+            return repository
+        await asyncio.sleep(0.2)
 
 
 def llama_vim_body(text: str, offset: int, n_predict: int) -> dict[str, Any]:
@@ -456,10 +513,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-baselines", action="store_true", help="only the session through codellama-ls")
     parser.add_argument("--gpu", action="store_true", help="every layer on the GPU, for every system")
+    parser.add_argument("--fresh-per-kind", type=int, default=1, help="states of each kind for the fresh baseline")
     parser.add_argument(
         "--files", default="report", choices=tuple(FILE_SETS), help="report (recorded) or develop (tuned on)"
     )
-    parser.add_argument("--fresh-per-kind", type=int, default=1, help="states of each kind for the fresh baseline")
+    parser.add_argument(
+        "--repository", action="store_true", help="edit the files inside an indexed workspace (repository context)"
+    )
     args = parser.parse_args()
     model = args.model or cached(args.shape, Path(tempfile.gettempdir()) / "codellama-ls-bench")
     # The gate would drop every suggestion of a random-weights model; the session needs some to accept.
@@ -467,9 +527,18 @@ def main() -> None:
     # Every layer on the GPU for every system (the server's default nGpuLayers -1 does so in a GPU build).
     options["nGpuLayers"] = -1 if args.gpu else 0
     started = time.perf_counter()
-    editor = asyncio.run(run_server(model, options, args.seed, args.files))
-    files = ", ".join(editor.files.values())
+    with tempfile.TemporaryDirectory(prefix="codellama-ls-workspace-") as folder:
+        workspace = Path(folder).resolve() if args.repository else None
+        editor = asyncio.run(run_server(model, options, args.seed, args.files, workspace))
+    files = ", ".join(path.name for path in editor.sources.values())
     print(f"files {args.files}: {files}; model {model.name}, n_ctx {args.n_ctx}, {editor.threads} threads", flush=True)
+    if args.repository:
+        held = editor.index
+        print(
+            f"repository context: a workspace of {held.get('files')} files, {held.get('definitions')} definitions"
+            f" indexed in {held.get('scan_seconds')} s before the session",
+            flush=True,
+        )
     print("codellama-ls (the baselines follow)", flush=True)
     for kind, row in summarize(editor.requests).items():
         print(f"  {kind:10} " + "  ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
@@ -487,8 +556,9 @@ def main() -> None:
     summary: dict[str, Any] = {
         "model": str(model),
         "n_ctx": args.n_ctx,
-        "files": list(editor.files.values()),
+        "files": [str(path) for path in editor.sources.values()],
         "threads": editor.threads,
+        "repository context": editor.index or "no workspace (--repository not given)",
         "codellama-ls": summarize(editor.requests),
         "llama-server /infill (llama.vim)": server if isinstance(server, str) else summarize(server),
         "fresh PSM prompt (llama-cpp-python)": fresh if isinstance(fresh, str) else summarize(fresh),

@@ -3,18 +3,30 @@ compiling the queries once).
 
 A definition keeps what a prompt shows of it, computed once per file version: its signature lines, the
 first line of its doc comment and a bounded excerpt (a function's first lines, a class's header with
-its members' signatures), so a request renders nothing and the file's text is not kept.
+its members' signatures), so a request renders nothing and the file's text is not kept. The files that
+changed keep what lets their next version be read for less (`reparse.py`): their outline, to read
+only the statements a change touched, else their tree, to parse incrementally.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
 from codellama_ls.documents.languages import LanguageSpec, new_parser
 from codellama_ls.documents.syntax import load_query
+from codellama_ls.workspace.reparse import (
+    FRAGMENT_LANGUAGES,
+    OUTLINE_MIN_BYTES,
+    Outline,
+    Trees,
+    digest_of,
+    fragment_rows,
+    line_hashes,
+    top_level,
+)
 
 QUERY_FILE = "definitions.scm"
 # An excerpt's lines: a signature and the start of its body, or a class and its members' signatures.
@@ -54,6 +66,8 @@ class ImportRef:
     """The local name of the module itself (`import x as y`, `import * as ns`, a Go package alias)."""
     submodule: bool = False
     """Rust `mod foo;`: a file beside this one."""
+    line: int = field(default=-1, compare=False)
+    """0-based line of the statement (-1: not known)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,10 @@ class FileFacts:
     language: str
     definitions: tuple[Definition, ...]
     imports: tuple[ImportRef, ...]
+    digest: int = 0
+    """The text's hash: a file notified again with the same text is not read again."""
+    outline: Outline | None = field(default=None, compare=False, repr=False)
+    """For a large file of a `FRAGMENT_LANGUAGES` language: what reads its next version a part at a time."""
 
 
 _local = threading.local()
@@ -111,13 +129,11 @@ def _first_doc_line(text: str) -> str:
 def _doc(node: tree_sitter.Node, body: tree_sitter.Node | None, language: str) -> str:
     if language == "python":
         if body is not None and body.named_child_count:
-            first = body.named_children[0]
-            if (
-                first.type == "expression_statement"
-                and first.named_child_count
-                and first.named_children[0].type == "string"
-            ):
-                return _first_doc_line(_text(first.named_children[0]))
+            # named_child(0), not named_children[0]: a class body's every member would become a Node.
+            first = body.named_child(0)
+            string = first.named_child(0) if first is not None and first.type == "expression_statement" else None
+            if string is not None and string.type == "string":
+                return _first_doc_line(_text(string))
         return ""
     # Comments right above (an `export`/decorator wrapper's, when there is one).
     target = (
@@ -148,10 +164,14 @@ class _Found:
     kind: str
     body: tree_sitter.Node | None
     container: str = ""
+    signature: tuple[str, int] | None = None
+    """`_signature`'s answer, once computed (a member's serves its class's excerpt too)."""
 
 
 def _signature(lines: list[str], found: _Found) -> tuple[str, int]:
     """The definition's lines up to its body (at most `SIGNATURE_LINES`), and the first line after them."""
+    if found.signature is not None:
+        return found.signature
     first = found.node.start_point[0]
     last = _last_line(found.node)
     if found.body is not None:
@@ -159,7 +179,8 @@ def _signature(lines: list[str], found: _Found) -> tuple[str, int]:
         # one on the same line (`{`, Go's `struct {`) leaves the signature that line.
         last = max(first, found.body.start_point[0] - 1) if found.body.start_point[0] > first else first
     last = min(last, first + SIGNATURE_LINES - 1)
-    return "\n".join(_clip(line) for line in lines[first : last + 1]).rstrip(), last + 1
+    found.signature = "\n".join(_clip(line) for line in lines[first : last + 1]).rstrip(), last + 1
+    return found.signature
 
 
 def _ellipsis(lines: list[str], at: int, comment: str) -> str:
@@ -196,7 +217,7 @@ def _excerpt(lines: list[str], found: _Found, members: list[_Found], doc: str, l
     elif doc:
         out.insert(0, f"{comment} {doc}")
     end = min(last, after + EXCERPT_LINES - len(out))
-    out += [_clip(line) for line in lines[after : end + 1]]
+    out += [line if len(line) <= MAX_LINE else _clip(line) for line in lines[after : end + 1]]
     if end < last:
         out.append(_ellipsis(lines, end + 1, comment))
     return "\n".join(line for line in out if line.strip())
@@ -205,7 +226,9 @@ def _excerpt(lines: list[str], found: _Found, members: list[_Found], doc: str, l
 def _after_docstring(found: _Found, fallback: int) -> int:
     body = found.body
     if body is not None and body.named_child_count:
-        return int(body.named_children[0].end_point[0]) + 1
+        first = body.named_child(0)
+        if first is not None:
+            return int(first.end_point[0]) + 1
     return fallback
 
 
@@ -237,7 +260,7 @@ def _collect(query: tree_sitter.Query, root: tree_sitter.Node) -> tuple[list[_Fo
                 continue
             key = node.start_byte * 7919 + module[0].start_byte
             written = _text(module[0]).strip("\"`'")
-            known = imports.get(key, ImportRef(written, submodule="import.mod" in captures))
+            known = imports.get(key, ImportRef(written, submodule="import.mod" in captures, line=node.start_point[0]))
             names = tuple(_text(n) for n in captures.get("import.name", ()))
             alias = captures.get("import.alias")
             if names and alias:
@@ -248,18 +271,97 @@ def _collect(query: tree_sitter.Query, root: tree_sitter.Node) -> tuple[list[_Fo
                 known.names + tuple(n for n in names if n not in known.names),
                 known.alias or (_text(alias[0]).removeprefix("* as ").strip() if alias else ""),
                 known.submodule,
+                known.line,
             )
     return found, list(imports.values())
 
 
-def extract(spec: LanguageSpec, path: str, text: str) -> FileFacts:
-    """The definitions and imports of one file's text."""
+def extract(
+    spec: LanguageSpec, path: str, text: str, trees: Trees | None = None, previous: FileFacts | None = None
+) -> FileFacts:
+    """The definitions and imports of one file's text: only the statements changed since `previous`
+    (its last version's facts) where its outline allows, else parsed from its last tree in `trees`
+    (if any), else parsed whole."""
     parser, query = _parser(spec), _query(spec)
     if parser is None or query is None:
-        return FileFacts(path, spec.name, (), ())
+        return FileFacts(path, spec.name, (), (), digest_of(text))
+    lines = text.split("\n")
+    if previous is not None and previous.outline is not None and previous.language == spec.name:
+        facts = _fragment(spec, parser, query, path, text, lines, previous, previous.outline)
+        if facts is not None:
+            return facts
     source = text.encode("utf-8", errors="replace")
-    tree = parser.parse(source)
-    found, imports = _collect(query, tree.root_node)
+    tree = trees.parse(parser, (path, spec.name), source) if trees is not None else parser.parse(source)
+    definitions, imports = _read(spec, query, tree.root_node, lines)
+    outline = None
+    if spec.name in FRAGMENT_LANGUAGES and len(source) >= OUTLINE_MIN_BYTES:
+        starts, comments = top_level(tree.root_node)
+        outline = Outline(line_hashes(lines), tuple(starts), tuple(comments), len(lines), not tree.root_node.has_error)
+    return FileFacts(path, spec.name, tuple(definitions), tuple(imports), digest_of(text), outline)
+
+
+def _fragment(
+    spec: LanguageSpec,
+    parser: tree_sitter.Parser,
+    query: tree_sitter.Query,
+    path: str,
+    text: str,
+    lines: list[str],
+    previous: FileFacts,
+    outline: Outline,
+) -> FileFacts | None:
+    """`previous` with the statements a change touched read again (`reparse.fragment_rows`); None
+    when that cannot give what a whole parse gives."""
+    if not outline.clean or len(previous.definitions) >= MAX_DEFINITIONS:
+        return None  # statements not to be trusted, or definitions the cap left out
+    if any(ref.line < 0 for ref in previous.imports):
+        return None
+    hashes = line_hashes(lines)
+    rows = fragment_rows(outline, hashes)
+    if rows is None:
+        return None
+    end = rows.end + rows.moved
+    piece = lines[rows.first : end]
+    if end < len(lines):
+        piece.append("")  # the newline before the next statement
+    tree = parser.parse("\n".join(piece).encode("utf-8", errors="replace"))
+    if tree.root_node.has_error:
+        return None  # a syntax error may take in statements beyond the fragment
+    read, imports = _read(spec, query, tree.root_node, piece)
+    first, keep, moved = rows.first, rows.keep, rows.moved
+    definitions = [
+        *(d for d in previous.definitions if d.line < keep),
+        *(_moved(d, first) for d in read if d.line + first >= keep),
+        *(_moved(d, moved) for d in previous.definitions if d.line >= rows.end),
+    ]
+    if len(definitions) >= MAX_DEFINITIONS:
+        return None  # the cap would cut another place
+    refs = [
+        *(i for i in previous.imports if i.line < keep),
+        *(replace(i, line=i.line + first) for i in imports if i.line + first >= keep),
+        *(replace(i, line=i.line + moved) for i in previous.imports if i.line >= rows.end),
+    ]
+    starts, comments = top_level(tree.root_node, first)
+    kept = [n for n, row in enumerate(outline.starts) if row < first]
+    later = [n for n, row in enumerate(outline.starts) if row >= rows.end]
+    renewed = Outline(
+        hashes,
+        (*(outline.starts[n] for n in kept), *starts, *(outline.starts[n] + moved for n in later)),
+        (*(outline.comments[n] for n in kept), *comments, *(outline.comments[n] for n in later)),
+        len(piece),
+    )
+    return FileFacts(path, spec.name, tuple(definitions), tuple(refs), digest_of(text), renewed)
+
+
+def _moved(definition: Definition, lines: int) -> Definition:
+    return replace(definition, line=definition.line + lines, end_line=definition.end_line + lines)
+
+
+def _read(
+    spec: LanguageSpec, query: tree_sitter.Query, root: tree_sitter.Node, lines: list[str]
+) -> tuple[list[Definition], list[ImportRef]]:
+    """The definitions (at most `MAX_DEFINITIONS`) and imports under `root`, whose text is `lines`."""
+    found, imports = _collect(query, root)
     found.sort(key=lambda f: (f.node.start_byte, -f.node.end_byte))
     # Containers by span: the innermost definition holding each one.
     stack: list[_Found] = []
@@ -280,7 +382,6 @@ def extract(spec: LanguageSpec, path: str, text: str) -> FileFacts:
             members.setdefault(id(parent), []).append(item)
         stack.append(item)
         unique.append(item)
-    lines = text.split("\n")
     comment = spec.line_comment or "#"
     definitions: list[Definition] = []
     for item in unique:
@@ -312,4 +413,4 @@ def extract(spec: LanguageSpec, path: str, text: str) -> FileFacts:
         )
         if len(definitions) >= MAX_DEFINITIONS:
             break
-    return FileFacts(path, spec.name, tuple(definitions), tuple(imports))
+    return definitions, imports

@@ -10,6 +10,9 @@ suffix, UTF-8 in hex, as `prefix/suffix` in one piece (not `:`, which ends a Pyt
 suggestion may not end with): how end-to-end tests read the server's copy
 of a document without a test-only request). SCRIPTED_ALTERNATIVES (a JSON list of texts) answers those
 texts, the first as the suggestion and the others as its alternatives, most likely first.
+SCRIPTED_CALLS=1 answers a call being written (the prompt's prefix ends in `name(`) with the parameter
+names of a `def name(...)` or `function name(...)` the prompt holds, else with `)`: a model that knows
+only what the prompt shows, so an editor test sees whether a definition reached it.
 SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
 metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
 prompt picks the answer), else echoed back whole, special tokens by name.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 
 from codellama_ls.engine.base import Progress
@@ -57,12 +61,49 @@ def fim_answer(prompt: ScriptedPrompt) -> str | None:
     return next((answer for key, answer in answers.items() if key in prompt.prefix), None)
 
 
+_CALL_BEING_WRITTEN = re.compile(r"([A-Za-z_]\w*)\($")
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`text` cut at the commas outside brackets, up to the bracket that closes the list."""
+    parts: list[str] = []
+    depth = start = 0
+    for at, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return [*parts, text[start:at]]
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    return [*parts, text[start:]]
+
+
+def call_arguments(prompt: ScriptedPrompt) -> str:
+    """The rest of the call at the prefix's end: the callee's parameter names as its definition in the
+    prompt spells them (defaults, annotations, `self` and starred parameters left out), else `)`."""
+    call = _CALL_BEING_WRITTEN.search(prompt.prefix)
+    if call is None:
+        return ""
+    name = re.escape(call.group(1))
+    text = prompt.prefix + prompt.suffix
+    definition = re.search(rf"\b(?:def|function)\s+{name}\s*\(", text)
+    if definition is None:
+        return ")"
+    params = (re.split(r"[:=]", part)[0].strip() for part in _top_level_parts(text[definition.end() :]))
+    return ", ".join(p for p in params if p and p not in ("self", "cls") and not p.startswith(("*", "/"))) + ")"
+
+
 def echo(prompt: ScriptedPrompt) -> str | list[Scripted]:
     if prompt.mode == "chat":
         return chat_answer(prompt)
     scripted = fim_answer(prompt)
     if scripted is not None:
         return scripted
+    if os.environ.get("SCRIPTED_CALLS") == "1":
+        return call_arguments(prompt)
     alternatives = os.environ.get("SCRIPTED_ALTERNATIVES")
     if alternatives is not None:
         return list(json.loads(alternatives))

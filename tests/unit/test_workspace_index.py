@@ -11,7 +11,7 @@ import pytest
 
 from codellama_ls.documents.languages import spec_by_name
 from codellama_ls.workspace import files as files_module
-from codellama_ls.workspace.definitions import extract
+from codellama_ls.workspace.definitions import Trees, extract
 from codellama_ls.workspace.files import MAX_BYTES, Filters, list_files, read_source
 from codellama_ls.workspace.index import WorkspaceIndex
 
@@ -46,7 +46,7 @@ DEFINITIONS = [
             ("method", "K", "m", "class K { m(y) { return y; } }"),
             ("function", "", "g", "const g = (z) => z;"),
         ],
-        [("./m", ("a", "b"), ""), ("./c", (), "")],
+        [("./m", ("a", "b"), ""), ("./c", (), "c")],
     ),
     (
         "typescript",
@@ -144,6 +144,118 @@ def test_a_class_excerpt_lists_its_members_signatures() -> None:
 def test_local_definitions_are_not_indexed() -> None:
     facts = _facts("python", "def f():\n    X = 1\n    def g():\n        pass\n    class L:\n        pass\n")
     assert [d.name for d in facts.definitions] == ["f"]
+
+
+BASE = (
+    'import os\n\n\nclass Shape:\n    """A shape."""\n\n    def area(self, unit=\'m\'):\n        return 0\n\n\n'
+    "def grow(shape, by):\n    return shape\n\n\nLIMIT = 3\n"
+)
+# Each edit of BASE (old text -> new text, first occurrence), one version after the other: the
+# incremental parse from the last tree must give exactly what a parse from scratch gives.
+EDITS = [
+    ("def grow(shape, by):", "def grow(shape, by, *, twice=False):"),  # inside a line
+    ("LIMIT = 3\n", "LIMIT = 3\nSTEP = 'é'\n"),  # at the end, with a multi-byte character
+    ("import os\n", ""),  # at the start: every line moves up
+    ("        return 0\n", "        return 0\n\n    def scale(self, k):\n        return k\n"),  # a method added
+    ("class Shape:", "class Shape(Base):"),
+    ("def grow", "de grow"),  # a syntax error
+    ("de grow", "def grow"),  # and repaired
+    ("", ""),  # the same text again
+]
+
+
+def test_a_file_parsed_again_from_its_last_tree_gives_what_a_fresh_parse_gives() -> None:
+    spec = spec_by_name("python")
+    assert spec is not None
+    trees = Trees()
+    text = BASE
+    extract(spec, "/w/shape.py", text, trees)
+    for old, new in EDITS:
+        text = text.replace(old, new, 1)
+        assert extract(spec, "/w/shape.py", text, trees) == extract(spec, "/w/shape.py", text), (old, new)
+    assert trees.reused == len(EDITS)
+
+
+def test_only_a_few_trees_are_kept() -> None:
+    spec = spec_by_name("python")
+    assert spec is not None
+    trees = Trees(max_files=2, max_bytes=1000)
+    for name in ("a", "b", "c"):
+        extract(spec, f"/w/{name}.py", "x = 1\n", trees)
+    extract(spec, "/w/big.py", "x = 1\n" * 100, trees)  # over half the bytes: not kept
+    for name in ("c", "b", "a", "big"):
+        extract(spec, f"/w/{name}.py", "x = 2\n", trees)
+    assert trees.reused == 2  # c and b were the two kept; a had gone, big never came
+
+
+def _module(count: int) -> str:
+    """A Python module of `count` functions (over 16 KB: it keeps an outline), a class and comments."""
+    parts = ['"""A generated module."""\n\nimport os\nfrom .base import Base\n\nLIMIT = 3\n']
+    for n in range(count):
+        parts.append(
+            f"\n\n# Function {n}.\ndef function_{n}(value, factor={n}):\n"
+            f'    """Scale value {n} times."""\n    total = value * factor\n'
+            f"    for step in range({n}):\n        total += step\n    return total\n"
+        )
+        if n == count // 2:
+            parts.append(
+                '\n\nclass Shape(Base):\n    """A shape."""\n\n    def area(self, unit=\'m\'):\n'
+                "        return 0\n\n    def grow(self, by):\n        return self\n"
+            )
+    return "".join(parts)
+
+
+MODULE = _module(120)
+# Each change of MODULE (old text -> new text, first occurrence), one version after the other.
+FRAGMENT_EDITS = [
+    ("def function_40(value, factor=40):", "def function_40(value, factor=40, *, twice=False):"),
+    ("    return self\n", "    return self\n\n    def scale(self, k):\n        return k\n"),  # a method added
+    ("# Function 41.\n", "# Function 41.\n@cached\n"),  # a decorator above an unchanged function
+    ("\n\n# Function 50.\n", "\n\nEXTRA = 1\n\n\ndef added(x):\n    return x\n\n\n# Function 50.\n"),
+    ("import os\n", "import os\nimport sys\n"),  # at the start: every line moves
+    ("# Function 119.\n", "# Function one hundred nineteen.\n"),  # a comment only, at the end
+    ("def function_60(", "def function_60 ("),
+    ("def function_70(value", "def function_70(value:"),  # a syntax error: read whole
+    ("def function_70(value:", "def function_70(value"),  # repaired
+    ('    """Scale value 30 times."""\n', '    """Scale value 30 times.\n'),  # a string left open
+    ('    """Scale value 30 times.\n', '    """Scale value 30 times."""\n'),
+    ("class Shape(Base):", "class Shape(Base, Mixin):"),
+]
+
+
+def test_a_change_reads_only_the_statements_it_touched_and_gives_what_a_whole_parse_gives() -> None:
+    spec = spec_by_name("python")
+    assert spec is not None
+    text = MODULE
+    facts = extract(spec, "/w/module.py", text)
+    assert facts.outline is not None and len(text) > 16 * 1024
+    partial = 0
+    for old, new in FRAGMENT_EDITS:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+        facts = extract(spec, "/w/module.py", text, previous=facts)
+        whole = extract(spec, "/w/module.py", text)
+        assert facts == whole, (old, new)
+        assert [i.line for i in facts.imports] == [i.line for i in whole.imports]
+        assert facts.outline is not None and whole.outline is not None
+        assert (facts.outline.starts, facts.outline.comments) == (whole.outline.starts, whole.outline.comments)
+        partial += facts.outline.parsed_rows < whole.outline.parsed_rows / 4
+    assert partial >= len(FRAGMENT_EDITS) - 4  # the syntax errors (and the class, a tenth of the file) are not
+
+
+def test_a_changed_comment_gives_the_definition_below_it_its_new_doc() -> None:
+    spec = spec_by_name("c")
+    assert spec is not None
+    text = "".join(f"/* Adds {n}, the sum of a and b. */\nint add_{n}(int a, int b);\n\n" for n in range(300))
+    facts = extract(spec, "/w/add.h", text)
+    assert facts.outline is not None
+    for old, new in [("/* Adds 100,", "/* Sums 100,"), ("/* Adds 101, the sum of a and b. */\n", "")]:
+        text = text.replace(old, new, 1)
+        facts = extract(spec, "/w/add.h", text, previous=facts)
+        assert facts == extract(spec, "/w/add.h", text)
+        assert facts.outline is not None and facts.outline.parsed_rows < 20
+    docs = [d.doc for d in facts.definitions if d.name in ("add_100", "add_101")]
+    assert docs == ["Sums 100, the sum of a and b.", ""]
 
 
 # -- which files are read ----------------------------------------------------------
@@ -297,6 +409,23 @@ def test_changes_on_disk_deletions_edits_and_folders(tmp_path: Path, index: Work
     index.remove_folder(two)
     assert index.wait_idle(30) and _names(index) == {"alpha2", "delta2"}
     assert index.stats.files == 2 and index.stats.definitions == 2
+
+
+def test_a_file_notified_with_the_text_it_had_is_not_indexed_again(tmp_path: Path, index: WorkspaceIndex) -> None:
+    _write(tmp_path, {"a.py": "def alpha(): pass\n"})
+    index.set_folders([tmp_path])
+    assert index.wait_idle(30)
+    before = index.generation
+    index.changed_on_disk(tmp_path / "a.py")  # a checkout that left it alone
+    index.opened(tmp_path / "a.py", "def alpha(): pass\n")  # opened as it is on disk
+    assert index.wait_idle(30) and index.generation == before
+    index.edited(tmp_path / "a.py", "def alpha(x): pass\n")
+    assert index.wait_idle(30) and index.generation > before
+    assert index.named("alpha")[0][1].signature == "def alpha(x): pass"
+    assert index.trees.reused == 0  # its first change since the scan: parsed whole, its tree kept
+    index.edited(tmp_path / "a.py", "def alpha(x, y): pass\n")
+    assert index.wait_idle(30) and index.trees.reused == 1
+    assert index.named("alpha")[0][1].signature == "def alpha(x, y): pass"
 
 
 def test_a_request_never_waits_for_a_scan(tmp_path: Path, index: WorkspaceIndex, monkeypatch) -> None:  # type: ignore[no-untyped-def]
