@@ -47,6 +47,11 @@ h.run(function()
   api.nvim_buf_set_lines(bufnr, 1, 2, true, { '    r' })
   api.nvim_win_set_cursor(0, { 2, 0 })
   h.type_keys('A')
+  -- Entering insert mode asks automatically once its events run: let them, or they cancel the
+  -- explicit request they come after (as they would a second later for a user).
+  h.wait_for('the automatic suggestion again', h.SLOW, function()
+    return shown() == texts[1]
+  end)
   h.type_keys('<M-\\>')
   h.wait_for('the explicit suggestions', h.SLOW, function()
     return shown() == texts[1] .. ' (1/3)'
