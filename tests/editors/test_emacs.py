@@ -253,3 +253,36 @@ def test_emacs_code_action_never_freezes_and_c_g_cancels_it(tmp_path: Path) -> N
     output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
     assert run.returncode == 0 and "FAIL" not in output, output
     assert source.read_text(encoding="utf-8") == CIRCLE, "the script saves nothing"
+
+
+REPOSITORY_SCRIPT = ROOT / "tests" / "editors" / "emacs" / "test-repository.el"
+
+
+@pytest.mark.parametrize(
+    ("enabled", "ghost"),
+    [(True, "point, factor, origin)"), (False, ")")],
+    ids=["repository-context", "repository-context-off"],
+)
+def test_emacs_a_call_into_a_file_that_is_not_open_gets_its_arguments(
+    tmp_path: Path, enabled: bool, ghost: str
+) -> None:
+    """As in Neovim (test_nvim_ui.py): only main.py is visited; the scripted model answers a call
+    with the parameters of the definition its prompt holds, else `)`."""
+    from tests.editors.test_nvim_ui import MAIN, write_workspace
+
+    _needs_emacs_30()
+    assert EMACS is not None
+    main = write_workspace(tmp_path / "project")
+    env = _scripted_env(
+        tmp_path,
+        main,
+        SCRIPTED_CALLS="1",
+        CODELLAMA_LS_REPOSITORY_CONTEXT="true" if enabled else "false",
+        CODELLAMA_LS_TEST_REPOSITORY="true" if enabled else "false",
+        CODELLAMA_LS_TEST_EXPECTED=ghost,
+    )
+    command = [EMACS, "--batch", "-Q", "-l", str(PACKAGE), "-l", str(REPOSITORY_SCRIPT)]
+    run = subprocess.run(command, cwd=main.parent, env=env, capture_output=True, timeout=150)
+    output = run.stdout.decode(errors="replace") + run.stderr.decode(errors="replace")
+    assert run.returncode == 0 and "FAIL" not in output, output
+    assert main.read_text() == MAIN.replace("return \n", f"return scale_point({ghost}\n"), output

@@ -257,3 +257,49 @@ def test_code_actions_never_hold_neovim_and_cancel_with_a_key_or_command(tmp_pat
             "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
         },
     )
+
+
+# A workspace of two files: only main.py is opened, and geometry.py defines what it calls.
+GEOMETRY = (
+    '"""Points on a plane."""\n\n\n'
+    "def scale_point(point, factor, origin=(0, 0)):\n"
+    '    """The point moved away from `origin` by `factor`."""\n'
+    "    x, y = point\n"
+    "    return origin[0] + (x - origin[0]) * factor, origin[1] + (y - origin[1]) * factor\n"
+)
+MAIN = "from .geometry import scale_point\n\n\ndef grow(corner, times):\n    return \n"
+
+
+def write_workspace(root: Path) -> Path:
+    """A project (found by its pyproject.toml) whose package has two modules; main.py's path."""
+    package = root / "shapes"
+    package.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "shapes"\n')
+    (package / "__init__.py").write_text("")
+    (package / "geometry.py").write_text(GEOMETRY)
+    (package / "main.py").write_text(MAIN)
+    return package / "main.py"
+
+
+@pytest.mark.parametrize(
+    ("enabled", "ghost"),
+    [(True, "point, factor, origin)"), (False, ")")],
+    ids=["repository-context", "repository-context-off"],
+)
+def test_a_call_into_a_file_that_is_not_open_gets_its_arguments(tmp_path: Path, enabled: bool, ghost: str) -> None:
+    """The scripted model answers a call with the parameters of the definition its prompt holds, else
+    `)`: the arguments reach the buffer only through the workspace index (off: only the `)`)."""
+    main = write_workspace(tmp_path / "project")
+    case = {"enabled": enabled, "typed": "scale_point(", "ghost": ghost, "line": f"    return scale_point({ghost}"}
+    run_nvim(
+        tmp_path,
+        "repository.lua",
+        {
+            "SCRIPTED_CALLS": "1",
+            "CODELLAMA_LS_REPOSITORY_CONTEXT": "true" if enabled else "false",
+            "CODELLAMA_NVIM_FILE": str(main),
+            "CODELLAMA_NVIM_SERVER": json.dumps(SCRIPTED),
+            "CODELLAMA_NVIM_CASE": json.dumps(case),
+        },
+    )
+    assert main.read_text() == MAIN.replace("return \n", f"return scale_point({ghost}\n")

@@ -9,6 +9,9 @@ model knows by heart: it writes what follows the prefix's end there, as a traine
 suffix, UTF-8 in hex, as `prefix/suffix` in one piece (not `:`, which ends a Python header that a block
 suggestion may not end with): how end-to-end tests read the server's copy
 of a document without a test-only request).
+SCRIPTED_CALLS=1 answers a call being written (the prompt's prefix ends in `name(`) with the parameter
+names of a `def name(...)` or `function name(...)` the prompt holds, else with `)`: a model that knows
+only what the prompt shows, so an editor test sees whether a definition reached it.
 SCRIPTED_INSTRUCT=1 makes the model a Code Llama - Instruct look-alike (its chat template in the
 metadata); a chat prompt is answered by SCRIPTED_CHAT_ANSWERS (JSON: the first key found in the
 prompt picks the answer), else echoed back whole, special tokens by name.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 
 from codellama_ls.engine.base import Progress
@@ -49,9 +53,46 @@ def recite(known: str, prefix: str) -> str:
     return ""
 
 
+_CALL_BEING_WRITTEN = re.compile(r"([A-Za-z_]\w*)\($")
+
+
+def _top_level_parts(text: str) -> list[str]:
+    """`text` cut at the commas outside brackets, up to the bracket that closes the list."""
+    parts: list[str] = []
+    depth = start = 0
+    for at, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            if depth == 0:
+                return [*parts, text[start:at]]
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    return [*parts, text[start:]]
+
+
+def call_arguments(prompt: ScriptedPrompt) -> str:
+    """The rest of the call at the prefix's end: the callee's parameter names as its definition in the
+    prompt spells them (defaults, annotations, `self` and starred parameters left out), else `)`."""
+    call = _CALL_BEING_WRITTEN.search(prompt.prefix)
+    if call is None:
+        return ""
+    name = re.escape(call.group(1))
+    text = prompt.prefix + prompt.suffix
+    definition = re.search(rf"\b(?:def|function)\s+{name}\s*\(", text)
+    if definition is None:
+        return ")"
+    params = (re.split(r"[:=]", part)[0].strip() for part in _top_level_parts(text[definition.end() :]))
+    return ", ".join(p for p in params if p and p not in ("self", "cls") and not p.startswith(("*", "/"))) + ")"
+
+
 def echo(prompt: ScriptedPrompt) -> str:
     if prompt.mode == "chat":
         return chat_answer(prompt)
+    if os.environ.get("SCRIPTED_CALLS") == "1":
+        return call_arguments(prompt)
     known = os.environ.get("SCRIPTED_KNOWN")
     if known is not None:
         return recite(known, prompt.prefix)
