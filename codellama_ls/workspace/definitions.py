@@ -3,7 +3,8 @@ compiling the queries once).
 
 A definition keeps what a prompt shows of it, computed once per file version: its signature lines, the
 first line of its doc comment and a bounded excerpt (a function's first lines, a class's header with
-its members' signatures), so a request renders nothing and the file's text is not kept.
+its members' signatures), so a request renders nothing and the file's text is not kept. The files that
+changed last keep their tree (`Trees`), so their next version is parsed incrementally.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class FileFacts:
     language: str
     definitions: tuple[Definition, ...]
     imports: tuple[ImportRef, ...]
+    digest: int = 0
+    """The text's hash: a file notified again with the same text is not read again."""
 
 
 _local = threading.local()
@@ -96,6 +99,82 @@ def supported(spec: LanguageSpec) -> bool:
     return _query(spec) is not None
 
 
+def digest_of(text: str) -> int:
+    return hash(text)
+
+
+def _common_prefix(old: bytes, new: bytes) -> int:
+    low, high = 0, min(len(old), len(new))
+    while low < high:  # compared in C, a slice at a time
+        middle = (low + high + 1) // 2
+        if old[low:middle] == new[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(old: bytes, new: bytes, limit: int) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[len(old) - middle : len(old) - low] == new[len(new) - middle : len(new) - low]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _point(source: bytes, at: int) -> tuple[int, int]:
+    return source.count(b"\n", 0, at), at - (source.rfind(b"\n", 0, at) + 1)
+
+
+def _edit(tree: tree_sitter.Tree, old: bytes, new: bytes) -> None:
+    """Tell `tree` (parsed from `old`) how `new` differs: one replaced span, between the common
+    prefix and the common suffix."""
+    start = _common_prefix(old, new)
+    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
+    old_end, new_end = len(old) - tail, len(new) - tail
+    tree.edit(
+        start_byte=start,
+        old_end_byte=old_end,
+        new_end_byte=new_end,
+        start_point=_point(old, start),
+        old_end_point=_point(old, old_end),
+        new_end_point=_point(new, new_end),
+    )
+
+
+class Trees:
+    """The source and tree of the files parsed last through it, so that a file's next version (a save,
+    an edit another document's request takes, a change on disk) is parsed incrementally: a tree
+    costs about 25 times its source in memory, so only a few are kept. One thread uses it."""
+
+    def __init__(self, max_files: int = 8, max_bytes: int = 1 << 20) -> None:
+        self.max_files = max_files
+        self.max_bytes = max_bytes
+        self._held: dict[tuple[str, str], tuple[bytes, tree_sitter.Tree]] = {}
+        self.reused = 0
+        """Parses that started from a kept tree."""
+
+    def parse(self, parser: tree_sitter.Parser, key: tuple[str, str], source: bytes) -> tree_sitter.Tree:
+        held = self._held.pop(key, None)
+        if held is None:
+            tree = parser.parse(source)
+        else:
+            old, tree = held
+            _edit(tree, old, source)
+            tree = parser.parse(source, tree)
+            self.reused += 1
+        if len(source) <= self.max_bytes // 2:
+            self._held[key] = (source, tree)
+            total = sum(len(s) for s, _ in self._held.values())
+            while len(self._held) > self.max_files or total > self.max_bytes:
+                oldest = next(iter(self._held))
+                total -= len(self._held.pop(oldest)[0])
+        return tree
+
+
 def _text(node: tree_sitter.Node) -> str:
     return (node.text or b"").decode("utf-8", errors="replace")
 
@@ -111,13 +190,11 @@ def _first_doc_line(text: str) -> str:
 def _doc(node: tree_sitter.Node, body: tree_sitter.Node | None, language: str) -> str:
     if language == "python":
         if body is not None and body.named_child_count:
-            first = body.named_children[0]
-            if (
-                first.type == "expression_statement"
-                and first.named_child_count
-                and first.named_children[0].type == "string"
-            ):
-                return _first_doc_line(_text(first.named_children[0]))
+            # named_child(0), not named_children[0]: a class body's every member would become a Node.
+            first = body.named_child(0)
+            string = first.named_child(0) if first is not None and first.type == "expression_statement" else None
+            if string is not None and string.type == "string":
+                return _first_doc_line(_text(string))
         return ""
     # Comments right above (an `export`/decorator wrapper's, when there is one).
     target = (
@@ -148,10 +225,14 @@ class _Found:
     kind: str
     body: tree_sitter.Node | None
     container: str = ""
+    signature: tuple[str, int] | None = None
+    """`_signature`'s answer, once computed (a member's serves its class's excerpt too)."""
 
 
 def _signature(lines: list[str], found: _Found) -> tuple[str, int]:
     """The definition's lines up to its body (at most `SIGNATURE_LINES`), and the first line after them."""
+    if found.signature is not None:
+        return found.signature
     first = found.node.start_point[0]
     last = _last_line(found.node)
     if found.body is not None:
@@ -159,7 +240,8 @@ def _signature(lines: list[str], found: _Found) -> tuple[str, int]:
         # one on the same line (`{`, Go's `struct {`) leaves the signature that line.
         last = max(first, found.body.start_point[0] - 1) if found.body.start_point[0] > first else first
     last = min(last, first + SIGNATURE_LINES - 1)
-    return "\n".join(_clip(line) for line in lines[first : last + 1]).rstrip(), last + 1
+    found.signature = "\n".join(_clip(line) for line in lines[first : last + 1]).rstrip(), last + 1
+    return found.signature
 
 
 def _ellipsis(lines: list[str], at: int, comment: str) -> str:
@@ -196,7 +278,7 @@ def _excerpt(lines: list[str], found: _Found, members: list[_Found], doc: str, l
     elif doc:
         out.insert(0, f"{comment} {doc}")
     end = min(last, after + EXCERPT_LINES - len(out))
-    out += [_clip(line) for line in lines[after : end + 1]]
+    out += [line if len(line) <= MAX_LINE else _clip(line) for line in lines[after : end + 1]]
     if end < last:
         out.append(_ellipsis(lines, end + 1, comment))
     return "\n".join(line for line in out if line.strip())
@@ -205,7 +287,9 @@ def _excerpt(lines: list[str], found: _Found, members: list[_Found], doc: str, l
 def _after_docstring(found: _Found, fallback: int) -> int:
     body = found.body
     if body is not None and body.named_child_count:
-        return int(body.named_children[0].end_point[0]) + 1
+        first = body.named_child(0)
+        if first is not None:
+            return int(first.end_point[0]) + 1
     return fallback
 
 
@@ -252,13 +336,13 @@ def _collect(query: tree_sitter.Query, root: tree_sitter.Node) -> tuple[list[_Fo
     return found, list(imports.values())
 
 
-def extract(spec: LanguageSpec, path: str, text: str) -> FileFacts:
-    """The definitions and imports of one file's text."""
+def extract(spec: LanguageSpec, path: str, text: str, trees: Trees | None = None) -> FileFacts:
+    """The definitions and imports of one file's text (parsed from its last tree in `trees`, if any)."""
     parser, query = _parser(spec), _query(spec)
     if parser is None or query is None:
-        return FileFacts(path, spec.name, (), ())
+        return FileFacts(path, spec.name, (), (), digest_of(text))
     source = text.encode("utf-8", errors="replace")
-    tree = parser.parse(source)
+    tree = trees.parse(parser, (path, spec.name), source) if trees is not None else parser.parse(source)
     found, imports = _collect(query, tree.root_node)
     found.sort(key=lambda f: (f.node.start_byte, -f.node.end_byte))
     # Containers by span: the innermost definition holding each one.
@@ -312,4 +396,4 @@ def extract(spec: LanguageSpec, path: str, text: str) -> FileFacts:
         )
         if len(definitions) >= MAX_DEFINITIONS:
             break
-    return FileFacts(path, spec.name, tuple(definitions), tuple(imports))
+    return FileFacts(path, spec.name, tuple(definitions), tuple(imports), digest_of(text))

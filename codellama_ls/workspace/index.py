@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from codellama_ls.documents.languages import LANGUAGES, LanguageSpec, language_for
-from codellama_ls.workspace.definitions import Definition, FileFacts, extract, supported
+from codellama_ls.workspace.definitions import Definition, FileFacts, Trees, digest_of, extract, supported
 from codellama_ls.workspace.files import Filters, inside, language_of, list_files, read_source
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class WorkspaceIndex:
         self.generation = 0
         """Bumped by every change: cached resolutions older than it are stale."""
         self.stats = IndexStats()
+        self.trees = Trees()
+        """The files changed since their scan keep their tree (the index's thread only)."""
         self.on_capped: Callable[[Path, int], None] | None = None
 
     # -- what the session tells it (event loop) --------------------------------------
@@ -224,7 +226,7 @@ class WorkspaceIndex:
             items = list(self._pending.items())
             self._pending.clear()
         for key, text in items:
-            self._index_file(Path(key), text)
+            self._index_file(Path(key), text, changed=True)
 
     def _scan(self, folder: Path) -> None:
         started = time.perf_counter()
@@ -260,7 +262,10 @@ class WorkspaceIndex:
                 return folder
         return None
 
-    def _index_file(self, path: Path, text: str | None, spec: LanguageSpec | None = None) -> None:
+    def _index_file(
+        self, path: Path, text: str | None, spec: LanguageSpec | None = None, changed: bool = False
+    ) -> None:
+        """Index one file's text (None: read it from disk); a `changed` one keeps its tree in `trees`."""
         folder = self._folder_of(path)
         key = str(path)
         if folder is None:
@@ -276,7 +281,11 @@ class WorkspaceIndex:
                     if key not in self._open:
                         self._drop(key)
                 return
-        facts = extract(spec, key, text)
+        with self._lock:
+            held = self._files.get(key)
+        if held is not None and held.digest == digest_of(text) and held.language == spec.name:
+            return  # saved as it was indexed, or touched on disk (a checkout that left it alone)
+        facts = extract(spec, key, text, self.trees if changed else None)
         with self._lock:
             if key in self._pending:
                 return  # a newer version is queued

@@ -11,7 +11,7 @@ import pytest
 
 from codellama_ls.documents.languages import spec_by_name
 from codellama_ls.workspace import files as files_module
-from codellama_ls.workspace.definitions import extract
+from codellama_ls.workspace.definitions import Trees, extract
 from codellama_ls.workspace.files import MAX_BYTES, Filters, list_files, read_source
 from codellama_ls.workspace.index import WorkspaceIndex
 
@@ -144,6 +144,48 @@ def test_a_class_excerpt_lists_its_members_signatures() -> None:
 def test_local_definitions_are_not_indexed() -> None:
     facts = _facts("python", "def f():\n    X = 1\n    def g():\n        pass\n    class L:\n        pass\n")
     assert [d.name for d in facts.definitions] == ["f"]
+
+
+BASE = (
+    'import os\n\n\nclass Shape:\n    """A shape."""\n\n    def area(self, unit=\'m\'):\n        return 0\n\n\n'
+    "def grow(shape, by):\n    return shape\n\n\nLIMIT = 3\n"
+)
+# Each edit of BASE (old text -> new text, first occurrence), one version after the other: the
+# incremental parse from the last tree must give exactly what a parse from scratch gives.
+EDITS = [
+    ("def grow(shape, by):", "def grow(shape, by, *, twice=False):"),  # inside a line
+    ("LIMIT = 3\n", "LIMIT = 3\nSTEP = 'é'\n"),  # at the end, with a multi-byte character
+    ("import os\n", ""),  # at the start: every line moves up
+    ("        return 0\n", "        return 0\n\n    def scale(self, k):\n        return k\n"),  # a method added
+    ("class Shape:", "class Shape(Base):"),
+    ("def grow", "de grow"),  # a syntax error
+    ("de grow", "def grow"),  # and repaired
+    ("", ""),  # the same text again
+]
+
+
+def test_a_file_parsed_again_from_its_last_tree_gives_what_a_fresh_parse_gives() -> None:
+    spec = spec_by_name("python")
+    assert spec is not None
+    trees = Trees()
+    text = BASE
+    extract(spec, "/w/shape.py", text, trees)
+    for old, new in EDITS:
+        text = text.replace(old, new, 1)
+        assert extract(spec, "/w/shape.py", text, trees) == extract(spec, "/w/shape.py", text), (old, new)
+    assert trees.reused == len(EDITS)
+
+
+def test_only_a_few_trees_are_kept() -> None:
+    spec = spec_by_name("python")
+    assert spec is not None
+    trees = Trees(max_files=2, max_bytes=1000)
+    for name in ("a", "b", "c"):
+        extract(spec, f"/w/{name}.py", "x = 1\n", trees)
+    extract(spec, "/w/big.py", "x = 1\n" * 100, trees)  # over half the bytes: not kept
+    for name in ("c", "b", "a", "big"):
+        extract(spec, f"/w/{name}.py", "x = 2\n", trees)
+    assert trees.reused == 2  # c and b were the two kept; a had gone, big never came
 
 
 # -- which files are read ----------------------------------------------------------
@@ -297,6 +339,23 @@ def test_changes_on_disk_deletions_edits_and_folders(tmp_path: Path, index: Work
     index.remove_folder(two)
     assert index.wait_idle(30) and _names(index) == {"alpha2", "delta2"}
     assert index.stats.files == 2 and index.stats.definitions == 2
+
+
+def test_a_file_notified_with_the_text_it_had_is_not_indexed_again(tmp_path: Path, index: WorkspaceIndex) -> None:
+    _write(tmp_path, {"a.py": "def alpha(): pass\n"})
+    index.set_folders([tmp_path])
+    assert index.wait_idle(30)
+    before = index.generation
+    index.changed_on_disk(tmp_path / "a.py")  # a checkout that left it alone
+    index.opened(tmp_path / "a.py", "def alpha(): pass\n")  # opened as it is on disk
+    assert index.wait_idle(30) and index.generation == before
+    index.edited(tmp_path / "a.py", "def alpha(x): pass\n")
+    assert index.wait_idle(30) and index.generation > before
+    assert index.named("alpha")[0][1].signature == "def alpha(x): pass"
+    assert index.trees.reused == 0  # its first change since the scan: parsed whole, its tree kept
+    index.edited(tmp_path / "a.py", "def alpha(x, y): pass\n")
+    assert index.wait_idle(30) and index.trees.reused == 1
+    assert index.named("alpha")[0][1].signature == "def alpha(x, y): pass"
 
 
 def test_a_request_never_waits_for_a_scan(tmp_path: Path, index: WorkspaceIndex, monkeypatch) -> None:  # type: ignore[no-untyped-def]
