@@ -18,3 +18,15 @@
 (call_expression
   function: (identifier) @_require (#eq? @_require "require")
   arguments: (arguments . (string (string_fragment) @import.module))) @import
+; What a require is bound to (`const ns = require("./m")`, `var { a, b } = require("./m")`): the same
+; @import node as the bare pattern above, so the two matches make one import.
+(variable_declarator
+  name: (identifier) @import.alias
+  value: (call_expression
+    function: (identifier) @_require (#eq? @_require "require")
+    arguments: (arguments . (string (string_fragment) @import.module))) @import)
+(variable_declarator
+  name: (object_pattern (shorthand_property_identifier_pattern) @import.name)
+  value: (call_expression
+    function: (identifier) @_require (#eq? @_require "require")
+    arguments: (arguments . (string (string_fragment) @import.module))) @import)

@@ -46,7 +46,7 @@ DEFINITIONS = [
             ("method", "K", "m", "class K { m(y) { return y; } }"),
             ("function", "", "g", "const g = (z) => z;"),
         ],
-        [("./m", ("a", "b"), ""), ("./c", (), "")],
+        [("./m", ("a", "b"), ""), ("./c", (), "c")],
     ),
     (
         "typescript",

@@ -383,6 +383,13 @@ def test_typing_with_repository_context_evaluates_a_few_tokens_per_keystroke(
 # (language, the workspace's files, the current file, its text up to the cursor, a line the first chunk shows)
 LANGUAGES = [
     (
+        "javascript",
+        {"lib/common.js": "function isNegativeZero(number) {\n  return number === 0;\n}\n"},
+        "lib/type/int.js",
+        "'use strict';\n\nvar common = require('../common');\n\nfunction check(object) {\n  return common.isNegativeZero(",
+        "function isNegativeZero(number) {",
+    ),
+    (
         "typescript",
         {
             "src/util.ts": "export function clamp(value: number, low: number, high: number): number {\n"
