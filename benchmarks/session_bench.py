@@ -5,6 +5,7 @@ Run (from the repository root, after the README's test install):
     .venv/bin/python benchmarks/session_bench.py                  # 1.3B Code Llama-shaped model, n_ctx 4096
     .venv/bin/python benchmarks/session_bench.py --shape small    # a quick run (512 wide, 6 layers)
     .venv/bin/python benchmarks/session_bench.py --model x.gguf   # any GGUF
+    .venv/bin/python benchmarks/session_bench.py --repository     # the files in a workspace, indexed
 
 Two real files of the running Python's standard library are edited (`--files`: the `develop` pair,
 `textwrap.py` and `json/encoder.py`, is the one the window was tuned on; the `report` pair, `pprint.py`
@@ -17,6 +18,13 @@ switch comes 0.5-1 s after the last answer: the user reads before going elsewher
 request kind: time to suggestion (p50/p95) and tokens evaluated per request (from `codellama/stats`).
 In the same run, at the same document states: llama.cpp's `llama-server /infill` driven as llama.vim
 drives it, and a fresh prefix-first prompt per request through llama-cpp-python.
+
+With `--repository` the two files are edited inside a workspace folder (a temporary copy of the
+packages they belong to, or of the module itself when it is one) that the server indexes before the
+session starts, so repository context has definitions to give. Without it the server's workspace
+folder is this checkout, which the documents (`file:///bench/...`) are not part of; its index still
+offers definitions of the names they use (about half the cursor positions of `textwrap.py` and
+`json/encoder.py` get a chunk from this checkout's tests and sources).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import asyncio
 import json
 import random
 import re
+import shutil
 import statistics
 import sys
 import sysconfig
@@ -41,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lsprotocol import types
 
 from benchmarks.typing_bench import find_llama_server, percentile, start_llama_server
-from tests.support.lsp_support import REAL_SERVER, open_doc, plain, server_env, start, wait_ready
+from tests.support.lsp_support import REAL_SERVER, ROOT, open_doc, plain, server_env, start, status, wait_ready
 from tests.support.shaped_model import cached
 
 # Tuned on `develop`; figures are recorded on `report`, which nothing was tuned on.
@@ -49,6 +58,7 @@ FILE_SETS = {
     "develop": {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"},
     "report": {"file:///bench/pprint.py": "pprint.py", "file:///bench/feedparser.py": "email/feedparser.py"},
 }
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
 KINDS = ("open", "typing", "move", "far move", "switch", "accept")
 # Every Nth keystroke's document is replayed to the baselines (each of them evaluates a whole prompt).
 BASELINE_EVERY = 20
@@ -82,6 +92,10 @@ class Editor:
     threads: int = 0
     """The threads the server's engine computes with (`codellama/status`); the baselines get as many."""
     files: dict[str, str] = field(default_factory=lambda: dict(FILE_SETS["report"]))
+    root: Path = STDLIB
+    """Where the files are read from: the standard library, or its copy in the workspace (`--repository`)."""
+    index: dict[str, Any] = field(default_factory=dict)
+    """What the workspace index held when the session began (`--repository`)."""
 
     def position(self, uri: str, offset: int) -> types.Position:
         text = self.texts[uri]
@@ -89,7 +103,7 @@ class Editor:
         return types.Position(line, offset - (text.rfind("\n", 0, offset) + 1))  # ASCII sources
 
     def open(self, uri: str) -> None:
-        self.texts[uri] = (Path(sysconfig.get_paths()["stdlib"]) / self.files[uri]).read_text()
+        self.texts[uri] = (self.root / self.files[uri]).read_text()
         self.versions[uri] = 1
         open_doc(self.client, uri, self.texts[uri])
 
@@ -288,14 +302,49 @@ async def session(editor: Editor) -> None:
     await editor.accept(A, cursor)
 
 
-async def run_server(model: Path, options: dict[str, Any], seed: int, files: str = "report") -> Editor:
-    client, _ = await start(REAL_SERVER, server_env(CODELLAMA_LS_MODEL=str(model)), init_options=options)
-    editor = Editor(client, random.Random(seed), files=dict(FILE_SETS[files]))
+def make_workspace(folder: Path, files: dict[str, str]) -> dict[str, str]:
+    """For `--repository`: copies of the files' packages (or modules) in `folder`; the files by their
+    URIs there."""
+    for top in dict.fromkeys(name.split("/")[0] for name in files.values()):
+        source = STDLIB / top
+        if source.is_dir():
+            shutil.copytree(source, folder / top, ignore=shutil.ignore_patterns("__pycache__", "test", "tests"))
+        else:
+            shutil.copy(source, folder / top)
+    return {(folder / name).as_uri(): name for name in files.values()}
+
+
+async def wait_indexed(client: Any, files: int, timeout: float = 300.0) -> dict[str, Any]:
+    """Wait until the server's index holds the workspace's files (it starts two seconds after the
+    model), or holds some and has not grown for two seconds."""
+    deadline = time.monotonic() + timeout
+    seen, since = -1, time.monotonic()
+    while True:
+        repository = dict((await status(client)).get("repository") or {})
+        held = int(repository.get("files", 0))
+        if held != seen:
+            seen, since = held, time.monotonic()
+        if held >= files or (held and time.monotonic() - since > 2) or time.monotonic() > deadline:
+            return repository
+        await asyncio.sleep(0.2)
+
+
+async def run_server(
+    model: Path, options: dict[str, Any], seed: int, files: str = "report", workspace: Path | None = None
+) -> Editor:
+    chosen = dict(FILE_SETS[files])
+    if workspace is not None:
+        chosen = make_workspace(workspace, chosen)
+    env = server_env(CODELLAMA_LS_MODEL=str(model))
+    client, _ = await start(REAL_SERVER, env, init_options=options, root=workspace or ROOT)
+    editor = Editor(client, random.Random(seed), files=chosen, root=workspace or STDLIB)
     try:
         state = await wait_ready(client, timeout=600)
         if state["state"] != "ready":
             raise SystemExit(f"model did not load: {state.get('error')}")
         editor.threads = int(state.get("threads") or 0)
+        if workspace is not None:
+            editor.index = await wait_indexed(client, len(list(workspace.rglob("*.py"))))
         await session(editor)
     finally:
         await client.shutdown_session()
@@ -460,6 +509,9 @@ def main() -> None:
         "--files", default="report", choices=tuple(FILE_SETS), help="report (recorded) or develop (tuned on)"
     )
     parser.add_argument("--fresh-per-kind", type=int, default=1, help="states of each kind for the fresh baseline")
+    parser.add_argument(
+        "--repository", action="store_true", help="edit the files inside an indexed workspace (repository context)"
+    )
     args = parser.parse_args()
     model = args.model or cached(args.shape, Path(tempfile.gettempdir()) / "codellama-ls-bench")
     # The gate would drop every suggestion of a random-weights model; the session needs some to accept.
@@ -467,9 +519,18 @@ def main() -> None:
     # Every layer on the GPU for every system (the server's default nGpuLayers -1 does so in a GPU build).
     options["nGpuLayers"] = -1 if args.gpu else 0
     started = time.perf_counter()
-    editor = asyncio.run(run_server(model, options, args.seed, args.files))
+    with tempfile.TemporaryDirectory(prefix="codellama-ls-workspace-") as folder:
+        workspace = Path(folder).resolve() if args.repository else None
+        editor = asyncio.run(run_server(model, options, args.seed, args.files, workspace))
     files = ", ".join(editor.files.values())
     print(f"files {args.files}: {files}; model {model.name}, n_ctx {args.n_ctx}, {editor.threads} threads", flush=True)
+    if args.repository:
+        held = editor.index
+        print(
+            f"repository context: a workspace of {held.get('files')} files, {held.get('definitions')} definitions"
+            f" indexed in {held.get('scan_seconds')} s before the session",
+            flush=True,
+        )
     print("codellama-ls (the baselines follow)", flush=True)
     for kind, row in summarize(editor.requests).items():
         print(f"  {kind:10} " + "  ".join(f"{key}: {value}" for key, value in row.items()), flush=True)
@@ -489,6 +550,7 @@ def main() -> None:
         "n_ctx": args.n_ctx,
         "files": list(editor.files.values()),
         "threads": editor.threads,
+        "repository context": editor.index or "no workspace (--repository not given)",
         "codellama-ls": summarize(editor.requests),
         "llama-server /infill (llama.vim)": server if isinstance(server, str) else summarize(server),
         "fresh PSM prompt (llama-cpp-python)": fresh if isinstance(fresh, str) else summarize(fresh),

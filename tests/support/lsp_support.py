@@ -79,13 +79,15 @@ async def start(
     *,
     encodings: list[str] | None = None,
     init_options: Any = None,
+    root: Path = ROOT,
 ) -> tuple[LanguageClient, types.InitializeResult]:
+    """The server started and initialized with `root` as its workspace folder (this checkout unless told)."""
     client = await ClientServerConfig(server_command=command, server_env=env).start()
     assert isinstance(client, LanguageClient)
     result = await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities(encodings),
-            root_uri=ROOT.as_uri(),
+            root_uri=root.as_uri(),
             initialization_options=init_options,
         )
     )

@@ -386,7 +386,8 @@ LANGUAGES = [
         "javascript",
         {"lib/common.js": "function isNegativeZero(number) {\n  return number === 0;\n}\n"},
         "lib/type/int.js",
-        "'use strict';\n\nvar common = require('../common');\n\nfunction check(object) {\n  return common.isNegativeZero(",
+        "'use strict';\n\nvar common = require('../common');\n\n"
+        "function check(object) {\n  return common.isNegativeZero(",
         "function isNegativeZero(number) {",
     ),
     (
