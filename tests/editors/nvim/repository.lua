@@ -15,7 +15,7 @@ h.run(function()
   local bufnr = api.nvim_get_current_buf()
   local client, state = h.wait_ready(bufnr)
   h.eq('ready', state, 'model state')
-  h.eq(1, #vim.lsp.get_buffers_by_client_id(client.id), 'buffers open in the server')
+  h.eq(1, vim.tbl_count(client.attached_buffers), 'buffers open in the server')
   h.log('workspace folders: %s', vim.inspect(client.workspace_folders))
 
   -- The index is built in the background: wait until it holds the workspace's files (none when off).
