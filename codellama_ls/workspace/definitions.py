@@ -4,18 +4,29 @@ compiling the queries once).
 A definition keeps what a prompt shows of it, computed once per file version: its signature lines, the
 first line of its doc comment and a bounded excerpt (a function's first lines, a class's header with
 its members' signatures), so a request renders nothing and the file's text is not kept. The files that
-changed last keep their tree (`Trees`), so their next version is parsed incrementally.
+changed keep what lets their next version be read for less (`reparse.py`): their outline, to read
+only the statements a change touched, else their tree, to parse incrementally.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import tree_sitter
 
 from codellama_ls.documents.languages import LanguageSpec, new_parser
 from codellama_ls.documents.syntax import load_query
+from codellama_ls.workspace.reparse import (
+    FRAGMENT_LANGUAGES,
+    OUTLINE_MIN_BYTES,
+    Outline,
+    Trees,
+    digest_of,
+    fragment_rows,
+    line_hashes,
+    top_level,
+)
 
 QUERY_FILE = "definitions.scm"
 # An excerpt's lines: a signature and the start of its body, or a class and its members' signatures.
@@ -55,6 +66,8 @@ class ImportRef:
     """The local name of the module itself (`import x as y`, `import * as ns`, a Go package alias)."""
     submodule: bool = False
     """Rust `mod foo;`: a file beside this one."""
+    line: int = field(default=-1, compare=False)
+    """0-based line of the statement (-1: not known)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,8 @@ class FileFacts:
     imports: tuple[ImportRef, ...]
     digest: int = 0
     """The text's hash: a file notified again with the same text is not read again."""
+    outline: Outline | None = field(default=None, compare=False, repr=False)
+    """For a large file of a `FRAGMENT_LANGUAGES` language: what reads its next version a part at a time."""
 
 
 _local = threading.local()
@@ -97,82 +112,6 @@ def _parser(spec: LanguageSpec) -> tree_sitter.Parser | None:
 
 def supported(spec: LanguageSpec) -> bool:
     return _query(spec) is not None
-
-
-def digest_of(text: str) -> int:
-    return hash(text)
-
-
-def _common_prefix(old: bytes, new: bytes) -> int:
-    low, high = 0, min(len(old), len(new))
-    while low < high:  # compared in C, a slice at a time
-        middle = (low + high + 1) // 2
-        if old[low:middle] == new[low:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _common_suffix(old: bytes, new: bytes, limit: int) -> int:
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if old[len(old) - middle : len(old) - low] == new[len(new) - middle : len(new) - low]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _point(source: bytes, at: int) -> tuple[int, int]:
-    return source.count(b"\n", 0, at), at - (source.rfind(b"\n", 0, at) + 1)
-
-
-def _edit(tree: tree_sitter.Tree, old: bytes, new: bytes) -> None:
-    """Tell `tree` (parsed from `old`) how `new` differs: one replaced span, between the common
-    prefix and the common suffix."""
-    start = _common_prefix(old, new)
-    tail = _common_suffix(old, new, min(len(old), len(new)) - start)
-    old_end, new_end = len(old) - tail, len(new) - tail
-    tree.edit(
-        start_byte=start,
-        old_end_byte=old_end,
-        new_end_byte=new_end,
-        start_point=_point(old, start),
-        old_end_point=_point(old, old_end),
-        new_end_point=_point(new, new_end),
-    )
-
-
-class Trees:
-    """The source and tree of the files parsed last through it, so that a file's next version (a save,
-    an edit another document's request takes, a change on disk) is parsed incrementally: a tree
-    costs about 25 times its source in memory, so only a few are kept. One thread uses it."""
-
-    def __init__(self, max_files: int = 8, max_bytes: int = 1 << 20) -> None:
-        self.max_files = max_files
-        self.max_bytes = max_bytes
-        self._held: dict[tuple[str, str], tuple[bytes, tree_sitter.Tree]] = {}
-        self.reused = 0
-        """Parses that started from a kept tree."""
-
-    def parse(self, parser: tree_sitter.Parser, key: tuple[str, str], source: bytes) -> tree_sitter.Tree:
-        held = self._held.pop(key, None)
-        if held is None:
-            tree = parser.parse(source)
-        else:
-            old, tree = held
-            _edit(tree, old, source)
-            tree = parser.parse(source, tree)
-            self.reused += 1
-        if len(source) <= self.max_bytes // 2:
-            self._held[key] = (source, tree)
-            total = sum(len(s) for s, _ in self._held.values())
-            while len(self._held) > self.max_files or total > self.max_bytes:
-                oldest = next(iter(self._held))
-                total -= len(self._held.pop(oldest)[0])
-        return tree
 
 
 def _text(node: tree_sitter.Node) -> str:
@@ -321,7 +260,7 @@ def _collect(query: tree_sitter.Query, root: tree_sitter.Node) -> tuple[list[_Fo
                 continue
             key = node.start_byte * 7919 + module[0].start_byte
             written = _text(module[0]).strip("\"`'")
-            known = imports.get(key, ImportRef(written, submodule="import.mod" in captures))
+            known = imports.get(key, ImportRef(written, submodule="import.mod" in captures, line=node.start_point[0]))
             names = tuple(_text(n) for n in captures.get("import.name", ()))
             alias = captures.get("import.alias")
             if names and alias:
@@ -332,18 +271,97 @@ def _collect(query: tree_sitter.Query, root: tree_sitter.Node) -> tuple[list[_Fo
                 known.names + tuple(n for n in names if n not in known.names),
                 known.alias or (_text(alias[0]).removeprefix("* as ").strip() if alias else ""),
                 known.submodule,
+                known.line,
             )
     return found, list(imports.values())
 
 
-def extract(spec: LanguageSpec, path: str, text: str, trees: Trees | None = None) -> FileFacts:
-    """The definitions and imports of one file's text (parsed from its last tree in `trees`, if any)."""
+def extract(
+    spec: LanguageSpec, path: str, text: str, trees: Trees | None = None, previous: FileFacts | None = None
+) -> FileFacts:
+    """The definitions and imports of one file's text: only the statements changed since `previous`
+    (its last version's facts) where its outline allows, else parsed from its last tree in `trees`
+    (if any), else parsed whole."""
     parser, query = _parser(spec), _query(spec)
     if parser is None or query is None:
         return FileFacts(path, spec.name, (), (), digest_of(text))
+    lines = text.split("\n")
+    if previous is not None and previous.outline is not None and previous.language == spec.name:
+        facts = _fragment(spec, parser, query, path, text, lines, previous, previous.outline)
+        if facts is not None:
+            return facts
     source = text.encode("utf-8", errors="replace")
     tree = trees.parse(parser, (path, spec.name), source) if trees is not None else parser.parse(source)
-    found, imports = _collect(query, tree.root_node)
+    definitions, imports = _read(spec, query, tree.root_node, lines)
+    outline = None
+    if spec.name in FRAGMENT_LANGUAGES and len(source) >= OUTLINE_MIN_BYTES:
+        starts, comments = top_level(tree.root_node)
+        outline = Outline(line_hashes(lines), tuple(starts), tuple(comments), len(lines), not tree.root_node.has_error)
+    return FileFacts(path, spec.name, tuple(definitions), tuple(imports), digest_of(text), outline)
+
+
+def _fragment(
+    spec: LanguageSpec,
+    parser: tree_sitter.Parser,
+    query: tree_sitter.Query,
+    path: str,
+    text: str,
+    lines: list[str],
+    previous: FileFacts,
+    outline: Outline,
+) -> FileFacts | None:
+    """`previous` with the statements a change touched read again (`reparse.fragment_rows`); None
+    when that cannot give what a whole parse gives."""
+    if not outline.clean or len(previous.definitions) >= MAX_DEFINITIONS:
+        return None  # statements not to be trusted, or definitions the cap left out
+    if any(ref.line < 0 for ref in previous.imports):
+        return None
+    hashes = line_hashes(lines)
+    rows = fragment_rows(outline, hashes)
+    if rows is None:
+        return None
+    end = rows.end + rows.moved
+    piece = lines[rows.first : end]
+    if end < len(lines):
+        piece.append("")  # the newline before the next statement
+    tree = parser.parse("\n".join(piece).encode("utf-8", errors="replace"))
+    if tree.root_node.has_error:
+        return None  # a syntax error may take in statements beyond the fragment
+    read, imports = _read(spec, query, tree.root_node, piece)
+    first, keep, moved = rows.first, rows.keep, rows.moved
+    definitions = [
+        *(d for d in previous.definitions if d.line < keep),
+        *(_moved(d, first) for d in read if d.line + first >= keep),
+        *(_moved(d, moved) for d in previous.definitions if d.line >= rows.end),
+    ]
+    if len(definitions) >= MAX_DEFINITIONS:
+        return None  # the cap would cut another place
+    refs = [
+        *(i for i in previous.imports if i.line < keep),
+        *(replace(i, line=i.line + first) for i in imports if i.line + first >= keep),
+        *(replace(i, line=i.line + moved) for i in previous.imports if i.line >= rows.end),
+    ]
+    starts, comments = top_level(tree.root_node, first)
+    kept = [n for n, row in enumerate(outline.starts) if row < first]
+    later = [n for n, row in enumerate(outline.starts) if row >= rows.end]
+    renewed = Outline(
+        hashes,
+        (*(outline.starts[n] for n in kept), *starts, *(outline.starts[n] + moved for n in later)),
+        (*(outline.comments[n] for n in kept), *comments, *(outline.comments[n] for n in later)),
+        len(piece),
+    )
+    return FileFacts(path, spec.name, tuple(definitions), tuple(refs), digest_of(text), renewed)
+
+
+def _moved(definition: Definition, lines: int) -> Definition:
+    return replace(definition, line=definition.line + lines, end_line=definition.end_line + lines)
+
+
+def _read(
+    spec: LanguageSpec, query: tree_sitter.Query, root: tree_sitter.Node, lines: list[str]
+) -> tuple[list[Definition], list[ImportRef]]:
+    """The definitions (at most `MAX_DEFINITIONS`) and imports under `root`, whose text is `lines`."""
+    found, imports = _collect(query, root)
     found.sort(key=lambda f: (f.node.start_byte, -f.node.end_byte))
     # Containers by span: the innermost definition holding each one.
     stack: list[_Found] = []
@@ -364,7 +382,6 @@ def extract(spec: LanguageSpec, path: str, text: str, trees: Trees | None = None
             members.setdefault(id(parent), []).append(item)
         stack.append(item)
         unique.append(item)
-    lines = text.split("\n")
     comment = spec.line_comment or "#"
     definitions: list[Definition] = []
     for item in unique:
@@ -396,4 +413,4 @@ def extract(spec: LanguageSpec, path: str, text: str, trees: Trees | None = None
         )
         if len(definitions) >= MAX_DEFINITIONS:
             break
-    return FileFacts(path, spec.name, tuple(definitions), tuple(imports), digest_of(text))
+    return definitions, imports

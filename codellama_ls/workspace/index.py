@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from codellama_ls.documents.languages import LANGUAGES, LanguageSpec, language_for
-from codellama_ls.workspace.definitions import Definition, FileFacts, Trees, digest_of, extract, supported
+from codellama_ls.workspace.definitions import Definition, FileFacts, extract, supported
 from codellama_ls.workspace.files import Filters, inside, language_of, list_files, read_source
+from codellama_ls.workspace.reparse import Trees, digest_of
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,8 @@ class WorkspaceIndex:
     def _index_file(
         self, path: Path, text: str | None, spec: LanguageSpec | None = None, changed: bool = False
     ) -> None:
-        """Index one file's text (None: read it from disk); a `changed` one keeps its tree in `trees`."""
+        """Index one file's text (None: read it from disk): only what changed since it was indexed where
+        its outline allows; a `changed` one keeps its tree in `trees`."""
         folder = self._folder_of(path)
         key = str(path)
         if folder is None:
@@ -285,7 +287,7 @@ class WorkspaceIndex:
             held = self._files.get(key)
         if held is not None and held.digest == digest_of(text) and held.language == spec.name:
             return  # saved as it was indexed, or touched on disk (a checkout that left it alone)
-        facts = extract(spec, key, text, self.trees if changed else None)
+        facts = extract(spec, key, text, self.trees if changed else None, held)
         with self._lock:
             if key in self._pending:
                 return  # a newer version is queued

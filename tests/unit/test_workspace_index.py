@@ -188,6 +188,76 @@ def test_only_a_few_trees_are_kept() -> None:
     assert trees.reused == 2  # c and b were the two kept; a had gone, big never came
 
 
+def _module(count: int) -> str:
+    """A Python module of `count` functions (over 16 KB: it keeps an outline), a class and comments."""
+    parts = ['"""A generated module."""\n\nimport os\nfrom .base import Base\n\nLIMIT = 3\n']
+    for n in range(count):
+        parts.append(
+            f"\n\n# Function {n}.\ndef function_{n}(value, factor={n}):\n"
+            f'    """Scale value {n} times."""\n    total = value * factor\n'
+            f"    for step in range({n}):\n        total += step\n    return total\n"
+        )
+        if n == count // 2:
+            parts.append(
+                '\n\nclass Shape(Base):\n    """A shape."""\n\n    def area(self, unit=\'m\'):\n'
+                "        return 0\n\n    def grow(self, by):\n        return self\n"
+            )
+    return "".join(parts)
+
+
+MODULE = _module(120)
+# Each change of MODULE (old text -> new text, first occurrence), one version after the other.
+FRAGMENT_EDITS = [
+    ("def function_40(value, factor=40):", "def function_40(value, factor=40, *, twice=False):"),
+    ("    return self\n", "    return self\n\n    def scale(self, k):\n        return k\n"),  # a method added
+    ("# Function 41.\n", "# Function 41.\n@cached\n"),  # a decorator above an unchanged function
+    ("\n\n# Function 50.\n", "\n\nEXTRA = 1\n\n\ndef added(x):\n    return x\n\n\n# Function 50.\n"),
+    ("import os\n", "import os\nimport sys\n"),  # at the start: every line moves
+    ("# Function 119.\n", "# Function one hundred nineteen.\n"),  # a comment only, at the end
+    ("def function_60(", "def function_60 ("),
+    ("def function_70(value", "def function_70(value:"),  # a syntax error: read whole
+    ("def function_70(value:", "def function_70(value"),  # repaired
+    ('    """Scale value 30 times."""\n', '    """Scale value 30 times.\n'),  # a string left open
+    ('    """Scale value 30 times.\n', '    """Scale value 30 times."""\n'),
+    ("class Shape(Base):", "class Shape(Base, Mixin):"),
+]
+
+
+def test_a_change_reads_only_the_statements_it_touched_and_gives_what_a_whole_parse_gives() -> None:
+    spec = spec_by_name("python")
+    assert spec is not None
+    text = MODULE
+    facts = extract(spec, "/w/module.py", text)
+    assert facts.outline is not None and len(text) > 16 * 1024
+    partial = 0
+    for old, new in FRAGMENT_EDITS:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+        facts = extract(spec, "/w/module.py", text, previous=facts)
+        whole = extract(spec, "/w/module.py", text)
+        assert facts == whole, (old, new)
+        assert [i.line for i in facts.imports] == [i.line for i in whole.imports]
+        assert facts.outline is not None and whole.outline is not None
+        assert (facts.outline.starts, facts.outline.comments) == (whole.outline.starts, whole.outline.comments)
+        partial += facts.outline.parsed_rows < whole.outline.parsed_rows / 4
+    assert partial >= len(FRAGMENT_EDITS) - 4  # the syntax errors (and the class, a tenth of the file) are not
+
+
+def test_a_changed_comment_gives_the_definition_below_it_its_new_doc() -> None:
+    spec = spec_by_name("c")
+    assert spec is not None
+    text = "".join(f"/* Adds {n}, the sum of a and b. */\nint add_{n}(int a, int b);\n\n" for n in range(300))
+    facts = extract(spec, "/w/add.h", text)
+    assert facts.outline is not None
+    for old, new in [("/* Adds 100,", "/* Sums 100,"), ("/* Adds 101, the sum of a and b. */\n", "")]:
+        text = text.replace(old, new, 1)
+        facts = extract(spec, "/w/add.h", text, previous=facts)
+        assert facts == extract(spec, "/w/add.h", text)
+        assert facts.outline is not None and facts.outline.parsed_rows < 20
+    docs = [d.doc for d in facts.definitions if d.name in ("add_100", "add_101")]
+    assert docs == ["Sums 100, the sum of a and b.", ""]
+
+
 # -- which files are read ----------------------------------------------------------
 
 
