@@ -23,7 +23,7 @@ import tree_sitter
 
 # Top-level statements that parse alone, as they do in their file: no `<?php` to open the file, no
 # automatic semicolon insertion joining two statements across lines.
-FRAGMENT_LANGUAGES = frozenset({"python", "go", "rust", "java", "c", "cpp", "csharp"})
+FRAGMENT_LANGUAGES = frozenset({"python", "go", "rust", "java", "c", "cpp"})
 # Files smaller than this are parsed whole (a millisecond): no outline kept for them.
 OUTLINE_MIN_BYTES = 16 * 1024
 _COMMENTS = ("comment", "line_comment", "block_comment")
