@@ -10,8 +10,8 @@ Run (from the repository root, after the README's test install):
 Two real files of the running Python's standard library are edited (`--files`: the `develop` pair,
 `textwrap.py` and `json/encoder.py`, is the one the window was tuned on; the `report` pair, `pprint.py`
 and `email/feedparser.py`, was never looked at while tuning and is the one to record) the way a
-session goes: open a file and add a line in a function, accept a suggestion, move to
-another function nearby and far away, delete a block and type it again, switch to the other file and
+session goes: open a file and add a line in a function, accept a suggestion, move to another function
+nearby and far away, delete a block and type it again, switch to the other file and
 back. Keystrokes come 30-120 ms apart, each a didChange and an automatic inlineCompletion request that
 is not waited for; after a move, a file switch or an accept, the request is waited for (a move or a
 switch comes 0.5-1 s after the last answer: the user reads before going elsewhere). Reported per
@@ -20,11 +20,11 @@ In the same run, at the same document states: llama.cpp's `llama-server /infill`
 drives it, and a fresh prefix-first prompt per request through llama-cpp-python.
 
 With `--repository` the two files are edited inside a workspace folder (a temporary copy of the
-files and of the packages they belong to or import: `json` and `re`, or `email` and `re`) that the server indexes
-before the session starts, so repository context has definitions to give. Without it the server's
-workspace folder is this checkout, which the documents (`file:///bench/...`) are not part of; its index
-still offers definitions of the names they use (about half the cursor positions of the two files get
-a chunk from this checkout's tests and sources).
+packages they belong to, or of the module itself when it is one) that the server indexes before the
+session starts, so repository context has definitions to give. Without it the server's workspace
+folder is this checkout, which the documents (`file:///bench/...`) are not part of; its index still
+offers definitions of the names they use (about half the cursor positions of `textwrap.py` and
+`json/encoder.py` get a chunk from this checkout's tests and sources).
 """
 
 from __future__ import annotations
@@ -53,17 +53,10 @@ from benchmarks.typing_bench import find_llama_server, percentile, start_llama_s
 from tests.support.lsp_support import REAL_SERVER, ROOT, open_doc, plain, server_env, start, status, wait_ready
 from tests.support.shaped_model import cached
 
-# Tuned on `develop`; figures are recorded on `report`, which nothing was tuned on. Each: the two files,
-# and with --repository what is copied into the workspace (the files' packages and one they import).
+# Tuned on `develop`; figures are recorded on `report`, which nothing was tuned on.
 FILE_SETS = {
-    "develop": (
-        {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"},
-        ("textwrap.py", "json", "re"),
-    ),
-    "report": (
-        {"file:///bench/pprint.py": "pprint.py", "file:///bench/feedparser.py": "email/feedparser.py"},
-        ("pprint.py", "email", "re"),
-    ),
+    "develop": {"file:///bench/textwrap.py": "textwrap.py", "file:///bench/encoder.py": "json/encoder.py"},
+    "report": {"file:///bench/pprint.py": "pprint.py", "file:///bench/feedparser.py": "email/feedparser.py"},
 }
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 KINDS = ("open", "typing", "move", "far move", "switch", "accept")
@@ -91,9 +84,6 @@ class Request:
 class Editor:
     client: Any
     rng: random.Random
-    sources: dict[str, Path] = field(default_factory=dict)
-    """The session's two files (uri: path), the first edited first."""
-    """Each document's URI -> the file its text is read from (the first two are the session's A and B)."""
     texts: dict[str, str] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
@@ -101,6 +91,9 @@ class Editor:
     keystrokes: int = 0
     threads: int = 0
     """The threads the server's engine computes with (`codellama/status`); the baselines get as many."""
+    files: dict[str, str] = field(default_factory=lambda: dict(FILE_SETS["report"]))
+    root: Path = STDLIB
+    """Where the files are read from: the standard library, or its copy in the workspace (`--repository`)."""
     index: dict[str, Any] = field(default_factory=dict)
     """What the workspace index held when the session began (`--repository`)."""
 
@@ -110,7 +103,7 @@ class Editor:
         return types.Position(line, offset - (text.rfind("\n", 0, offset) + 1))  # ASCII sources
 
     def open(self, uri: str) -> None:
-        self.texts[uri] = self.sources[uri].read_text()
+        self.texts[uri] = (self.root / self.files[uri]).read_text()
         self.versions[uri] = 1
         open_doc(self.client, uri, self.texts[uri])
 
@@ -274,7 +267,7 @@ async def add_line(editor: Editor, uri: str, line: int, kind: str) -> int:
 
 
 async def session(editor: Editor) -> None:
-    A, B = list(editor.sources)
+    A, B = list(editor.files)
     editor.open(A)
     line = near(editor.texts[A], editor.texts[A].count("\n") * 3 // 5, 0)
     cursor = await add_line(editor, A, line, "open")
@@ -309,39 +302,16 @@ async def session(editor: Editor) -> None:
     await editor.accept(A, cursor)
 
 
-def make_workspace(folder: Path, files: str) -> dict[str, Path]:
-    """Copies of the standard library's files for `--repository`; the session's two files in it."""
-    names, workspace = FILE_SETS[files]
-    for name in workspace:
-        source = STDLIB / name
+def make_workspace(folder: Path, files: dict[str, str]) -> dict[str, str]:
+    """For `--repository`: copies of the files' packages (or modules) in `folder`; the files by their
+    URIs there."""
+    for top in dict.fromkeys(name.split("/")[0] for name in files.values()):
+        source = STDLIB / top
         if source.is_dir():
-            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__", "tests"))
+            shutil.copytree(source, folder / top, ignore=shutil.ignore_patterns("__pycache__", "test", "tests"))
         else:
-            shutil.copy(source, folder / name)
-    return {(folder / name).as_uri(): folder / name for name in names.values()}
-
-
-async def run_server(
-    model: Path, options: dict[str, Any], seed: int, files: str = "report", workspace: Path | None = None
-) -> Editor:
-    if workspace is not None:
-        sources = make_workspace(workspace, files)
-    else:
-        sources = {uri: STDLIB / name for uri, name in FILE_SETS[files][0].items()}
-    env = server_env(CODELLAMA_LS_MODEL=str(model))
-    client, _ = await start(REAL_SERVER, env, init_options=options, root=workspace or ROOT)
-    editor = Editor(client, random.Random(seed), sources=sources)
-    try:
-        state = await wait_ready(client, timeout=600)
-        if state["state"] != "ready":
-            raise SystemExit(f"model did not load: {state.get('error')}")
-        editor.threads = int(state.get("threads") or 0)
-        if workspace is not None:
-            editor.index = await wait_indexed(client, len(list(workspace.rglob("*.py"))))
-        await session(editor)
-    finally:
-        await client.shutdown_session()
-    return editor
+            shutil.copy(source, folder / top)
+    return {(folder / name).as_uri(): name for name in files.values()}
 
 
 async def wait_indexed(client: Any, files: int, timeout: float = 300.0) -> dict[str, Any]:
@@ -357,6 +327,28 @@ async def wait_indexed(client: Any, files: int, timeout: float = 300.0) -> dict[
         if held >= files or (held and time.monotonic() - since > 2) or time.monotonic() > deadline:
             return repository
         await asyncio.sleep(0.2)
+
+
+async def run_server(
+    model: Path, options: dict[str, Any], seed: int, files: str = "report", workspace: Path | None = None
+) -> Editor:
+    chosen = dict(FILE_SETS[files])
+    if workspace is not None:
+        chosen = make_workspace(workspace, chosen)
+    env = server_env(CODELLAMA_LS_MODEL=str(model))
+    client, _ = await start(REAL_SERVER, env, init_options=options, root=workspace or ROOT)
+    editor = Editor(client, random.Random(seed), files=chosen, root=workspace or STDLIB)
+    try:
+        state = await wait_ready(client, timeout=600)
+        if state["state"] != "ready":
+            raise SystemExit(f"model did not load: {state.get('error')}")
+        editor.threads = int(state.get("threads") or 0)
+        if workspace is not None:
+            editor.index = await wait_indexed(client, len(list(workspace.rglob("*.py"))))
+        await session(editor)
+    finally:
+        await client.shutdown_session()
+    return editor
 
 
 def llama_vim_body(text: str, offset: int, n_predict: int) -> dict[str, Any]:
@@ -513,10 +505,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-baselines", action="store_true", help="only the session through codellama-ls")
     parser.add_argument("--gpu", action="store_true", help="every layer on the GPU, for every system")
-    parser.add_argument("--fresh-per-kind", type=int, default=1, help="states of each kind for the fresh baseline")
     parser.add_argument(
         "--files", default="report", choices=tuple(FILE_SETS), help="report (recorded) or develop (tuned on)"
     )
+    parser.add_argument("--fresh-per-kind", type=int, default=1, help="states of each kind for the fresh baseline")
     parser.add_argument(
         "--repository", action="store_true", help="edit the files inside an indexed workspace (repository context)"
     )
@@ -530,7 +522,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="codellama-ls-workspace-") as folder:
         workspace = Path(folder).resolve() if args.repository else None
         editor = asyncio.run(run_server(model, options, args.seed, args.files, workspace))
-    files = ", ".join(path.name for path in editor.sources.values())
+    files = ", ".join(editor.files.values())
     print(f"files {args.files}: {files}; model {model.name}, n_ctx {args.n_ctx}, {editor.threads} threads", flush=True)
     if args.repository:
         held = editor.index
@@ -556,7 +548,7 @@ def main() -> None:
     summary: dict[str, Any] = {
         "model": str(model),
         "n_ctx": args.n_ctx,
-        "files": [str(path) for path in editor.sources.values()],
+        "files": list(editor.files.values()),
         "threads": editor.threads,
         "repository context": editor.index or "no workspace (--repository not given)",
         "codellama-ls": summarize(editor.requests),
