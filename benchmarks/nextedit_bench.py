@@ -210,13 +210,14 @@ def main() -> None:
     predictor = ModelPredictor.load(
         model, n_ctx=args.n_ctx, format_setting=args.format, region_lines=args.region_lines, history=args.history
     )
+    described = predictor.describe()
     started = time.perf_counter()
     try:
         results = run(situations, predictor.predict, print if args.verbose else None)
     finally:
         predictor.close()
     elapsed = time.perf_counter() - started
-    print(f"\nmodel {model.name} ({predictor.describe()}), {elapsed:.0f} s; after: {_load_average()}\n")
+    print(f"\nmodel {model.name} ({described}), {elapsed:.0f} s; after: {_load_average()}\n")
     print(report(results))
     if args.json is not None:
         args.json.write_text(json.dumps({c: [asdict(o) for o in results[c]] for c in CONDITIONS}, indent=1) + "\n")
