@@ -19,6 +19,7 @@ from codellama_ls.nextedit.prompt import (
     NextEditError,
     NextEditFormat,
     NextEditVocab,
+    answer_complete,
     choose_format,
     edits_from_answer,
     formats_for,
@@ -115,6 +116,8 @@ def predict(engine: Engine, request: NextEditRequest, cancelled: Cancelled) -> P
             answer += piece
             if answer.count("\n") > most_lines:
                 break  # the model ran on past any rewrite of the region
+            if answer_complete(answer, fmt):
+                break
     finally:
         pieces.close()
     stats = pieces.stats

@@ -178,6 +178,18 @@ def new_region(old_region: str, answer: str, fmt: NextEditFormat) -> str | None:
     return answer
 
 
+def answer_complete(answer: str, fmt: NextEditFormat) -> bool:
+    """Whether the answer so far holds all that will be read of it (a chat answer's first fenced block,
+    closed): generation can stop there instead of writing the model's comments after it."""
+    if fmt is not NextEditFormat.CHAT:
+        return False
+    opening = _FENCE.search(answer)
+    if opening is None:
+        return False
+    marker = opening.group(1)[:3]
+    return any(f.group(1).startswith(marker) for f in _FENCE.finditer(answer, opening.end() + 1))
+
+
 def edits_from_answer(old_region: str, answer: str, fmt: NextEditFormat) -> list[RegionEdit]:
     """The model's answer as minimal edits of `old_region` (offsets into it); empty when it changed
     nothing or wrote nothing usable."""

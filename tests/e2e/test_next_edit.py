@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.e2e.test_protocol import type_at
@@ -80,7 +81,9 @@ async def test_nothing_for_an_old_version_bad_params_or_when_off() -> None:
         assert await _next_edit(client, {"position": {"line": 0, "character": 0}}) == {"edits": []}
         assert await _next_edit(client, _params(version, line=-1)) == {"edits": []}
         assert await _next_edit(client, _params(None)) != {"edits": []}  # no version: the current one
-        client.protocol.notify("workspace/didChangeConfiguration", {"settings": {"codellama": {"nextEdit": False}}})
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"codellama": {"nextEdit": False}})
+        )
         assert await _next_edit(client, _params(version)) == {"edits": []}
         assert (await status(client))["state"] == "ready"  # the server stays up
     finally:

@@ -27,6 +27,7 @@ from codellama_ls.nextedit.prompt import (
     NextEditError,
     NextEditFormat,
     NextEditVocab,
+    answer_complete,
     chat_messages,
     choose_format,
     edits_from_answer,
@@ -356,6 +357,20 @@ ANSWERS: list[tuple[str, NextEditFormat, str, list[RegionEdit]]] = [
 @pytest.mark.parametrize(("fmt", "answer", "expected"), [a[1:] for a in ANSWERS], ids=[a[0] for a in ANSWERS])
 def test_edits_from_answer(fmt: NextEditFormat, answer: str, expected: list[RegionEdit]) -> None:
     assert edits_from_answer(OLD, answer, fmt) == expected
+
+
+@pytest.mark.parametrize(
+    ("answer", "fmt", "complete"),
+    [
+        ("```python\nx = 1\n", NextEditFormat.CHAT, False),
+        ("```python\nx = 1\n```", NextEditFormat.CHAT, True),
+        ("Sure:\n~~~\nx\n~~~\nmore", NextEditFormat.CHAT, True),
+        ("x = 1\n```", NextEditFormat.CHAT, False),
+        ("```\nx\n```", NextEditFormat.ZETA, False),  # the others end at the model's end token
+    ],
+)
+def test_answer_complete(answer: str, fmt: NextEditFormat, complete: bool) -> None:
+    assert answer_complete(answer, fmt) is complete
 
 
 def test_new_region_keeps_the_old_regions_final_newline() -> None:
