@@ -76,6 +76,7 @@ class ModelPredictor:
             language=spec.name if spec is not None else doc.language_id,
             line_comment=spec.line_comment if spec is not None else None,
             key=f"{uri}#next-edit",  # as the server keys it
+            draft_tokens=Settings().draft_tokens,  # the server's default
         )
 
     def predict(self, s: Situation, with_history: bool) -> Prediction:

@@ -45,6 +45,8 @@ class NextEditRequest:
     line_comment: str | None = "#"
     key: str = ""
     """The engine's KV cache slot."""
+    draft_tokens: int = 0
+    """Prompt-lookup drafting (`draftTokens`): a rewrite copies most of its region, which drafts well."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,12 @@ def predict(engine: Engine, request: NextEditRequest, cancelled: Cancelled) -> P
     most_lines = 2 * (prompt.region.end_line - prompt.region.start_line) + 4
     answer = ""
     pieces = engine.generate(
-        GenerationRequest(prompt.tokens, Sampling(max_tokens=prompt.max_tokens), cancelled, key=request.key)
+        GenerationRequest(
+            prompt.tokens,
+            Sampling(max_tokens=prompt.max_tokens, draft_tokens=request.draft_tokens),
+            cancelled,
+            key=request.key,
+        )
     )
     try:
         for piece in pieces:

@@ -202,6 +202,7 @@ class NextEdits:
             language=spec.name if spec is not None else doc.language_id,
             line_comment=spec.line_comment if spec is not None else None,
             key=f"{doc.uri}#next-edit",  # its own KV slot: the document's completion cache stays
+            draft_tokens=settings.draft_tokens,
         )
 
     async def _run(self, job: NextEditJob, worker: EngineWorker, request: NextEditRequest) -> Prediction | None:
