@@ -18,34 +18,9 @@ from lsprotocol.types import (
 )
 
 from .languages import LanguageSpec, language_for, new_parser
-from .positions import LineIndex, PositionEncoding, encode_utf8, utf8_len
+from .positions import LineIndex, PositionEncoding, common_affixes, encode_utf8, utf8_len
 
 DEFAULT_MAX_BYTES = 2_000_000
-
-
-def _common_affixes(old: str, new: str) -> tuple[int, int]:
-    """Lengths of the common prefix and (non-overlapping) common suffix.
-
-    Binary search on slice equality: O(n log n) bytes compared, but at memcmp
-    speed, unlike a per-character Python loop.
-    """
-    limit = min(len(old), len(new))
-    lo, hi = 0, limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if old.startswith(new[lo:mid], lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    prefix = lo
-    lo, hi = 0, limit - prefix
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if old.endswith(new[len(new) - mid : len(new) - lo], 0, len(old) - lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    return prefix, lo
 
 
 class Document:
@@ -202,7 +177,7 @@ class Document:
         # Clients with full sync send the whole text per keystroke; diffing it
         # against ours turns that back into a small incremental edit.
         old = self.text
-        prefix, suffix = _common_affixes(old, text)
+        prefix, suffix = common_affixes(old, text)
         if prefix == len(old) == len(text):
             return
         self._splice(prefix, len(old) - suffix, text[prefix : len(text) - suffix])

@@ -453,3 +453,28 @@ class LineIndex:
                 prev = e
             extra.replace(lo, hi, new_extra, extra_shift)
         self._text = text
+
+
+def common_affixes(old: str, new: str) -> tuple[int, int]:
+    """Lengths of the common prefix and (non-overlapping) common suffix.
+
+    Binary search on slice equality: O(n log n) bytes compared, but at memcmp
+    speed, unlike a per-character Python loop.
+    """
+    limit = min(len(old), len(new))
+    lo, hi = 0, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if old.startswith(new[lo:mid], lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    prefix = lo
+    lo, hi = 0, limit - prefix
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if old.endswith(new[len(new) - mid : len(new) - lo], 0, len(old) - lo):
+            lo = mid
+        else:
+            hi = mid - 1
+    return prefix, lo

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from codellama_ls.documents.positions import common_affixes
+
 CONTEXT_LINES = 3
 """Unchanged lines shown above and below a hunk's change."""
 COALESCE_S = 3.0
@@ -109,31 +111,11 @@ def _trimmed(start: int, old: Sequence[str], new: Sequence[str], offset: int = 0
     return LineChange(start + lead, tuple(old[: len(old) - trail]), tuple(new[: len(new) - trail]), offset)
 
 
-def _affixes(before: str, after: str) -> tuple[int, int]:
-    limit = min(len(before), len(after))
-    lo, hi = 0, limit
-    while lo < hi:  # binary search on slice equality: memcmp speed on large files
-        mid = (lo + hi + 1) // 2
-        if before.startswith(after[lo:mid], lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    prefix = lo
-    lo, hi = 0, limit - prefix
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if before.endswith(after[len(after) - mid : len(after) - lo], 0, len(before) - lo):
-            lo = mid
-        else:
-            hi = mid - 1
-    return prefix, lo
-
-
 def line_change(before: str, after: str) -> LineChange | None:
     """The whole lines that differ between two texts of a file; None when they are equal."""
     if before == after:
         return None
-    prefix, suffix = _affixes(before, after)
+    prefix, suffix = common_affixes(before, after)
     first = before.rfind("\n", 0, prefix) + 1
     start = before.count("\n", 0, first)
     old_end = before.find("\n", len(before) - suffix)

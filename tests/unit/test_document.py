@@ -257,7 +257,7 @@ def test_whole_document_diffing(old: str, new: str) -> None:
     doc = Document("file:///w/a.py", "python", 1, old)
     doc.apply_change(TextDocumentContentChangeWholeDocument(text=new), 2)
     assert_consistent(doc, new)
-    prefix, suffix = document_module._common_affixes(old, new)
+    prefix, suffix = document_module.common_affixes(old, new)
     assert old[:prefix] == new[:prefix]
     assert prefix + suffix <= min(len(old), len(new))
     assert old[len(old) - suffix :] == new[len(new) - suffix :]
