@@ -194,7 +194,7 @@ class Session:
             log.error("didChange for %s had an invalid range (%s); keeping the previous text", uri, exc)
             return
         self.requests.changed(doc, self.settings)
-        self.next_edits.changed(uri, before, doc, "".join(c.text for c in changes), "", self.settings)
+        self.next_edits.changed(uri, before, doc, (c.text for c in changes), self.settings)
         self.actions.document_changed(uri)
         self.repository.edited(uri, doc.text)
 

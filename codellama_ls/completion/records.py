@@ -81,11 +81,13 @@ class RequestLog:
     def prompt_speed(self) -> float | None:
         """Prompt tokens evaluated per second over the last few requests that evaluated a long
         prompt (short ones time llama.cpp's overhead, not its speed); None before any."""
-        long = [
-            r
-            for r in reversed(self.recent)
-            if isinstance(r, RequestRecord) and r.evaluated_tokens >= _TIMED_PROMPT and r.prompt_ms > 0
-        ][:_TIMED_REQUESTS]
+        # Asked per keystroke: look back only until enough are found, not over the whole log.
+        long: list[RequestRecord] = []
+        for r in reversed(self.recent):
+            if isinstance(r, RequestRecord) and r.evaluated_tokens >= _TIMED_PROMPT and r.prompt_ms > 0:
+                long.append(r)
+                if len(long) == _TIMED_REQUESTS:
+                    break
         if not long:
             return None
         return sum(r.evaluated_tokens for r in long) / sum(r.prompt_ms for r in long) * 1000

@@ -170,7 +170,7 @@ def hunks_between(path: str, before: str, after: str, context: int = CONTEXT_LIN
     return hunks
 
 
-def classify(inserted: str, removed: str) -> EditKind:
+def classify(inserted: str) -> EditKind:
     """What one change event looks like: several lines or a long text at once is pasted."""
     return EditKind.PASTED if inserted.count("\n") >= 2 or len(inserted) > 40 else EditKind.TYPED
 

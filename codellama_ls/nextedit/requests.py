@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from codellama_ls.documents.document import Document, DocumentStore, UnknownDocument
@@ -108,13 +108,14 @@ class NextEdits:
             self._ready.clear()
             self._jobs.cancel_all(STOPPED)
 
-    def changed(self, uri: str, before: str, doc: Document, inserted: str, removed: str, settings: Settings) -> None:
-        """After a didChange was applied (`before`: the text it changed)."""
+    def changed(self, uri: str, before: str, doc: Document, inserted: Iterable[str], settings: Settings) -> None:
+        """After a didChange was applied (`before`: the text it changed; `inserted`: its changes' texts,
+        joined only when next edits are on, as a full-sync client sends the whole file per keystroke)."""
         self._jobs.cancel(uri, EDITED)
         self._ready.pop(uri, None)
         if not settings.next_edit or doc.skip_reason:
             return
-        kind = classify(inserted, removed)
+        kind = classify("".join(inserted))
         accepted = self._accepted_at.pop(uri, None)
         if accepted is not None and time.monotonic() - accepted < _ACCEPT_WINDOW_S:
             kind = EditKind.ACCEPTED

@@ -136,7 +136,7 @@ def test_a_paste_and_an_accepted_edit_are_hunks_of_their_own() -> None:
     history = EditHistory()
     text = _type(history, FILE, 0, "#")
     pasted = text + "x = 1\ny = 2\nz = 3\n"
-    history.record("file:///w/a.py", "a.py", text, pasted, 0.2, classify("x = 1\ny = 2\nz = 3\n", ""))
+    history.record("file:///w/a.py", "a.py", text, pasted, 0.2, classify("x = 1\ny = 2\nz = 3\n"))
     accepted = pasted.replace("rate\n", "tax_rate\n")
     history.record("file:///w/a.py", "a.py", pasted, accepted, 0.3, EditKind.ACCEPTED)
     assert [h.kind for h in history.hunks()] == [EditKind.TYPED, EditKind.PASTED, EditKind.ACCEPTED]
@@ -153,7 +153,7 @@ def test_a_paste_and_an_accepted_edit_are_hunks_of_their_own() -> None:
     ],
 )
 def test_classify(inserted: str, kind: EditKind) -> None:
-    assert classify(inserted, "") is kind
+    assert classify(inserted) is kind
 
 
 def test_bounded_by_count_and_size_oldest_first_out() -> None:

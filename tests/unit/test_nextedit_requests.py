@@ -95,7 +95,7 @@ class Harness:
         )
         self.version += 1
         self.documents.change(URI, self.version, [change])
-        self.next_edits.changed(URI, before, doc, text, "", settings)
+        self.next_edits.changed(URI, before, doc, [text], settings)
 
     def request(
         self, line: int = 0, character: int = 0, version: int | None = None, settings: Settings = SETTINGS
