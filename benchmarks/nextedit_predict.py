@@ -14,7 +14,7 @@ from codellama_ls.engine.base import Engine, never
 from codellama_ls.nextedit.history import EditHistory, EditKind, Hunk
 from codellama_ls.nextedit.pipeline import NextEditRequest, next_edit_vocab, predict
 from codellama_ls.nextedit.prompt import choose_format
-from codellama_ls.nextedit.region import editable_region
+from codellama_ls.nextedit.requests import request_for
 from codellama_ls.settings.config import Settings
 
 _LANGUAGE_IDS = {"python": "python", "javascript": "javascript", "typescript": "typescript", "tsx": "typescriptreact"}
@@ -54,7 +54,6 @@ class ModelPredictor:
         uri = f"file:///workspace/{s.case.path}"
         doc = Document(uri, _LANGUAGE_IDS.get(s.case.language, s.case.language), 1, s.text)
         cursor = s.cursor_offset
-        region = editable_region(doc.text, cursor, self.region_lines, doc.tree, doc.source_bytes)
         hunks: list[Hunk] = []
         if with_history and self.history:
             # Each hunk of the commit as one didChange, recorded as the server records it; far apart in
@@ -64,20 +63,9 @@ class ModelPredictor:
             for step, (before, after) in enumerate(itertools.pairwise(versions)):
                 history.record(uri, s.case.path, before, after, at=60.0 * step, kind=EditKind.TYPED)
             hunks = history.hunks()[-self.history :]
-        spec = doc.language
-        return NextEditRequest(
-            uri=uri,
-            path=s.case.path,
-            text=doc.text,
-            cursor=cursor,
-            region=region,
-            history=tuple(hunks),
-            format_setting=self.format_setting,
-            language=spec.name if spec is not None else doc.language_id,
-            line_comment=spec.line_comment if spec is not None else None,
-            key=f"{uri}#next-edit",  # as the server keys it
-            draft_tokens=Settings().draft_tokens,  # the server's default
-        )
+        # The server's defaults but for what the benchmark sets.
+        settings = Settings(next_edit_format=self.format_setting, next_edit_region_lines=self.region_lines)  # type: ignore[arg-type]
+        return request_for(doc, cursor, s.case.path, hunks, settings)
 
     def predict(self, s: Situation, with_history: bool) -> Prediction:
         request = self.request(s, with_history)

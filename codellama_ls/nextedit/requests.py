@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from codellama_ls.documents.document import Document, DocumentStore, UnknownDocument
@@ -27,7 +27,7 @@ from codellama_ls.engine.base import Engine
 from codellama_ls.engine.worker import CancelToken, EngineState, EngineWorker
 from codellama_ls.jobs import CLOSED, EDITED, NEWER, STOPPED, Job, Jobs
 from codellama_ls.nextedit.diff import RegionEdit
-from codellama_ls.nextedit.history import EditHistory, EditKind, classify
+from codellama_ls.nextedit.history import EditHistory, EditKind, Hunk, classify
 from codellama_ls.nextedit.pipeline import NextEditRequest, Prediction, predict
 from codellama_ls.nextedit.region import editable_region
 from codellama_ls.settings.config import Settings
@@ -189,22 +189,8 @@ class NextEdits:
         return self._answer(doc, prediction)
 
     def _request_of(self, doc: Document, cursor: int, settings: Settings) -> NextEditRequest:
-        spec = doc.language
-        region = editable_region(doc.text, cursor, settings.next_edit_region_lines, doc.tree, doc.source_bytes)
         hunks = self.history.hunks()[-settings.next_edit_history :] if settings.next_edit_history else []
-        return NextEditRequest(
-            uri=doc.uri,
-            path=self._path_of(doc.uri),
-            text=doc.text,
-            cursor=cursor,
-            region=region,
-            history=tuple(hunks),
-            format_setting=settings.next_edit_format,
-            language=spec.name if spec is not None else doc.language_id,
-            line_comment=spec.line_comment if spec is not None else None,
-            key=f"{doc.uri}#next-edit",  # its own KV slot: the document's completion cache stays
-            draft_tokens=settings.draft_tokens,
-        )
+        return request_for(doc, cursor, self._path_of(doc.uri), hunks, settings)
 
     async def _run(self, job: NextEditJob, worker: EngineWorker, request: NextEditRequest) -> Prediction | None:
         while True:
@@ -303,3 +289,22 @@ class NextEdits:
 
 
 __all__ = ["NEWER", "NextEdits", "Offered"]
+
+
+def request_for(doc: Document, cursor: int, path: str, hunks: Sequence[Hunk], settings: Settings) -> NextEditRequest:
+    """What one prediction reads for `doc` at `cursor`: the region the settings allow around it, the
+    history `hunks`, the language's comment; the engine's KV slot is the document's own next-edit one."""
+    spec = doc.language
+    return NextEditRequest(
+        uri=doc.uri,
+        path=path,
+        text=doc.text,
+        cursor=cursor,
+        region=editable_region(doc.text, cursor, settings.next_edit_region_lines, doc.tree, doc.source_bytes),
+        history=tuple(hunks),
+        format_setting=settings.next_edit_format,
+        language=spec.name if spec is not None else doc.language_id,
+        line_comment=spec.line_comment if spec is not None else None,
+        key=f"{doc.uri}#next-edit",  # its own KV slot: the document's completion cache stays
+        draft_tokens=settings.draft_tokens,
+    )
