@@ -50,6 +50,7 @@ from codellama_ls.documents.languages import language_for, new_parser  # noqa: E
 from codellama_ls.engine.llama import LlamaEngine  # noqa: E402
 from codellama_ls.settings.config import Settings  # noqa: E402
 from codellama_ls.workspace.index import WorkspaceIndex  # noqa: E402
+from codellama_ls.workspace.locals import bound_locally  # noqa: E402
 from codellama_ls.workspace.retrieval import retrieve  # noqa: E402
 
 # Tuned on these; reported on the others.
@@ -81,6 +82,12 @@ class Hole:
     callee: str
     defining: Path
     language: str = "python"
+
+
+def _local_callee(hole: Hole) -> bool:
+    """The callee is a parameter or a variable of the hole's function (`render(` with `render` a
+    parameter): the workspace's namesake is not what is called, so the hole tests nothing."""
+    return hole.callee in bound_locally(hole.text, hole.offset, hole.language)
 
 
 def _calls(tree: ast.AST) -> list[tuple[ast.Call, str]]:
@@ -126,7 +133,9 @@ def cut_holes(package: Path, index: WorkspaceIndex, per_package: int, rng: rando
             # The rest of the line is the truth: the document ends its line at the cursor.
             offset = start + paren + 1
             cut = text[:offset] + text[start + len(line) :]
-            candidates.append(Hole(path, cut, offset, expected, name, Path(defining.pop())))
+            hole = Hole(path, cut, offset, expected, name, Path(defining.pop()))
+            if not _local_callee(hole):
+                candidates.append(hole)
         if candidates:
             holes.append(rng.choice(candidates))  # one per file: spread over the package
         if len(holes) >= per_package:
@@ -216,7 +225,9 @@ def cut_node_holes(package: Path, index: WorkspaceIndex, per_package: int, rng: 
             start = sum(len(x) + 1 for x in lines[:row])
             offset = start + paren + 1
             cut = text[:offset] + text[start + len(line) :]
-            candidates.append(Hole(path, cut, offset, expected, name, Path(defining.pop()), spec.name))
+            hole = Hole(path, cut, offset, expected, name, Path(defining.pop()), spec.name)
+            if not _local_callee(hole):
+                candidates.append(hole)
         if candidates:
             holes.append(rng.choice(candidates))
         if len(holes) >= per_package:
@@ -232,7 +243,9 @@ def main() -> None:
     parser.add_argument("--node", action="store_true", help="JavaScript/TypeScript packages of editors/vscode")
     parser.add_argument("--list", action="store_true", help="print the holes and stop (no model)")
     parser.add_argument("--per-package", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="cut holes with each seed and pool them (a hole counted once)"
+    )
     parser.add_argument("--n-ctx", type=int, default=1024)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--verbose", action="store_true")
@@ -261,14 +274,18 @@ def main() -> None:
     similarity: dict[str, dict[str, list[float]]] = {}
     chosen_right: dict[str, int] = {}
     started = time.perf_counter()
-    rng = random.Random(args.seed)
+    rngs = [random.Random(seed) for seed in args.seeds]
+    seen: set[tuple[Path, int]] = set()
     for name in packages:
         index = WorkspaceIndex()
         index.set_folders([stdlib / name])
         index.wait_idle(300)
         cut = cut_node_holes if args.node else cut_holes
-        holes = cut(stdlib / name, index, args.per_package, rng)
+        holes = [hole for rng in rngs for hole in cut(stdlib / name, index, args.per_package, rng)]
         for hole in holes:
+            if (hole.path, hole.offset) in seen:
+                continue
+            seen.add((hole.path, hole.offset))
             doc = Document(hole.path.as_uri(), hole.language, 1, hole.text)
             plain = snapshot_of(doc, hole.offset)
             chunks = retrieve(index, plain)

@@ -2,8 +2,9 @@
 
 What is wanted comes from what the user has finished writing: the call being written, the other
 whole names on the cursor line, the names on the lines above it in the same scope, and a receiver
-whose class an annotation or an assignment in scope names. Each is resolved through the current
-file's imports (`resolve.py`), else by a name defined in few places of the workspace. The name
+whose class an annotation or an assignment in scope names; never a name the enclosing functions
+bind themselves (`locals.py`). Each is resolved through the current file's imports (`resolve.py`),
+else by a name defined in few places of the workspace. The name
 being typed is left out on purpose: it changes at every keystroke, and so would the prompt's
 beginning and the KV cache behind it; the set changes only when a name is finished.
 """
@@ -21,6 +22,7 @@ from codellama_ls.completion.snapshot import Snapshot
 from codellama_ls.documents.languages import language_for
 from codellama_ls.workspace.definitions import Definition, ImportRef, extract
 from codellama_ls.workspace.index import WorkspaceIndex
+from codellama_ls.workspace.locals import bound_locally
 from codellama_ls.workspace.resolve import Resolved, resolve
 
 MAX_CANDIDATES = 12
@@ -232,8 +234,11 @@ def retrieve(index: WorkspaceIndex, snapshot: Snapshot, limit: int = MAX_CANDIDA
         refs = extract(spec, path, snapshot.text[:end]).imports
     imports = _imports_of(index, spec.name, path, refs)
     scope_start = snapshot.scopes[0][0] if snapshot.scopes else None
+    local = bound_locally(snapshot.text, snapshot.offset, spec.name)
     chosen: dict[tuple[str, int], tuple[str, Definition, float, str]] = {}
     for want in wanted(snapshot.text, snapshot.offset, scope_start):
+        if not want.qualifier and want.name in local:
+            continue  # a parameter or a variable of this scope: another file's namesake is not it
         for where, definition, score, reason in _candidates(index, want, imports, path):
             key = (where, definition.line)
             if where != path and (key not in chosen or chosen[key][2] < score):
