@@ -43,6 +43,7 @@ from codellama_ls.engine.base import (
     GenerationStats,
     PieceStream,
     Sampling,
+    TextEnd,
     vocab_of,
 )
 from codellama_ls.prompts.fim import (
@@ -445,7 +446,8 @@ def complete(
         return Completion("", the_plan, GenerationStats(stop_reason=the_plan.skip))
     planned = time.perf_counter()
     sampling = sampling_of(settings)
-    request = GenerationRequest(the_plan.tokens, sampling, cancelled, the_plan.constraint, snapshot.uri)
+    end = text_end(_stopper(the_plan, settings))
+    request = GenerationRequest(the_plan.tokens, sampling, cancelled, the_plan.constraint, snapshot.uri, end=end)
     streams: Iterator[PieceStream]
     if alternatives > 1 and engine.branches:
         wanted = alternatives + _SPARE_BRANCHES
@@ -491,6 +493,23 @@ def complete(
     )
 
 
+def _stopper(the_plan: Plan, settings: Settings) -> Stopper:
+    return Stopper(
+        unit=the_plan.unit,
+        base_indent=indentation(the_plan.line_before),
+        max_lines=settings.max_lines,
+        next_line=next((line for line in the_plan.following if line.strip()), ""),
+        below=not the_plan.line_after.strip(),
+    )
+
+
+def text_end(stopper: Stopper) -> TextEnd:
+    """Where `stopper` certainly ends a suggestion, for the engine to end an alternative's branch."""
+    if stopper.unit is Unit.LINE:
+        return TextEnd(line=True, below=stopper.below)
+    return TextEnd(block=True, lines=stopper.max_lines, base_indent=stopper.base_indent)
+
+
 def _likelihood(stats: GenerationStats) -> float:
     """The model's mean log-probability per token: ranks suggestions of different lengths."""
     return stats.logprob / max(stats.generated_tokens, 1)
@@ -507,13 +526,7 @@ def _suggestion(
 ) -> Edit:
     """One generation through the stop rules, the cleanup, the block rules and the syntax gate.
     `out_of_time` (a `perf_counter` time) cuts it off as cancelled (an alternative over its budget)."""
-    stopper = Stopper(
-        unit=the_plan.unit,
-        base_indent=indentation(the_plan.line_before),
-        max_lines=settings.max_lines,
-        next_line=next((line for line in the_plan.following if line.strip()), ""),
-        below=not the_plan.line_after.strip(),
-    )
+    stopper = _stopper(the_plan, settings)
     stats = pieces.stats
     pending = the_plan.constraint
     deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from codellama_ls.engine.base import (
+    NEVER_ENDS,
     Cancelled,
     EngineError,
     GenerationRequest,
@@ -431,14 +432,16 @@ class LlamaEngine(TimedGeneration):
         """The generation, then up to `request.alternatives - 1` branches of it (`engine/branches.py`),
         each in a KV sequence of its own that shares the prompt's cells, decoded with the first
         generation's steps from the first place where the model hesitated: a row more in a step costs
-        a fraction of a step. Greedy only (sampling yields the one generation), and only with the
-        body's sequence (a context of one sequence has none to spare)."""
+        a fraction of a step, and only until its text is done by `request.end`. Greedy only (sampling
+        yields the one generation), and only with the body's sequence (a context of one sequence has
+        none to spare)."""
         count, sampling, cancelled = request.alternatives, request.sampling, request.cancelled
         if count <= 1 or sampling.temperature > 0 or not self._kv_body.enabled:
             yield self.generate(request)
             return
         llm = self._llm
         wanted = min(count - 1, _BRANCHES)
+        end, constraint = request.end, request.constraint
         trace = Trace(others=wanted, piece=lambda token: self._piece(token, special=False), is_end=self._is_end)
         branches = self._branches = Branches(
             trace,
@@ -449,6 +452,8 @@ class LlamaEngine(TimedGeneration):
             drop=lambda sequence: llm._ctx.kv_cache_seq_rm(sequence, 0, -1),
             decode=self._decode_rows,
             cancelled=cancelled,
+            finished=None if request.end == NEVER_ENDS else lambda text: end.done(text[len(constraint) :]),
+            prompt_tokens=len(request.prompt),
         )
         try:
             try:

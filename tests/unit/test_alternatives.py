@@ -4,21 +4,24 @@ scripted engine, `engine/llama.py`'s branches, and the shared engine's wire for 
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from codellama_ls.completion.pipeline import Snapshot, complete
-from codellama_ls.completion.postprocess import Edit
+from codellama_ls.completion.pipeline import Snapshot, complete, text_end
+from codellama_ls.completion.postprocess import Edit, Stopper, Unit
 from codellama_ls.completion.snapshot import snapshot_of
 from codellama_ls.documents.document import Document
-from codellama_ls.engine.base import GenerationRequest, Progress, Sampling
+from codellama_ls.engine.base import NEVER_ENDS, GenerationRequest, PieceStream, Progress, Sampling, TextEnd
 from codellama_ls.engine.endpoint import Endpoint
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.engine.service import serve
+from codellama_ls.engine.wire import request_from_wire, request_to_wire
 from codellama_ls.settings.config import Settings
 from tests.conftest import needs_llama
 from tests.support.cursor import split_cursor
@@ -171,3 +174,105 @@ def test_the_shared_engine_carries_alternatives(runtime: Path) -> None:  # noqa:
         if sock is not None:
             sock.close()
     thread.join(timeout=10)
+
+
+LINE, BELOW = TextEnd(line=True), TextEnd(line=True, below=True)
+BLOCK = TextEnd(block=True, lines=8, base_indent="    ")
+
+
+@pytest.mark.parametrize(
+    ("end", "text", "done"),
+    [
+        (LINE, "a + b", False),
+        (LINE, "a + b\n", True),
+        (LINE, "\n", True),  # mid-line, a newline ends it whatever came before
+        (BELOW, "\n", False),  # at a line's end, newline first: the next line is the suggestion
+        (BELOW, "\n    x = 1", False),
+        (BELOW, "\n    x = 1\n", True),
+        (BELOW, "\n\n  \n", True),  # two blank lines
+        (BLOCK, "x = 1\n    y = 2\n    ", False),
+        (BLOCK, "x = 1\n    y = 2\nd", True),  # a dedent, its line still being written
+        (BLOCK, "x = 1\n  ", False),  # its indentation not known yet
+        (BLOCK, "x = 1\n#endif\n    y = 2", False),  # a directive stays (and any `#` line)
+        (BLOCK, "x = 1\n\t\tz", False),  # a tab is four columns
+        (BLOCK, "x = 1\n\n\n", True),  # two blank lines
+        (BLOCK, "x = 1\n\n", False),
+        (TextEnd(block=True, lines=2, base_indent="    "), "x\n    y\n", True),
+        (TextEnd(block=True, lines=2, base_indent="    "), "x\n    y", False),
+        (TextEnd(block=True), "x\ny\n\n", False),  # at column 0 no dedent
+        (NEVER_ENDS, "x\n\n\n\n", False),
+    ],
+)
+def test_text_end_says_where_a_suggestion_is_done(end: TextEnd, text: str, done: bool) -> None:
+    assert end.done(text) is done
+
+
+@pytest.mark.parametrize(
+    ("unit", "base_indent", "below", "max_lines"),
+    [(Unit.LINE, "", False, 8), (Unit.LINE, "    ", True, 8), (Unit.BLOCK, "    ", True, 8)]
+    + [(Unit.BLOCK, "\t", True, 3), (Unit.BLOCK, "", True, 4), (Unit.BLOCK, "        ", True, 8)],
+)
+def test_text_end_never_ends_a_suggestion_the_stopper_would_go_on_with(
+    unit: Unit, base_indent: str, below: bool, max_lines: int
+) -> None:
+    """Wherever the engine ends a branch by `text_end`, the pipeline's Stopper ends it the same as if
+    the branch had gone on: stopped there already, or (a dedent whose line is still being written)
+    cut there once the stream ends, whatever would have followed."""
+    pieces = ["\n", "    ", "\t", "  ", " ", "x", "y = 1", "#", "# c", "#endif", "if a:", "}", "return x"]
+
+    def stopper() -> Stopper:
+        return Stopper(unit, base_indent, max_lines, next_line=base_indent + "return x", below=below)
+
+    def final(fed: list[str]) -> str:
+        s = stopper()
+        for piece in fed:
+            if s.feed(piece):
+                return s.text
+        return s.finish(ran_out=False)
+
+    end = text_end(stopper())
+    rng = random.Random(20)
+    ended = 0
+    for _ in range(2000):
+        text = [rng.choice(pieces) for _ in range(rng.randint(1, 14))]
+        for size in range(1, len(text) + 1):
+            if end.done("".join(text[:size])):
+                ended += 1
+                here = final(text[:size])
+                for _ in range(3):
+                    later = [rng.choice(pieces) for _ in range(rng.randint(1, 6))]
+                    assert final(text[:size] + later) == here, (text[:size], later)
+                break
+    assert ended > 5  # the rule does end branches
+
+
+class Recording(ScriptedEngine):
+    def __init__(self, script: list[str]) -> None:
+        super().__init__(script)
+        self.requests: list[GenerationRequest] = []
+
+    def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
+        self.requests.append(request)
+        return super().generate_alternatives(request)
+
+
+@pytest.mark.parametrize(
+    ("source", "end"),
+    [
+        ("x = foo(█)\n", TextEnd(line=True)),  # mid-line
+        ("def f():\n    x = █\n", TextEnd(line=True, below=True)),
+        ("def f():\n    █\n", TextEnd(block=True, lines=5, base_indent="    ")),
+        ("█\n", TextEnd(block=True, lines=5)),
+    ],
+)
+def test_the_request_for_alternatives_carries_where_the_stop_rules_end_them(source: str, end: TextEnd) -> None:
+    text, offset = split_cursor(source)
+    snapshot = snapshot_of(Document("file:///w/a.py", "python", 1, text), offset, invoked=True)
+    engine = Recording(["1"])
+    complete(engine, snapshot, Settings(max_lines=5), never, alternatives=3)
+    assert [request.end for request in engine.requests] == [end]
+    # It crosses the shared engine's wire; a request without it (an older client) has no rule.
+    assert request_from_wire(request_to_wire(1, engine.requests[0]), never).end == end
+    message = request_to_wire(1, engine.requests[0])
+    del message["end"]
+    assert request_from_wire(message, never).end == NEVER_ENDS
