@@ -289,7 +289,7 @@ def test_text_end_never_ends_a_suggestion_the_stopper_would_go_on_with(
 
 
 class Recording(ScriptedEngine):
-    def __init__(self, script: list[str]) -> None:
+    def __init__(self, script: Any) -> None:
         super().__init__(script)
         self.requests: list[GenerationRequest] = []
 
