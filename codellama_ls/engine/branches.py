@@ -126,6 +126,7 @@ class Branches:
         cancelled: Cancelled,
         finished: Callable[[str], bool] | None = None,
         prompt_tokens: int = 0,
+        rows_per_step: float | None = None,
     ) -> None:
         self.trace = trace
         self._count = count
@@ -139,6 +140,12 @@ class Branches:
         self._finished = finished
         """finished(text): a branch's text from the start of the suggestion is done (no more rows)."""
         self._prompt_tokens = prompt_tokens
+        self._rows_per_step = rows_per_step
+        """Most branch rows, on average, in each of the first generation's steps (None: one per branch)."""
+        self._riding_rows = 0
+        self.prompt_steps = 0.0
+        """The prompt's evaluation, in steps of the first generation (the engine times one): it adds to
+        the steps that allow rows, so a request that evaluated a long prompt lets its branches ride."""
         """Of `trace.context`, the prompt's tokens (the rest re-spell the text before the cursor)."""
         self._free = list(range(first_sequence, first_sequence + count))
         self.branches: list[_Branch] = []
@@ -155,7 +162,15 @@ class Branches:
         if self.failed or self._released:
             return []
         self._plan(self.trace.best(self._count))
-        return self._pending_rows()
+        rows = self._pending_rows()
+        if self._rows_per_step is not None:
+            # The likeliest branches first, within the rows the first generation's steps so far allow.
+            steps = len(self.trace.tokens) + self.prompt_steps
+            room = int(self._rows_per_step * steps) - self._riding_rows
+            score = {b.sequence: b.candidate.score for b in self.branches}
+            rows = sorted(rows, key=lambda row: -score[row[2]])[: max(room, 0)]
+            self._riding_rows += len(rows)
+        return rows
 
     def took(self, logits: np.ndarray | None, rows: list[Row]) -> None:
         """The logits of `rows` (as `rows()` gave them), or None when their decode failed."""

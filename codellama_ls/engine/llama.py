@@ -56,6 +56,11 @@ _END_TEXTS = ("▁<EOT>", "<EOT>")
 # Most alternatives' branches decoded together, each in a KV sequence of its own (2, 3, ...).
 _BRANCHES = 8
 _FIRST_BRANCH = BODY + 1
+# On a CPU a row is not free: a llama_decode step of SmolLM2 with 2, 3, 4 rows takes 1.6x, 2.0x, 2.4x
+# one row's time (benchmarks/README.md), so branches riding along the first generation slow it by
+# half a step per row. They get this many rows per step of it, on average (the likeliest first), so
+# it takes about 1.3x; the pipeline's share of time decodes the rest. On a GPU rows cost little: no cap.
+_RIDING_ROWS_PER_STEP = 0.5
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -454,6 +459,7 @@ class LlamaEngine(TimedGeneration):
             cancelled=cancelled,
             finished=None if request.end == NEVER_ENDS else lambda text: end.done(text[len(constraint) :]),
             prompt_tokens=len(request.prompt),
+            rows_per_step=None if self._info.gpu_layers else _RIDING_ROWS_PER_STEP,
         )
         try:
             try:
@@ -732,6 +738,7 @@ class LlamaEngine(TimedGeneration):
                 extra = branches.rows() if branches is not None else []
                 batch += [last] * (self.min_rows - len(batch) - len(extra))  # padding rows: decoded, then dropped
                 past = llm.n_tokens
+                step_started = time.perf_counter()
                 if self._decode(batch, logits_from=0, extra=extra) != 0:
                     assert branches is not None
                     branches.took(None, extra)  # no room for them: the first generation goes on alone
@@ -741,6 +748,10 @@ class LlamaEngine(TimedGeneration):
                 logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch) + len(extra), n_vocab))
                 if branches is not None and extra:
                     branches.took(logits[len(batch) :], extra)
+                if branches is not None and not extra and not branches.prompt_steps:
+                    # A step of the first generation alone: the prompt's time in such steps.
+                    step_ms = max((time.perf_counter() - step_started) * 1000, 0.1)
+                    branches.prompt_steps = stats.prompt_ms / step_ms
                 choices = logits[: len(batch)].argmax(axis=1).tolist()
                 agreed = 0
                 while agreed < len(draft) and choices[agreed] == draft[agreed]:

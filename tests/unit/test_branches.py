@@ -220,3 +220,33 @@ def test_finished_reads_the_text_from_the_start_of_the_suggestion() -> None:
     assert branches.settle() == [0]
     text, stats = read(branches, 0, prompt_tokens=1)
     assert (text, stats.generated_tokens, stats.stop_reason) == ("dfjl", 4, "finished")
+
+
+@pytest.mark.parametrize(
+    ("rows_per_step", "prompt_steps", "rows_in_steps"),
+    [
+        (None, 0.0, [2, 2, 2, 2]),  # a row per branch in every step
+        (0.5, 0.0, [0, 1, 0, 1]),  # half a row per step of the first, on average
+        (1.0, 0.0, [1, 1, 1, 1]),  # the likeliest branch first
+        (0.5, 4.0, [2, 1, 0, 1]),  # a prompt that took four steps' time lets them ride more
+    ],
+)
+def test_branches_ride_within_their_rows_per_step(
+    rows_per_step: float | None, prompt_steps: float, rows_in_steps: list[int]
+) -> None:
+    # Two runner-ups at the first position (tokens 9 and 10): two branches from the first step on.
+    fake = Fake([1], [5, 6, 7, 8], {})
+    trace = Trace(others=2, piece=piece, is_end=lambda t: False)
+    trace.context = [1]
+    branches = Branches(trace, 2, 16, FIRST, fake.copy, fake.drop, fake.decode, lambda: False, None, 1, rows_per_step)
+    branches.prompt_steps = prompt_steps
+    seen = []
+    for position, token in enumerate(fake.first):
+        trace.note(logits(token, **({"t9": 0.3, "t10": 0.2} if position == 0 else {})), token)
+        rows = branches.rows()
+        seen.append(len(rows))
+        if rows:
+            branches.took(fake.decode(rows), rows)
+        if rows_per_step == 1.0:
+            assert all(row[2] == FIRST for row in rows)  # the likelier branch (token 9) took them
+    assert seen == rows_in_steps
