@@ -93,13 +93,17 @@ def main() -> None:
     parser.add_argument("--alternatives", type=int, default=3)
     parser.add_argument("--spare", type=int, default=None, help="branches beyond the alternatives (the pipeline's)")
     parser.add_argument("--share", type=float, default=None, help="the alternatives' share of the first's time")
-    parser.add_argument("--floor", type=float, default=None, help="their least time in seconds")
     parser.add_argument("--step-costs", action="store_true", help="also time llama_decode steps of 1-4 rows")
+    parser.add_argument("--riding", type=float, default=None, help="branch rows per step of the first (the engine's)")
     parser.add_argument("--no-text-end", action="store_true", help="branches decode on past their stop rules")
     args = parser.parse_args()
     from codellama_ls.completion import pipeline
     from codellama_ls.engine.base import NEVER_ENDS
 
+    if args.riding is not None:
+        from codellama_ls.engine import llama
+
+        llama._RIDING_ROWS_PER_STEP = args.riding
     if args.no_text_end:
         pipeline.text_end = lambda stopper: NEVER_ENDS
 
@@ -107,11 +111,9 @@ def main() -> None:
         pipeline._SPARE_BRANCHES = args.spare
     if args.share is not None:
         pipeline._ALTERNATIVES_SHARE = args.share
-    if args.floor is not None:
-        pipeline._ALTERNATIVES_FLOOR_S = args.floor
     print(
         f"spare {pipeline._SPARE_BRANCHES}, share {pipeline._ALTERNATIVES_SHARE},"
-        f" floor {pipeline._ALTERNATIVES_FLOOR_S} s{', no TextEnd' if args.no_text_end else ''}",
+        f" riding {args.riding}{', no TextEnd' if args.no_text_end else ''}",
         file=sys.stderr,
     )
     path = smollm2_gguf_path()
