@@ -85,7 +85,7 @@ _CONTEXT_REFRESH_MS = 400
 # quarter second made a warm request (the same prompt again, the next key after an automatic
 # suggestion: 80-400 ms for one) take 2.9x. The trade (benchmarks/README.md): a cold request's share
 # is large (its prompt's time), so it brings three suggestions for a line at about 1.05x; a warm one
-# stays near 1.5x and brings fewer, about two for a line, under one more for a block.
+# takes about 1.6-1.7x (a row costs half a step on a CPU) and brings fewer, about two for a line.
 _ALTERNATIVES_SHARE = 0.2
 # Branches asked for beyond the alternatives wanted, for one that comes out the same as another once
 # cleaned, or is dropped: none, since each is one more row in llama.cpp's steps (half a step's time
