@@ -8,7 +8,8 @@ first generation's decode steps from then on, so a branch is mostly decoded by t
 generation ends; what is left is decoded in lockstep, one row per live branch per step. A better
 beginning found later replaces the least likely branch. A branch whose text the consumer's stop rules
 would end (`finished`: a line's newline, a block's dedent) gets no more rows: rows nobody will read
-slow every step. The engine gives the cache's sequence operations and a decoder of rows, so the
+slow every step. Where rows cost (a CPU), `rows_per_step` caps the rows riding along, the likeliest
+branches' first. The engine gives the cache's sequence operations and a decoder of rows, so the
 bookkeeping is tested with a fake cache.
 """
 
@@ -140,13 +141,13 @@ class Branches:
         self._finished = finished
         """finished(text): a branch's text from the start of the suggestion is done (no more rows)."""
         self._prompt_tokens = prompt_tokens
+        """Of `trace.context`, the prompt's tokens (the rest re-spell the text before the cursor)."""
         self._rows_per_step = rows_per_step
         """Most branch rows, on average, in each of the first generation's steps (None: one per branch)."""
         self._riding_rows = 0
         self.prompt_steps = 0.0
         """The prompt's evaluation, in steps of the first generation (the engine times one): it adds to
         the steps that allow rows, so a request that evaluated a long prompt lets its branches ride."""
-        """Of `trace.context`, the prompt's tokens (the rest re-spell the text before the cursor)."""
         self._free = list(range(first_sequence, first_sequence + count))
         self.branches: list[_Branch] = []
         self.failed = False

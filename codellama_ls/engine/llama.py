@@ -56,10 +56,11 @@ _END_TEXTS = ("▁<EOT>", "<EOT>")
 # Most alternatives' branches decoded together, each in a KV sequence of its own (2, 3, ...).
 _BRANCHES = 8
 _FIRST_BRANCH = BODY + 1
-# On a CPU a row is not free: a llama_decode step of SmolLM2 with 2, 3, 4 rows takes 1.6x, 2.0x, 2.4x
-# one row's time (benchmarks/README.md), so branches riding along the first generation slow it by
-# half a step per row. They get this many rows per step of it, on average (the likeliest first), so
-# it takes about 1.3x; the pipeline's share of time decodes the rest. On a GPU rows cost little: no cap.
+# On a CPU a row is not free: a llama_decode step of SmolLM2 with 2, 3, 4 rows takes 1.6-1.9x,
+# 2.0-2.5x, 2.4-2.9x one row's time (benchmarks/README.md), so branches riding along the first
+# generation slow it by about half a step per row. They get this many rows per step of it, on
+# average (the likeliest first), so it takes 1.2-1.45x; the pipeline's share of time decodes the
+# rest. On a GPU rows cost little: no cap.
 _RIDING_ROWS_PER_STEP = 0.5
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
