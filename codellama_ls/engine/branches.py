@@ -111,9 +111,10 @@ class Branches:
     """Up to `count` branches of one generation, in KV sequences `first_sequence`, +1, ...
 
     While the first generation runs, `rows()` gives its decode step one row per branch that may go on
-    and `took()` reads their logits; after it, `settle()` keeps only branches that start where the
-    first suggestion was taken, and `pieces(i)` reads branch i, decoding in lockstep when its queue
-    is empty. `release()` frees their cells; sequence 0 stays as the first generation left it."""
+    (not finished; within `rows_per_step`) and `took()` reads their logits; after it, `settle()`
+    keeps only branches that start where the first suggestion was taken, and `pieces(i)` reads
+    branch i, decoding in lockstep when its queue is empty. `release()` frees their cells; sequence
+    0 stays as the first generation left it."""
 
     def __init__(
         self,
