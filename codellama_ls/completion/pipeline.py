@@ -43,6 +43,7 @@ from codellama_ls.engine.base import (
     GenerationStats,
     PieceStream,
     Sampling,
+    TextEnd,
     vocab_of,
 )
 from codellama_ls.prompts.fim import (
@@ -77,14 +78,19 @@ _LINE_SUFFIX_CAP = 0.3
 _FRESH_WINDOW = 1792
 # The longest a changed cross-file block may make a keystroke's request wait (its whole prompt).
 _CONTEXT_REFRESH_MS = 400
-# Alternatives share the time of one suggestion: their decoding stops once it has taken this part
-# of what the first suggestion took (so all of them together take at most about 1.5x), or the floor
-# below for a suggestion that came in a few milliseconds (a quarter second on an explicit request).
-_ALTERNATIVES_SHARE = 0.5
-_ALTERNATIVES_FLOOR_S = 0.25
+# Alternatives share the time of one suggestion (issue 20: all together at most about 1.5x one). Their
+# branches ride along the first suggestion's steps (within the engine's rows per step) and end where
+# their own stop rules would (`TextEnd`: a line's newline, a block's dedent); the rest are decoded in
+# lockstep until they have taken this part of the first suggestion's time. No absolute floor: a
+# quarter second made a warm request (the same prompt again, the next key after an automatic
+# suggestion: 80-400 ms for one) take 2.9x. The trade (benchmarks/README.md): a cold request's share
+# is large (its prompt's time), so it brings three suggestions for a line at about 1.05x; a warm one
+# takes about 1.6-1.7x (a row costs half a step on a CPU) and brings fewer, about two for a line.
+_ALTERNATIVES_SHARE = 0.2
 # Branches asked for beyond the alternatives wanted, for one that comes out the same as another once
-# cleaned, or is dropped: each is one more row in every llama.cpp step (benchmarks/README.md).
-_SPARE_BRANCHES = 1
+# cleaned, or is dropped: none, since each is one more row in llama.cpp's steps (half a step's time
+# on a CPU) and a warm request cannot afford it.
+_SPARE_BRANCHES = 0
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.
 _LINE_REACH = 4096
@@ -445,7 +451,8 @@ def complete(
         return Completion("", the_plan, GenerationStats(stop_reason=the_plan.skip))
     planned = time.perf_counter()
     sampling = sampling_of(settings)
-    request = GenerationRequest(the_plan.tokens, sampling, cancelled, the_plan.constraint, snapshot.uri)
+    end = text_end(_stopper(the_plan, settings))
+    request = GenerationRequest(the_plan.tokens, sampling, cancelled, the_plan.constraint, snapshot.uri, end=end)
     streams: Iterator[PieceStream]
     if alternatives > 1 and engine.branches:
         wanted = alternatives + _SPARE_BRANCHES
@@ -459,7 +466,7 @@ def complete(
     engine_ms = stats.total_ms
     if alternatives > 1 and not cancelled():
         now = time.perf_counter()
-        deadline = now + max((now - began) * _ALTERNATIVES_SHARE, _ALTERNATIVES_FLOOR_S)
+        deadline = now + (now - began) * _ALTERNATIVES_SHARE
         try:
             for stream in streams:
                 if cancelled() or time.perf_counter() > deadline or len(found) >= alternatives:
@@ -491,6 +498,23 @@ def complete(
     )
 
 
+def _stopper(the_plan: Plan, settings: Settings) -> Stopper:
+    return Stopper(
+        unit=the_plan.unit,
+        base_indent=indentation(the_plan.line_before),
+        max_lines=settings.max_lines,
+        next_line=next((line for line in the_plan.following if line.strip()), ""),
+        below=not the_plan.line_after.strip(),
+    )
+
+
+def text_end(stopper: Stopper) -> TextEnd:
+    """Where `stopper` certainly ends a suggestion, for the engine to end an alternative's branch."""
+    if stopper.unit is Unit.LINE:
+        return TextEnd(line=True, below=stopper.below)
+    return TextEnd(block=True, lines=stopper.max_lines, base_indent=stopper.base_indent)
+
+
 def _likelihood(stats: GenerationStats) -> float:
     """The model's mean log-probability per token: ranks suggestions of different lengths."""
     return stats.logprob / max(stats.generated_tokens, 1)
@@ -507,13 +531,7 @@ def _suggestion(
 ) -> Edit:
     """One generation through the stop rules, the cleanup, the block rules and the syntax gate.
     `out_of_time` (a `perf_counter` time) cuts it off as cancelled (an alternative over its budget)."""
-    stopper = Stopper(
-        unit=the_plan.unit,
-        base_indent=indentation(the_plan.line_before),
-        max_lines=settings.max_lines,
-        next_line=next((line for line in the_plan.following if line.strip()), ""),
-        below=not the_plan.line_after.strip(),
-    )
+    stopper = _stopper(the_plan, settings)
     stats = pieces.stats
     pending = the_plan.constraint
     deadline = time.perf_counter() + settings.max_latency_ms / 1000 if settings.max_latency_ms else None

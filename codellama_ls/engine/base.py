@@ -88,6 +88,60 @@ class GenerationStats:
 Cancelled = Callable[[], bool]
 
 
+@dataclass(frozen=True)
+class TextEnd:
+    """Where a suggestion's text is certainly finished, as data (it crosses the shared engine's wire):
+    an engine stops decoding an alternative's branch there instead of giving it a row in every step
+    until the first generation ends. A narrow copy of the consumer's stop rules (the completion
+    `Stopper`; its test holds the two together) that may say "not yet" where they stop, never "done"
+    where they would go on. `done` reads the suggestion's text, after the token-healing constraint."""
+
+    line: bool = False
+    """A line unit: done at its first newline."""
+    below: bool = False
+    """A line unit at the end of its line, which may start with a newline: done at a newline after
+    non-blank text, or at the third newline (two blank lines)."""
+    block: bool = False
+    """A block unit: done at two blank lines, and by the two rules below."""
+    lines: int = 0
+    """A block: done with this many complete lines (0: never by its length)."""
+    base_indent: str = ""
+    """A block: done at a non-blank line after its first that is indented less than this (one still
+    being written included: its indentation is known); a `#` line excepted (C's directives stay)."""
+
+    def done(self, text: str) -> bool:
+        if self.line:
+            if not self.below:
+                return "\n" in text
+            return "\n" in text.lstrip() or text.count("\n") >= 3
+        if not self.block:
+            return False
+        lines = text.split("\n")
+        if self.lines and len(lines) - 1 >= self.lines:
+            return True
+        base = _columns(self.base_indent)
+        blank_run = 0
+        for index, line in enumerate(lines[1:], start=1):
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#") and _columns(line) < base:
+                return True
+            if index < len(lines) - 1:
+                blank_run = 0 if stripped else blank_run + 1
+                if blank_run >= 2:
+                    return True
+        return False
+
+
+NEVER_ENDS = TextEnd()
+"""No rule: a branch goes on until its end token or the token limit."""
+
+
+def _columns(line: str, tab_size: int = 4) -> int:
+    """The width of a line's indentation, a tab counted as `tab_size` columns."""
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    return sum(tab_size if ch == "\t" else 1 for ch in indent)
+
+
 def never() -> bool:
     """A cancel check for work nobody cancels (tests, benchmarks, the command line)."""
     return False
@@ -108,6 +162,8 @@ class GenerationRequest:
     """The document, so an engine can keep a KV cache per document."""
     alternatives: int = 1
     """The most streams `Engine.generate_alternatives` yields (the first included); `generate` yields one."""
+    end: TextEnd = NEVER_ENDS
+    """Where an alternative is finished by the consumer's stop rules: its branch decodes no further."""
 
 
 Progress = Callable[[str, int, int | None], None]

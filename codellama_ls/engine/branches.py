@@ -6,8 +6,11 @@ branches (`Branches`): each in a KV sequence of its own that starts as a copy of
 generation's cells up to its branch point (shared cells, no compute), with one row in each of the
 first generation's decode steps from then on, so a branch is mostly decoded by the time the first
 generation ends; what is left is decoded in lockstep, one row per live branch per step. A better
-beginning found later replaces the least likely branch. The engine gives the cache's sequence
-operations and a decoder of rows, so the bookkeeping is tested with a fake cache.
+beginning found later replaces the least likely branch. A branch whose text the consumer's stop rules
+would end (`finished`: a line's newline, a block's dedent) gets no more rows: rows nobody will read
+slow every step. Where rows cost (a CPU), `rows_per_step` caps the rows riding along, the likeliest
+branches' first. The engine gives the cache's sequence operations and a decoder of rows, so the
+bookkeeping is tested with a fake cache.
 """
 
 from __future__ import annotations
@@ -96,16 +99,22 @@ class _Branch:
     last: int
     """The newest token, to decode next (it is in the queue too)."""
     next_pos: int
+    text: str
+    """Its text from the start of the suggestion (the re-spelled text included), as far as decoded."""
+    decoder: codecs.IncrementalDecoder
     live: bool = True
+    finished: bool = False
+    """Its text is done by the consumer's stop rules: decoded no further, read to the end of its queue."""
 
 
 class Branches:
     """Up to `count` branches of one generation, in KV sequences `first_sequence`, +1, ...
 
     While the first generation runs, `rows()` gives its decode step one row per branch that may go on
-    and `took()` reads their logits; after it, `settle()` keeps only branches that start where the
-    first suggestion was taken, and `pieces(i)` reads branch i, decoding in lockstep when its queue
-    is empty. `release()` frees their cells; sequence 0 stays as the first generation left it."""
+    (not finished; within `rows_per_step`) and `took()` reads their logits; after it, `settle()`
+    keeps only branches that start where the first suggestion was taken, and `pieces(i)` reads
+    branch i, decoding in lockstep when its queue is empty. `release()` frees their cells; sequence
+    0 stays as the first generation left it."""
 
     def __init__(
         self,
@@ -117,6 +126,9 @@ class Branches:
         drop: Callable[[int], None],
         decode: DecodeRows,
         cancelled: Cancelled,
+        finished: Callable[[str], bool] | None = None,
+        prompt_tokens: int = 0,
+        rows_per_step: float | None = None,
     ) -> None:
         self.trace = trace
         self._count = count
@@ -127,6 +139,16 @@ class Branches:
         """drop(sequence): remove every cell of `sequence`."""
         self._decode = decode
         self._cancelled = cancelled
+        self._finished = finished
+        """finished(text): a branch's text from the start of the suggestion is done (no more rows)."""
+        self._prompt_tokens = prompt_tokens
+        """Of `trace.context`, the prompt's tokens (the rest re-spell the text before the cursor)."""
+        self._rows_per_step = rows_per_step
+        """Most branch rows, on average, in each of the first generation's steps (None: one per branch)."""
+        self._riding_rows = 0
+        self.prompt_steps = 0.0
+        """The prompt's evaluation, in steps of the first generation (the engine times one): it adds to
+        the steps that allow rows, so a request that evaluated a long prompt lets its branches ride."""
         self._free = list(range(first_sequence, first_sequence + count))
         self.branches: list[_Branch] = []
         self.failed = False
@@ -142,7 +164,15 @@ class Branches:
         if self.failed or self._released:
             return []
         self._plan(self.trace.best(self._count))
-        return self._pending_rows()
+        rows = self._pending_rows()
+        if self._rows_per_step is not None:
+            # The likeliest branches first, within the rows the first generation's steps so far allow.
+            steps = len(self.trace.tokens) + self.prompt_steps
+            room = int(self._rows_per_step * steps) - self._riding_rows
+            score = {b.sequence: b.candidate.score for b in self.branches}
+            rows = sorted(rows, key=lambda row: -score[row[2]])[: max(room, 0)]
+            self._riding_rows += len(rows)
+        return rows
 
     def took(self, logits: np.ndarray | None, rows: list[Row]) -> None:
         """The logits of `rows` (as `rows()` gave them), or None when their decode failed."""
@@ -192,6 +222,9 @@ class Branches:
             stats.logprob = sum(trace.logprobs[:position])
             while stats.generated_tokens < self._max_tokens:
                 if not branch.queue:
+                    if branch.finished:
+                        stats.stop_reason = "finished"
+                        return
                     if self.failed or not branch.live or self._cancelled():
                         stats.stop_reason = "cancelled"
                         return
@@ -237,11 +270,16 @@ class Branches:
             self._drop(sequence)
             self._copy(sequence, base + candidate.position)
             token, start = candidate.token, base + candidate.position
-            self.branches.append(_Branch(candidate, sequence, [(token, candidate.logprob)], token, start))
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            spelled = [*self.trace.context[self._prompt_tokens :], *self.trace.tokens[: candidate.position]]
+            text = decoder.decode(b"".join(self.trace.piece(t) for t in spelled))
+            branch = _Branch(candidate, sequence, [(token, candidate.logprob)], token, start, text, decoder)
+            self._read(branch, token)
+            self.branches.append(branch)
 
     def _goes_on(self, branch: _Branch) -> bool:
         limit = len(self.trace.context) + self._max_tokens
-        return branch.live and not self.trace.is_end(branch.last) and branch.next_pos < limit
+        return branch.live and not branch.finished and not self.trace.is_end(branch.last) and branch.next_pos < limit
 
     def _pending_rows(self) -> list[Row]:
         return [(b.last, b.next_pos, b.sequence) for b in self.branches if self._goes_on(b)]
@@ -254,6 +292,14 @@ class Branches:
         branch.last = chosen
         branch.next_pos += 1
         self.decoded_rows += 1
+        self._read(branch, chosen)
+
+    def _read(self, branch: _Branch, token: int) -> None:
+        """The branch's text with `token`, and whether the consumer's stop rules end it there."""
+        if self._finished is None or self.trace.is_end(token):
+            return
+        branch.text += branch.decoder.decode(self.trace.piece(token))
+        branch.finished = self._finished(branch.text)
 
     def _step(self) -> None:
         """One decode of the newest token of every live branch that may go on."""

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from codellama_ls.engine.base import (
+    NEVER_ENDS,
     Cancelled,
     EngineError,
     GenerationRequest,
@@ -55,6 +56,12 @@ _END_TEXTS = ("▁<EOT>", "<EOT>")
 # Most alternatives' branches decoded together, each in a KV sequence of its own (2, 3, ...).
 _BRANCHES = 8
 _FIRST_BRANCH = BODY + 1
+# On a CPU a row is not free: a llama_decode step of SmolLM2 with 2, 3, 4 rows takes 1.6-1.9x,
+# 2.0-2.5x, 2.4-2.9x one row's time (benchmarks/README.md), so branches riding along the first
+# generation slow it by about half a step per row. They get this many rows per step of it, on
+# average (the likeliest first), so it takes 1.2-1.45x; the pipeline's share of time decodes the
+# rest. On a GPU rows cost little: no cap.
+_RIDING_ROWS_PER_STEP = 0.5
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -431,14 +438,16 @@ class LlamaEngine(TimedGeneration):
         """The generation, then up to `request.alternatives - 1` branches of it (`engine/branches.py`),
         each in a KV sequence of its own that shares the prompt's cells, decoded with the first
         generation's steps from the first place where the model hesitated: a row more in a step costs
-        a fraction of a step. Greedy only (sampling yields the one generation), and only with the
-        body's sequence (a context of one sequence has none to spare)."""
+        a fraction of a step, and only until its text is done by `request.end`. Greedy only (sampling
+        yields the one generation), and only with the body's sequence (a context of one sequence has
+        none to spare)."""
         count, sampling, cancelled = request.alternatives, request.sampling, request.cancelled
         if count <= 1 or sampling.temperature > 0 or not self._kv_body.enabled:
             yield self.generate(request)
             return
         llm = self._llm
         wanted = min(count - 1, _BRANCHES)
+        end, constraint = request.end, request.constraint
         trace = Trace(others=wanted, piece=lambda token: self._piece(token, special=False), is_end=self._is_end)
         branches = self._branches = Branches(
             trace,
@@ -449,6 +458,9 @@ class LlamaEngine(TimedGeneration):
             drop=lambda sequence: llm._ctx.kv_cache_seq_rm(sequence, 0, -1),
             decode=self._decode_rows,
             cancelled=cancelled,
+            finished=None if request.end == NEVER_ENDS else lambda text: end.done(text[len(constraint) :]),
+            prompt_tokens=len(request.prompt),
+            rows_per_step=None if self._info.gpu_layers else _RIDING_ROWS_PER_STEP,
         )
         try:
             try:
@@ -727,6 +739,7 @@ class LlamaEngine(TimedGeneration):
                 extra = branches.rows() if branches is not None else []
                 batch += [last] * (self.min_rows - len(batch) - len(extra))  # padding rows: decoded, then dropped
                 past = llm.n_tokens
+                step_started = time.perf_counter()
                 if self._decode(batch, logits_from=0, extra=extra) != 0:
                     assert branches is not None
                     branches.took(None, extra)  # no room for them: the first generation goes on alone
@@ -736,6 +749,10 @@ class LlamaEngine(TimedGeneration):
                 logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch) + len(extra), n_vocab))
                 if branches is not None and extra:
                     branches.took(logits[len(batch) :], extra)
+                if branches is not None and not extra and not branches.prompt_steps:
+                    # A step of the first generation alone: the prompt's time in such steps.
+                    step_ms = max((time.perf_counter() - step_started) * 1000, 0.1)
+                    branches.prompt_steps = stats.prompt_ms / step_ms
                 choices = logits[: len(batch)].argmax(axis=1).tolist()
                 agreed = 0
                 while agreed < len(draft) and choices[agreed] == draft[agreed]:

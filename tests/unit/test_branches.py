@@ -6,7 +6,10 @@ test_alternatives.py; this is the bookkeeping."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pytest
 
 from codellama_ls.engine.base import GenerationStats
 from codellama_ls.engine.branches import Branches, Row, Trace
@@ -62,15 +65,23 @@ def piece(token: int) -> bytes:
     return b"" if token == END else bytes([ord("a") + token])
 
 
-def make(fake: Fake, count: int, max_tokens: int = 8) -> Branches:
+def make(
+    fake: Fake,
+    count: int,
+    max_tokens: int = 8,
+    finished: Callable[[str], bool] | None = None,
+    prompt_tokens: int | None = None,
+) -> Branches:
     trace = Trace(others=count, piece=piece, is_end=lambda t: t == END)
     trace.context = list(fake.context)
-    return Branches(trace, count, max_tokens, FIRST, fake.copy, fake.drop, fake.decode, lambda: False)
+    prompt = len(fake.context) if prompt_tokens is None else prompt_tokens
+    return Branches(trace, count, max_tokens, FIRST, fake.copy, fake.drop, fake.decode, lambda: False, finished, prompt)
 
 
-def read(branches: Branches, index: int) -> tuple[str, GenerationStats]:
+def read(branches: Branches, index: int, prompt_tokens: int | None = None) -> tuple[str, GenerationStats]:
     stats = GenerationStats()
-    text = "".join(branches.pieces(index, stats, len(branches.trace.context), piece))
+    prompt = len(branches.trace.context) if prompt_tokens is None else prompt_tokens
+    text = "".join(branches.pieces(index, stats, prompt, piece))
     return text, stats
 
 
@@ -156,3 +167,86 @@ def test_a_failed_decode_ends_the_branches_and_the_first_goes_on() -> None:
     text, stats = read(branches, 0)
     assert text == "j"
     assert stats.stop_reason == "cancelled"  # unfinished: the pipeline drops it
+
+
+def ride(branches: Branches, fake: Fake, runners_up: dict[int, dict[str, float]]) -> None:
+    """The first generation's steps: each notes its token (with `runners_up` at its position) and
+    decodes the branches' rows with it."""
+    for position, token in enumerate(fake.first):
+        branches.trace.note(logits(token, **runners_up.get(position, {})), token)
+        rows = branches.rows()
+        if rows:
+            branches.took(fake.decode(rows), rows)
+    branches.trace.taken = len(fake.first)
+
+
+@pytest.mark.parametrize(
+    ("finished", "text", "stop_reason", "rows"),
+    [
+        (None, "jlmk", "eot", 4),  # no rule: rows until its end token (the last in lockstep)
+        (lambda text: text.endswith("l"), "jl", "finished", 1),  # "l" ends it: no row after it
+        (lambda text: "m" in text, "jlm", "finished", 2),
+        (lambda text: True, "j", "finished", 0),  # done with its first token: never a row
+    ],
+)
+def test_a_branch_finished_by_the_consumers_rules_gets_no_more_rows(
+    finished: Callable[[str], bool] | None, text: str, stop_reason: str, rows: int
+) -> None:
+    # The first generation writes 5 6 7; at its first token the model hesitated (token 9 at 0.3);
+    # that branch goes on 11 12 10 (ending) where nothing stops it earlier.
+    fake = Fake([1, 1], [5, 6, 7], {(9,): 11, (9, 11): 12, (9, 11, 12): 10})
+    branches = make(fake, count=1, finished=finished)
+    ride(branches, fake, {0: {"t9": 0.3}})
+    assert branches.settle() == [0]
+    got, stats = read(branches, 0)
+    assert (got, stats.stop_reason) == (text, stop_reason)
+    assert branches.decoded_rows == rows
+    assert fake.decodes.count([]) == 0
+
+
+def test_finished_reads_the_text_from_the_start_of_the_suggestion() -> None:
+    # The prompt is [1]; token 3 ("d") re-spells the text before the cursor (token healing): the
+    # rule reads it, then the first generation's tokens before the branch point, then the branch's.
+    seen: list[str] = []
+
+    def finished(text: str) -> bool:
+        seen.append(text)
+        return len(text) >= 4
+
+    fake = Fake([1, 3], [5, 6, 7], {(5, 9): 11, (5, 9, 11): 12})
+    branches = make(fake, count=1, finished=finished, prompt_tokens=1)
+    ride(branches, fake, {1: {"t9": 0.3}})
+    assert seen == ["dfj", "dfjl"]
+    assert branches.settle() == [0]
+    text, stats = read(branches, 0, prompt_tokens=1)
+    assert (text, stats.generated_tokens, stats.stop_reason) == ("dfjl", 4, "finished")
+
+
+@pytest.mark.parametrize(
+    ("rows_per_step", "prompt_steps", "rows_in_steps"),
+    [
+        (None, 0.0, [2, 2, 2, 2]),  # a row per branch in every step
+        (0.5, 0.0, [0, 1, 0, 1]),  # half a row per step of the first, on average
+        (1.0, 0.0, [1, 1, 1, 1]),  # the likeliest branch first
+        (0.5, 4.0, [2, 1, 0, 1]),  # a prompt that took four steps' time lets them ride more
+    ],
+)
+def test_branches_ride_within_their_rows_per_step(
+    rows_per_step: float | None, prompt_steps: float, rows_in_steps: list[int]
+) -> None:
+    # Two runner-ups at the first position (tokens 9 and 10): two branches from the first step on.
+    fake = Fake([1], [5, 6, 7, 8], {})
+    trace = Trace(others=2, piece=piece, is_end=lambda t: False)
+    trace.context = [1]
+    branches = Branches(trace, 2, 16, FIRST, fake.copy, fake.drop, fake.decode, lambda: False, None, 1, rows_per_step)
+    branches.prompt_steps = prompt_steps
+    seen = []
+    for position, token in enumerate(fake.first):
+        trace.note(logits(token, **({"t9": 0.3, "t10": 0.2} if position == 0 else {})), token)
+        rows = branches.rows()
+        seen.append(len(rows))
+        if rows:
+            branches.took(fake.decode(rows), rows)
+        if rows_per_step == 1.0:
+            assert all(row[2] == FIRST for row in rows)  # the likelier branch (token 9) took them
+    assert seen == rows_in_steps
