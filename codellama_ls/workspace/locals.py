@@ -123,17 +123,22 @@ def _opening(text: str, closer: int, floor: int) -> int | None:
     return None
 
 
+def _line_start(text: str, floor: int, at: int) -> int:
+    """The start of the line holding `at`, no further back than `floor` (itself a line's start)."""
+    return max(text.rfind("\n", floor, at) + 1, floor)
+
+
 def enclosing_headers(text: str, offset: int, floor: int) -> list[int]:
     """The starts of the lines that open the blocks around the cursor, innermost first, found by
     indentation (robust to the unfinished line a request sits on, which a parser may not be):
     each line above that is indented less than the block below it; a multi-line header's closing
     line (`) {`) stands for the line its bracket opened on."""
-    line_start = text.rfind("\n", floor, offset) + 1
+    line_start = _line_start(text, floor, offset)
     indent = _indentation(text[line_start:offset]) if text[line_start:offset].strip() else offset - line_start
     headers: list[int] = []
     at = line_start
     while at > floor and indent > 0:
-        start = text.rfind("\n", floor, at - 1) + 1
+        start = _line_start(text, floor, at - 1)
         line = text[start : at - 1]
         at = start
         stripped = line.strip()
@@ -143,7 +148,7 @@ def enclosing_headers(text: str, offset: int, floor: int) -> list[int]:
             opened = _opening(text, start + _indentation(line), floor)
             if opened is None:
                 break
-            start = at = text.rfind("\n", floor, opened) + 1
+            start = at = _line_start(text, floor, opened)
             line = text[start : text.find("\n", start)]
         headers.append(start)
         indent = _indentation(line)
@@ -156,17 +161,23 @@ def bound_locally(text: str, offset: int, language: str) -> frozenset[str]:
     patterns = _DECLARATIONS.get(language)
     if patterns is None:
         return frozenset()
+    # Within `_BODY_REACH` of the cursor, whole lines: a minified line of megabytes reads as nothing.
+    line_start = text.rfind("\n", max(offset - _BODY_REACH, 0), offset) + 1
+    if not line_start and offset > _BODY_REACH:
+        return frozenset()
     floor = max(offset - _BODY_REACH, 0)
-    floor = text.find("\n", floor) + 1 if floor else 0
+    if floor:
+        first = text.find("\n", floor, line_start)
+        floor = first + 1 if first >= 0 else line_start
     headers = enclosing_headers(text, offset, floor)
     names: set[str] = set()
     for start in headers:
         names |= _parameters(text, start, offset)
-    body = text[headers[-1] if headers else text.rfind("\n", 0, offset) + 1 : offset]
-    line_start = body.rfind("\n") + 1
+    body = text[headers[-1] if headers else line_start : offset]
+    above = body[: body.rfind("\n") + 1]
     for pattern in patterns:
         # The line being written binds nothing yet (`x = f(`), but an arrow's parameters on it do.
-        source = body if pattern in _INLINE else body[:line_start]
+        source = body if pattern in _INLINE else above
         for found in pattern.findall(source):
             # A parameter group's types are no names it binds: read it as a parameter list.
             names.update(_PARAMETER.findall(f"({found})") if pattern in _GROUPS else _WORDS.findall(found))

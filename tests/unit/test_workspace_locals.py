@@ -101,3 +101,11 @@ def test_a_parameter_named_like_a_workspace_function_is_not_retrieved(tmp_path: 
         assert chunks and "function render(" in chunks[0].text
     finally:
         index.close()
+
+
+def test_a_minified_line_reads_as_nothing_and_a_long_line_above_bounds_the_reach() -> None:
+    minified = "function f(a){return g(a)};" * 40_000
+    assert bound_locally(minified + "h(", len(minified) + 2, "javascript") == frozenset()
+    text = minified + "\nfunction k(b) {\n  return m(\n}\n"
+    offset = text.index("m(") + 2
+    assert bound_locally(text, offset, "javascript") == {"b"}
