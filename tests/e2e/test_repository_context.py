@@ -129,6 +129,26 @@ async def test_a_saved_open_document_feeds_another_documents_prompt(client: tupl
     await _until(shows)
 
 
+async def test_a_call_to_a_parameter_keeps_its_namesake_out_of_the_prompt(client: tuple[LanguageClient, Path]) -> None:
+    lsp, root = client
+    main = (root / "one" / "pkg" / "main.py").as_uri()
+    # `parse_config` is the function's own parameter here: the workspace's function is not what it calls.
+    local = "def run(path, parse_config):\n    settings = parse_config("
+    open_doc(lsp, main, MAIN)
+    await _until(lambda: _shows(lsp, main, MAIN, "def parse_config(path, strict=False):"))
+    lsp.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=main, version=2),
+            [types.TextDocumentContentChangeWholeDocument(text=local)],
+        )
+    )
+    assert "def parse_config(path, strict=False):" not in await _prompt(lsp, main, local)
+
+
+async def _shows(lsp: LanguageClient, uri: str, text: str, wanted: str) -> bool:
+    return wanted in await _prompt(lsp, uri, text)
+
+
 def _workspace(root: Path) -> Path:
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "__init__.py").write_text("")
