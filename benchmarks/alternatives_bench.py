@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--holes", type=int, default=2, help="holes per file and kind")
     parser.add_argument("--n-ctx", type=int, default=1024)
     parser.add_argument("--alternatives", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=20, help="the holes' seed (20: the one the budget was tuned on)")
     parser.add_argument("--spare", type=int, default=None, help="branches beyond the alternatives (the pipeline's)")
     parser.add_argument("--share", type=float, default=None, help="the alternatives' share of the first's time")
     parser.add_argument("--step-costs", action="store_true", help="also time llama_decode steps of 1-4 rows")
@@ -140,8 +141,8 @@ def main() -> None:
         if args.step_costs:
             step_costs(engine, Path(stdlib / FILES[0]).read_text()[:3000])
         files = [str(stdlib / name) for name in FILES]
-        found = [("line", hole) for hole in line_holes(files, args.holes, seed=20)]
-        found += [("block", hole) for hole in holes(files, max(args.holes // 2, 1), seed=20)]
+        found = [("line", hole) for hole in line_holes(files, args.holes, seed=args.seed)]
+        found += [("block", hole) for hole in holes(files, max(args.holes // 2, 1), seed=args.seed)]
         for index, (unit, (name, text)) in enumerate(found):
             order = [1, args.alternatives] if index % 2 else [args.alternatives, 1]
             times: dict[str, dict[int, float]] = {"cold": {}, "warm": {}}
