@@ -85,8 +85,8 @@ _CONTEXT_REFRESH_MS = 400
 # The deadline here, on the whole request's time, is a backstop for engines that do not measure.
 _ALTERNATIVES_SHARE = 0.5
 # Branches asked for beyond the alternatives wanted, for one that comes out the same as another once
-# cleaned, or is dropped: none, since each is one more row in llama.cpp's steps (half a step's time
-# on a CPU) and a warm request cannot afford it.
+# cleaned, or is dropped: none, since each is one more row in llama.cpp's steps (0.5-0.9 of a step's
+# time for SmolLM2 on a CPU) that the time budget would take from the wanted ones.
 _SPARE_BRANCHES = 0
 # Characters looked at on each side of the cursor when reading lines: a minified line can be
 # megabytes, and a request must cost what the window around the cursor costs, not the line.

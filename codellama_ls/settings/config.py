@@ -229,7 +229,9 @@ class Settings:
         3,
         "most suggestions for an explicit inline request, to cycle through: the other ones branch from the same"
         " prompt evaluation where the model hesitated, are cleaned and checked as the first one, and are ranked"
-        " by the model's likelihood; automatic requests get one; `1` is off",
+        " by the model's likelihood; all of them take at most about 1.5x the time of one, so fewer come where the"
+        " machine makes the extra decoding dear (a CPU) than where it is cheap (a GPU); automatic requests get"
+        " one; `1` is off",
         range=(1, 8),
     )
     cross_file: bool = setting(
