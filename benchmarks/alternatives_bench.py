@@ -11,7 +11,10 @@ the same run and in alternating order: `alternatives = 1` against `alternatives 
 
 Reported: the median and the worst ratio of the times (N alternatives / one), wall-clock and this
 process's CPU time (the work: on a loaded machine the wall-clock times swing with the others' load),
-and how many distinct suggestions came.
+how many distinct suggestions came, and in how many holes the first suggestion was the same in both
+runs, with the median ratio over those (a step of several rows rounds differently from a step of
+one, so with alternatives a near-tie can break the other way: then the two runs time different
+suggestions).
 Run from the repository root: `.venv/bin/python benchmarks/alternatives_bench.py`.
 """
 
@@ -129,15 +132,15 @@ def main() -> None:
     engine = LlamaEngine(path, n_ctx=settings.n_ctx, n_gpu_layers=0, state_cache_mb=0)
     numbers = itertools.count()
     kinds = [f"{unit}, {state}" for unit in ("line", "block") for state in ("cold", "warm")]
-    rows: dict[str, list[tuple[float, float, int, float, float]]] = {kind: [] for kind in kinds}
+    rows: dict[str, list[tuple[float, float, int, float, float, bool]]] = {kind: [] for kind in kinds}
 
-    def timed(text: str, count: int, uri: str) -> tuple[float, float, int]:
+    def timed(text: str, count: int, uri: str) -> tuple[float, float, int, str]:
         doc = Document(uri, "python", 1, text)
         snapshot = snapshot_of(doc, len(text), invoked=True)
         started, cpu = time.perf_counter(), time.process_time()
         result = complete(engine, snapshot, settings, lambda: False, alternatives=count)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        return elapsed, cpu, len(result.alternatives) + (1 if result.text else 0)
+        return elapsed, cpu, len(result.alternatives) + (1 if result.text else 0), result.text
 
     try:
         if args.step_costs:
@@ -150,15 +153,17 @@ def main() -> None:
             times: dict[str, dict[int, float]] = {"cold": {}, "warm": {}}
             cpus: dict[str, dict[int, float]] = {"cold": {}, "warm": {}}
             came: dict[str, int] = {"cold": 0, "warm": 0}
+            firsts: dict[str, dict[int, str]] = {"cold": {}, "warm": {}}
             for count in order:
                 uri = f"file:///bench/{next(numbers)}.py"  # a new document: nothing of it in the KV cache
                 for state in ("cold", "warm"):  # warm: the same prompt again
-                    times[state][count], cpus[state][count], got = timed(text, count, uri)
+                    times[state][count], cpus[state][count], got, firsts[state][count] = timed(text, count, uri)
                     if count > 1:
                         came[state] = got
             n = args.alternatives
             for state in ("cold", "warm"):
-                row = (times[state][1], times[state][n], came[state], cpus[state][1], cpus[state][n])
+                same = firsts[state][1] == firsts[state][n]
+                row = (times[state][1], times[state][n], came[state], cpus[state][1], cpus[state][n], same)
                 rows[f"{unit}, {state}"].append(row)
             print(f"{unit} {name}: {times}, {came} suggestions", file=sys.stderr)
     finally:
@@ -166,19 +171,22 @@ def main() -> None:
     n = args.alternatives
     print(
         f"| hole, prompt | holes | one (median wall) | up to {n} (median wall) | wall ratio median / max"
-        " | CPU ratio median / max | suggestions that came (mean) |"
+        " | CPU ratio median / max | suggestions that came (mean) | same first: holes, wall ratio median / max |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for kind, measured in rows.items():
         if not measured:
             continue
         walls = [m[1] / m[0] for m in measured]
         work = [m[4] / m[3] for m in measured]
+        alike = [m[1] / m[0] for m in measured if m[5]]
+        alike_text = f"{statistics.median(alike):.2f}x / {max(alike):.2f}x" if alike else "-"
         print(
             f"| {kind} | {len(measured)} | {statistics.median(m[0] for m in measured):.2f} s"
             f" | {statistics.median(m[1] for m in measured):.2f} s"
             f" | {statistics.median(walls):.2f}x / {max(walls):.2f}x"
-            f" | {statistics.median(work):.2f}x / {max(work):.2f}x | {statistics.mean(m[2] for m in measured):.1f} |"
+            f" | {statistics.median(work):.2f}x / {max(work):.2f}x | {statistics.mean(m[2] for m in measured):.1f}"
+            f" | {len(alike)}, {alike_text} |"
         )
 
 
