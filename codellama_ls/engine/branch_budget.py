@@ -6,8 +6,9 @@ CPU 0.6-0.9 of a step for SmolLM2-135M, about 0.4 for the 1.3B shape, next to no
 its steps and `BranchBudget` prices the rows: a step of the first generation alone gives its own
 step time; a step with branch rows costs that plus their extra. Rows ride along while their extra
 time stays within `riding` of their allowance so far; once it ends, the branches go on in lockstep
-while a step is predicted to end before the deadline, where all their extra time reaches the
-allowance: `share` of the first generation's own steps and `prompt_share` (less) of its prompt's
+while a step is predicted to end before the deadline (and a branch is given up at once where even
+half of what the first suggestion took after its branch point would not), where all their extra
+time reaches the allowance: `share` of the first generation's own steps and `prompt_share` (less) of its prompt's
 evaluation. A request with alternatives then takes at most about `1 + share` times one suggestion,
 whatever the machine; one that evaluated a long prompt (a file just opened), much less: its
 branches cost what they cost in a warm request, a small part of its time, and a second spent on
@@ -98,6 +99,14 @@ class BranchBudget:
             predicted = 0.0  # no step timed yet (a suggestion of a token or two): this one will be
         return now + predicted <= self.deadline
         return now + predicted <= self.deadline
+
+    def may_finish(self, now: float, steps: int) -> bool:
+        """Whether `steps` lockstep steps of one row are predicted to end before the deadline: a
+        branch that cannot finish in time is given up before its steps are spent on it."""
+        if self.deadline is None:
+            return True
+        step = self._lockstep.get(1, self.step_s)
+        return step is None or now + steps * step <= self.deadline
 
     def stepped_lockstep(self, seconds: float, rows: int) -> None:
         self._lockstep[rows] = max(seconds, 0.0)

@@ -328,6 +328,12 @@ class Branches:
         rows = self._pending_rows()
         if self.budget is not None:
             rows = [row for row in rows if row[2] == reading.sequence]
+            # As long as the first suggestion, it is predicted: a branch whose rest cannot be decoded
+            # before the deadline is given up now, its time left to a later one, which has less to go.
+            done = reading.next_pos - len(self.trace.context)
+            if rows and not self.budget.may_finish(self._clock(), max((self.trace.taken - done) // 2, 1)):
+                reading.live = False
+                return
         if not rows:
             return
         if self.budget is not None and not self.budget.may_step(self._clock(), len(rows)):

@@ -92,3 +92,14 @@ def test_a_suggestion_too_short_to_time_a_step_still_lets_a_lockstep_step_try() 
     budget.prompt(0.2)
     budget.close(now=0.0)
     assert budget.may_step(0.0, 1) and not budget.may_step(0.05, 1)
+
+
+def test_a_branch_may_finish_only_if_its_predicted_steps_end_before_the_deadline() -> None:
+    budget = BranchBudget(0.5, 0.3, step_s=STEP)
+    assert budget.may_finish(0.0, 1000)  # the first generation still runs: no deadline yet
+    for _ in range(6):
+        budget.stepped(STEP, 1, 0)
+    budget.close(now=0.0)  # 30 ms for the branches: three steps
+    assert budget.may_finish(0.0, 3) and not budget.may_finish(0.0, 4)
+    budget.stepped_lockstep(0.015, 1)  # a lockstep step measured slower here: two fit
+    assert budget.may_finish(0.0, 2) and not budget.may_finish(0.0, 3)

@@ -246,7 +246,7 @@ class Timed(Fake):
         return super().decode(rows)
 
 
-STEP = 0.01
+STEP = 2**-7  # a step's seconds, exact in binary: the deadline's comparisons are exact
 
 
 class Going(dict[tuple[int, ...], int]):
@@ -256,24 +256,27 @@ class Going(dict[tuple[int, ...], int]):
         return dict.get(self, key, 3)
 
 
-def budgeted(fake: Fake, clock: Clock, count: int = 2, riding: float = 0.3) -> Branches:
+def budgeted(fake: Fake, clock: Clock, count: int = 2, riding: float = 0.3, share: float = 0.5) -> Branches:
     trace = Trace(others=count, piece=piece, is_end=lambda t: t == END)
     trace.context = list(fake.context)
-    budget = BranchBudget(0.5, riding, step_s=STEP)
+    budget = BranchBudget(share, riding, step_s=STEP)
     return Branches(trace, count, 16, FIRST, fake.copy, fake.drop, fake.decode, lambda: False, None, 1, budget, clock)
 
 
-def run_first(branches: Branches, fake: Fake, row: float, runner_ups: dict[str, float]) -> list[int]:
-    """The first generation's steps, timed as the engine times them; the rows that rode in each."""
+def run_first(
+    branches: Branches, fake: Fake, row: float, runner_ups: dict[str, float], at: int = 0, taken: int | None = None
+) -> list[int]:
+    """The first generation's steps, timed as the engine times them, with `runner_ups` at position
+    `at`; the consumer took `taken` of its tokens (all by default). Returns the rows that rode in each."""
     seen = []
     for position, token in enumerate(fake.first):
-        branches.trace.note(logits(token, **(runner_ups if position == 0 else {})), token)
+        branches.trace.note(logits(token, **(runner_ups if position == at else {})), token)
         rows = branches.rows()
         seen.append(len(rows))
         if rows:
             branches.took(fake.decode(rows), rows)
         branches.stepped(STEP * (1 + row * len(rows)), 1, len(rows))
-    branches.trace.taken = len(fake.first)
+    branches.trace.taken = len(fake.first) if taken is None else taken
     return seen
 
 
@@ -299,16 +302,38 @@ def test_without_a_budget_every_branch_rides_in_every_step() -> None:
 
 
 def test_under_a_budget_lockstep_decodes_the_branch_being_read_and_stops_at_the_deadline() -> None:
-    # Two branches at the first position; the first generation is six steps, so 30 ms for them.
+    # Two branches at the first position; the first generation is six steps, so three for them.
     clock = Clock()
     fake = Timed(clock, 0.8, [1], [5, 6, 7, 8, 9, 10], {(11,): 3, (11, 3): 4, (12,): 3})
     branches = budgeted(fake, clock, riding=0.0)  # none rides: all in lockstep
-    assert run_first(branches, fake, 0.8, {"t11": 0.3, "t12": 0.2}) == [0] * 6
-    clock.now = 0.06
+    # The suggestion took three tokens: a branch is predicted to need half of that, a step or two.
+    assert run_first(branches, fake, 0.8, {"t11": 0.3, "t12": 0.2}, taken=3) == [0] * 6
+    clock.now = 6 * STEP
     assert branches.settle() == [0, 1]
     text, stats = read(branches, 0, prompt_tokens=1)
     assert (text, stats.stop_reason) == ("lde", "eot")  # 11 3 4: three lockstep steps of its row alone
     assert [len(rows) for rows in fake.decodes] == [1, 1, 1]
     text, stats = read(branches, 1, prompt_tokens=1)
     assert (text, stats.stop_reason) == ("m", "cancelled")  # 12, then no step fits before the deadline
-    assert clock.now == pytest.approx(0.06 + 0.5 * 0.06)
+    assert clock.now == 9 * STEP
+
+
+def test_a_branch_predicted_not_to_finish_in_time_is_given_up_before_its_steps_are_spent() -> None:
+    # The first generation is nine steps and the share an eighth: a step and a bit for the branches.
+    # At position 0 the model hesitated (token 11): half the suggestion is predicted to be left, four
+    # steps: given up. At position 8 (token 12): one step to go, and it fits.
+    clock = Clock()
+    fake = Timed(clock, 0.8, [1], [5, 6, 7, 8, 9, 10, 13, 14], {})
+    branches = budgeted(fake, clock, riding=0.0, share=1 / 8)
+    run_first(branches, fake, 0.8, {"t11": 0.3}, at=0)
+    branches.trace.note(logits(15, t12=0.4), 15)  # a ninth token, the consumer's last
+    branches.stepped(STEP, 1, 0)
+    branches.trace.taken = 9
+    clock.now = 9 * STEP
+    order = branches.settle()
+    sequences = [branches.branches[i].candidate.position for i in order]
+    assert sorted(sequences) == [0, 8]
+    texts = {branches.branches[i].candidate.position: read(branches, i, prompt_tokens=1) for i in order}
+    assert texts[0][1].stop_reason == "cancelled" and texts[0][0] == "l"  # its token, and no step spent on it
+    assert texts[8][1].stop_reason == "eot" and texts[8][0] == "fghijknom"  # the first's eight tokens, then 12
+    assert fake.decodes == [[(12, 9, branches.branches[order[sequences.index(8)]].sequence)]]  # its one step
