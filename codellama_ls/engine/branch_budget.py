@@ -4,15 +4,16 @@ A row riding along a decode step costs what the machine and the model make it co
 CPU 0.6-0.9 of a step for SmolLM2-135M, about 0.4 for the 1.3B shape, next to nothing on a GPU
 (benchmarks/README.md). A fixed number of rows per step suits one of them only, so the engine times
 its steps and `BranchBudget` prices the rows: a step of the first generation alone gives its own
-step time; a step with branch rows costs that plus their extra. Rows ride along while their extra
-time stays within `riding` of their allowance so far; once it ends, the branches go on in lockstep
-while a step is predicted to end before the deadline (and a branch is given up at once where even
-half of what the first suggestion took after its branch point would not), where all their extra
-time reaches the allowance: `share` of the first generation's own steps and `prompt_share` (less) of its prompt's
-evaluation. A request with alternatives then takes at most about `1 + share` times one suggestion,
-whatever the machine; one that evaluated a long prompt (a file just opened), much less: its
-branches cost what they cost in a warm request, a small part of its time, and a second spent on
-them would be a second more of waiting for branches that run on (a line that never ends).
+step time; a step with branch rows costs that plus their extra.
+
+The branches may cost, all told, `share` of the first generation's own steps and `prompt_share`
+(less) of its prompt's evaluation. Rows ride along while their extra stays within `riding` of that
+allowance so far; once the first generation ends, they go on in lockstep while a step is predicted
+to end before the deadline, and a branch is given up at once where even half of what the first
+suggestion took after its branch point would not fit. A request with alternatives then takes at
+most about `1 + share` times one suggestion, whatever the machine; one that evaluated a long prompt
+(a file just opened), much less: its branches cost what they cost in a warm request, and a second
+more spent on them would be a second of waiting for branches that run on (a line that never ends).
 """
 
 from __future__ import annotations
