@@ -57,4 +57,27 @@ h.run(function()
     return shown() == texts[1] .. ' (1/3)'
   end)
   h.type_keys('<Esc>')
+
+  -- An automatic suggestion, and the next key's request finds no other (a server whose budget
+  -- decoded none, answering at once): the suggestion shown stays, and the user is told.
+  api.nvim_buf_set_lines(bufnr, 1, 2, true, { '    r' })
+  api.nvim_win_set_cursor(0, { 2, 0 })
+  h.type_keys('A')
+  h.wait_for('the automatic suggestion once more', h.SLOW, function()
+    return shown() == texts[1]
+  end)
+  local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'codellama_ls' })[1]
+  local request = client.request
+  client.request = function(self, method, params, handler, buffer)
+    if method ~= 'textDocument/inlineCompletion' then
+      return request(self, method, params, handler, buffer)
+    end
+    handler(nil, { items = {} })
+    return true, 0
+  end
+  h.type_keys('<M-]>')
+  client.request = request
+  h.eq(texts[1], shown(), 'the suggestion after <M-]> found no other')
+  h.truthy(h.notice('no other suggestion'), '<M-]> that found no other said nothing')
+  h.type_keys('<Esc>')
 end)

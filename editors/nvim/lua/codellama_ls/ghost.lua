@@ -237,23 +237,32 @@ local function on_response(bufnr, request, err, result)
   then
     return
   end
+  -- Plain strings only: a snippet (StringValue) would need vim.snippet; our server sends none.
+  local texts = {}
+  for _, raw in ipairs(result.items or result) do
+    if type(raw.insertText) == 'string' and raw.insertText ~= '' then
+      texts[#texts + 1] = raw
+    end
+  end
+  if #texts == 0 and request.step and state.items and current(bufnr, state) then
+    -- A next/previous key asked for others and none came: the suggestion shown stays.
+    vim.notify('codellama-ls: no other suggestion')
+    return
+  end
   clear(state, bufnr)
   local items = {}
-  for _, raw in ipairs(result.items or result) do
-    -- Plain strings only: a snippet (StringValue) would need vim.snippet; our server sends none.
-    if type(raw.insertText) == 'string' and raw.insertText ~= '' then
-      local sr, sc, er, ec = row, col, row, col
-      if raw.range then
-        sr, sc = byte_position(bufnr, raw.range.start, client.offset_encoding)
-        er, ec = byte_position(bufnr, raw.range['end'], client.offset_encoding)
-      end
-      items[#items + 1] = {
-        text = raw.insertText,
-        start = { sr, sc },
-        start_mark = api.nvim_buf_set_extmark(bufnr, range_ns, sr, sc, { right_gravity = false }),
-        end_mark = api.nvim_buf_set_extmark(bufnr, range_ns, er, ec, { right_gravity = true }),
-      }
+  for _, raw in ipairs(texts) do
+    local sr, sc, er, ec = row, col, row, col
+    if raw.range then
+      sr, sc = byte_position(bufnr, raw.range.start, client.offset_encoding)
+      er, ec = byte_position(bufnr, raw.range['end'], client.offset_encoding)
     end
+    items[#items + 1] = {
+      text = raw.insertText,
+      start = { sr, sc },
+      start_mark = api.nvim_buf_set_extmark(bufnr, range_ns, sr, sc, { right_gravity = false }),
+      end_mark = api.nvim_buf_set_extmark(bufnr, range_ns, er, ec, { right_gravity = true }),
+    }
   end
   if #items > 0 then
     -- Asked for by a next/previous key: show the item that many steps from the first.
