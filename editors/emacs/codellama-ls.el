@@ -579,10 +579,18 @@ TRIGGER-KIND is 1 (invoked by the user) or 2 (automatic)."
                (when (and codellama-ls-inline-mode
                           (= tick (buffer-chars-modified-tick))
                           (= pos (point)))
-                 (codellama-ls--show (codellama-ls--items-from result) (= trigger-kind 1))
-                 ;; Asked for by the user: nothing shown deserves a reason.
-                 (when (and (= trigger-kind 1) (not codellama-ls--showing))
-                   (codellama-ls--explain-empty server))))))
+                 (let ((items (codellama-ls--items-from result)))
+                   (if (and (null items) codellama-ls--step codellama-ls--showing)
+                       ;; A next/previous key asked for others and none came:
+                       ;; the suggestion shown stays.
+                       (progn
+                         (setq codellama-ls--step nil
+                               codellama-ls--items-invoked t)
+                         (message "codellama-ls: no other suggestion"))
+                     (codellama-ls--show items (= trigger-kind 1))
+                     ;; Asked for by the user: nothing shown deserves a reason.
+                     (when (and (= trigger-kind 1) (not codellama-ls--showing))
+                       (codellama-ls--explain-empty server))))))))
          :error-fn
          (lambda (error)
            ;; A request we cancelled is no failure of the server: keep it off

@@ -81,7 +81,27 @@
     (execute-kbd-macro (kbd "C-c /"))
     (cls-test-wait (lambda () codellama-ls--showing) 20)
     (cls-test-check "C-c /: three items" (= 3 (length codellama-ls--items)) codellama-ls--items)
-    (cls-test-check "C-c /: the echo area says 1/3" (cta-said "1/3") cta-messages)))
+    (cls-test-check "C-c /: the echo area says 1/3" (cta-said "1/3") cta-messages)
+    ;; An automatic suggestion, and M-n's request finds no other (a server whose budget decoded
+    ;; none): the suggestion shown stays, and the echo area says so.
+    (codellama-ls-dismiss)
+    (codellama-ls--request 2)
+    (cls-test-wait (lambda () (and codellama-ls--showing (not codellama-ls--items-invoked))) 20)
+    (cls-test-check "the automatic suggestion again" (equal (nth 0 texts) (codellama-ls-current-suggestion))
+                    (codellama-ls-current-suggestion))
+    (setq cta-messages nil)
+    (let ((empty (lambda (request server method params &rest keys)
+                   (if (eq method :textDocument/inlineCompletion)
+                       (funcall (plist-get keys :success-fn) (list :items []))
+                     (apply request server method params keys)))))
+      (advice-add 'jsonrpc-async-request :around empty)
+      (unwind-protect (execute-kbd-macro (kbd "M-n"))
+        (advice-remove 'jsonrpc-async-request empty)))
+    (cls-test-check "M-n that found no other: the suggestion stays"
+                    (equal (nth 0 texts) (codellama-ls-current-suggestion))
+                    (codellama-ls-current-suggestion))
+    (cls-test-check "M-n that found no other: the echo area says so"
+                    (cta-said "no other suggestion") cta-messages)))
 
 (advice-add 'message :filter-return #'cta-record)
 (codellama-ls-mode 1)
