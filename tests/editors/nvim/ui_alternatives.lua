@@ -43,15 +43,20 @@ h.run(function()
   h.eq('    r' .. texts[3], api.nvim_buf_get_lines(bufnr, 1, 2, true)[1], 'the accepted line')
   h.type_keys('<Esc>')
 
+  -- The line typed afresh, and the automatic suggestion that entering insert mode asks for once
+  -- its events run: let them, or they cancel the explicit request they come after (as they would
+  -- a second later for a user).
+  local function afresh(what)
+    api.nvim_buf_set_lines(bufnr, 1, 2, true, { '    r' })
+    api.nvim_win_set_cursor(0, { 2, 0 })
+    h.type_keys('A')
+    h.wait_for(what, h.SLOW, function()
+      return shown() == texts[1]
+    end)
+  end
+
   -- The explicit trigger: the first of three, counted.
-  api.nvim_buf_set_lines(bufnr, 1, 2, true, { '    r' })
-  api.nvim_win_set_cursor(0, { 2, 0 })
-  h.type_keys('A')
-  -- Entering insert mode asks automatically once its events run: let them, or they cancel the
-  -- explicit request they come after (as they would a second later for a user).
-  h.wait_for('the automatic suggestion again', h.SLOW, function()
-    return shown() == texts[1]
-  end)
+  afresh('the automatic suggestion again')
   h.type_keys('<M-\\>')
   h.wait_for('the explicit suggestions', h.SLOW, function()
     return shown() == texts[1] .. ' (1/3)'
@@ -60,12 +65,7 @@ h.run(function()
 
   -- An automatic suggestion, and the next key's request finds no other (a server whose budget
   -- decoded none, answering at once): the suggestion shown stays, and the user is told.
-  api.nvim_buf_set_lines(bufnr, 1, 2, true, { '    r' })
-  api.nvim_win_set_cursor(0, { 2, 0 })
-  h.type_keys('A')
-  h.wait_for('the automatic suggestion once more', h.SLOW, function()
-    return shown() == texts[1]
-  end)
+  afresh('the automatic suggestion once more')
   local client = vim.lsp.get_clients({ bufnr = bufnr, name = 'codellama_ls' })[1]
   local request = client.request
   client.request = function(self, method, params, handler, buffer)
