@@ -83,7 +83,7 @@ _CONTEXT_REFRESH_MS = 400
 # suggestion's own time on them (`engine/branch_budget.py`): riding along its steps, then in lockstep.
 # Its branches end where their own stop rules would (`TextEnd`: a line's newline, a block's dedent).
 # The deadline here, on the whole request's time, is a backstop for engines that do not measure.
-_ALTERNATIVES_SHARE = 0.5
+_ALTERNATIVES_SHARE = GenerationRequest.alternatives_share
 # Branches asked for beyond the alternatives wanted, for one that comes out the same as another once
 # cleaned, or is dropped: none, since each is one more row in llama.cpp's steps (0.5-0.9 of a step's
 # time for SmolLM2 on a CPU) that the time budget would take from the wanted ones.
