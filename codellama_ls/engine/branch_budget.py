@@ -92,22 +92,25 @@ class BranchBudget:
         """Whether a lockstep step of `rows` rows is predicted to end before the deadline."""
         if self.deadline is None:
             return True
-        if rows in self._lockstep:
-            predicted = self._lockstep[rows]
-        elif self.step_s is not None:
-            predicted = self.step_s + (rows - 1) * self.row_cost()
-        else:
-            predicted = 0.0  # no step timed yet (a suggestion of a token or two): this one will be
-        return now + predicted <= self.deadline
-        return now + predicted <= self.deadline
+        predicted = self._predicted(rows)
+        # No step timed yet (a suggestion of a token or two): this one will be.
+        return now + (predicted or 0.0) <= self.deadline
 
     def may_finish(self, now: float, steps: int) -> bool:
         """Whether `steps` lockstep steps of one row are predicted to end before the deadline: a
         branch that cannot finish in time is given up before its steps are spent on it."""
         if self.deadline is None:
             return True
-        step = self._lockstep.get(1, self.step_s)
+        step = self._predicted(1)
         return step is None or now + steps * step <= self.deadline
+
+    def _predicted(self, rows: int) -> float | None:
+        """A lockstep step of `rows` rows: as last measured, else from the first generation's steps."""
+        if rows in self._lockstep:
+            return self._lockstep[rows]
+        if self.step_s is None:
+            return None
+        return self.step_s + (rows - 1) * self.row_cost()
 
     def stepped_lockstep(self, seconds: float, rows: int) -> None:
         self._lockstep[rows] = max(seconds, 0.0)
